@@ -1,0 +1,198 @@
+/*
+ * fastnn.h -- the C API of fastnn's kernels (plain C99, no Python).
+ *
+ * Layout conventions, as in the lecture notes and PyTorch:
+ *   weights W are (out_features, in_features), row-major;
+ *   a batch X is (n_samples, in_features), row-major;
+ *   so the forward pass is Z = X W^T + b and A = act(Z).
+ *
+ * Every function comes in a float (_f32) and a double (_f64) flavour.  They
+ * never call back into Python and never take locks, so callers may run them
+ * with the GIL released.  Functions that can fail return an fnn_status.
+ */
+#ifndef FASTNN_H
+#define FASTNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    FNN_OK = 0,
+    FNN_ERR_NOMEM = 1, /* a packing buffer could not be allocated */
+    FNN_ERR_ARG = 2,   /* a bad argument that the caller should have caught */
+    FNN_ERR_LABEL = 3  /* a class label outside [0, n_classes) */
+} fnn_status;
+
+typedef enum {
+    FNN_ACT_IDENTITY = 0,
+    FNN_ACT_SIGMOID = 1,
+    FNN_ACT_TANH = 2,
+    FNN_ACT_RELU = 3,
+    FNN_ACT_LEAKY_RELU = 4, /* z if z > 0 else slope * z, slope >= 0 */
+    FNN_ACT_SOFTPLUS = 5
+} fnn_activation;
+
+/* ---- run time: instruction set, threads, build facts ------------------ */
+
+/* Names of the SIMD paths compiled into this build, lowest first, and the
+ * number of them. */
+int fnn_simd_compiled(const char **names, int max_names);
+/* 1 if this CPU (and OS) can run the named path. */
+int fnn_simd_supported(const char *name);
+/* The path in use (chosen at first use: the best the CPU supports, or the
+ * one named by the environment variable FASTNN_SIMD). */
+const char *fnn_simd_selected(void);
+/* Force a path; returns 0 on success, -1 if unknown or unsupported. */
+int fnn_simd_select(const char *name);
+/* The register tile (rows x columns of C) of the selected path. */
+void fnn_simd_tile(int double_precision, int *mr, int *nr);
+
+/* Threads: 0 if built without OpenMP. */
+int fnn_openmp_version(void);
+/* Threads a kernel may use: the last fnn_set_num_threads() value, capped by
+ * OpenMP's own limit for the calling thread (OMP_NUM_THREADS,
+ * omp_set_num_threads, threadpoolctl). */
+int fnn_get_num_threads(void);
+void fnn_set_num_threads(int n);
+/* The thread count OpenMP would use by default in this process. */
+int fnn_default_num_threads(void);
+/* How many threads the last GEMM on this thread's behalf ran with (a
+ * diagnostic for tests and benchmarks). */
+int fnn_last_gemm_threads(void);
+
+/* ---- GEMM -------------------------------------------------------------- */
+
+/*
+ * C = act(alpha * op(A) op(B) + beta * C + bias), the engine under every
+ * dense-layer kernel.  op(A) is m x k with element (i, p) at
+ * a[i*rsa + p*csa]; op(B) is k x n with element (p, j) at b[p*rsb + j*csb]
+ * (any strides: transposes are absorbed by the packing).  C is row-major
+ * with leading dimension ldc.  bias (length n, may be NULL) is added per
+ * column.  With beta == 0, C is not read.
+ */
+fnn_status fnn_gemm_f32(int m, int n, int k, float alpha,
+                        const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                        const float *b, ptrdiff_t rsb, ptrdiff_t csb,
+                        float beta, float *c, ptrdiff_t ldc,
+                        const float *bias, fnn_activation act, float slope);
+fnn_status fnn_gemm_f64(int m, int n, int k, double alpha,
+                        const double *a, ptrdiff_t rsa, ptrdiff_t csa,
+                        const double *b, ptrdiff_t rsb, ptrdiff_t csb,
+                        double beta, double *c, ptrdiff_t ldc,
+                        const double *bias, fnn_activation act, double slope);
+
+/* ---- dense layer ------------------------------------------------------- */
+
+/* A (n x out) = act(X (n x in) W^T + b); b may be NULL. */
+fnn_status fnn_dense_forward_f32(int n, int in, int out, const float *x,
+                                 const float *w, const float *b,
+                                 fnn_activation act, float slope, float *a);
+fnn_status fnn_dense_forward_f64(int n, int in, int out, const double *x,
+                                 const double *w, const double *b,
+                                 fnn_activation act, double slope, double *a);
+
+/*
+ * Backward pass of a dense layer from dA (n x out) and the forward output A.
+ *   dZ = dA * act'(A)        (dz: n x out workspace; may be the same as da)
+ *   dW = dZ^T X              (dw: out x in, skipped if NULL)
+ *   db = column sums of dZ   (db: out, skipped if NULL)
+ *   dX = dZ W                (dx: n x in, skipped if NULL, e.g. first layer)
+ */
+fnn_status fnn_dense_backward_f32(int n, int in, int out, const float *da,
+                                  const float *a, const float *x,
+                                  const float *w, fnn_activation act,
+                                  float slope, float *dz, float *dw,
+                                  float *db, float *dx);
+fnn_status fnn_dense_backward_f64(int n, int in, int out, const double *da,
+                                  const double *a, const double *x,
+                                  const double *w, fnn_activation act,
+                                  double slope, double *dz, double *dw,
+                                  double *db, double *dx);
+
+/*
+ * Backward pass fused with plain SGD: dX = dZ W with the old W (if dx is
+ * not NULL), then W -= lr * dZ^T X inside the GEMM's epilogue (dW is never
+ * stored) and b -= lr * db (b may be NULL; db_work is an out-sized scratch).
+ */
+fnn_status fnn_dense_backward_sgd_f32(int n, int in, int out, const float *da,
+                                      const float *a, const float *x, float *w,
+                                      float *b, float lr, fnn_activation act,
+                                      float slope, float *dz, float *db_work,
+                                      float *dx);
+fnn_status fnn_dense_backward_sgd_f64(int n, int in, int out,
+                                      const double *da, const double *a,
+                                      const double *x, double *w, double *b,
+                                      double lr, fnn_activation act,
+                                      double slope, double *dz,
+                                      double *db_work, double *dx);
+
+/* ---- element-wise ------------------------------------------------------ */
+
+/* In place: z <- act(z), len elements. */
+void fnn_activation_f32(float *z, size_t len, fnn_activation act, float slope);
+void fnn_activation_f64(double *z, size_t len, fnn_activation act,
+                        double slope);
+/* d[i] = act'(z) written from the activation's output a (all the forward
+ * pass keeps). */
+void fnn_activation_derivative_f32(const float *a, float *d, size_t len,
+                                   fnn_activation act, float slope);
+void fnn_activation_derivative_f64(const double *a, double *d, size_t len,
+                                   fnn_activation act, double slope);
+
+/* SGD: p -= lr * g. */
+void fnn_sgd_update_f32(float *p, const float *g, size_t len, float lr);
+void fnn_sgd_update_f64(double *p, const double *g, size_t len, double lr);
+
+/* 1 if every element is finite. */
+int fnn_all_finite_f32(const float *x, size_t len);
+int fnn_all_finite_f64(const double *x, size_t len);
+
+/* ---- output layers and losses ------------------------------------------ */
+
+/* Row-wise softmax of z (n x k) into p (may alias z). */
+void fnn_softmax_f32(int n, int k, const float *z, float *p);
+void fnn_softmax_f64(int n, int k, const double *z, double *p);
+
+/*
+ * Softmax fused with categorical cross-entropy, from logits z (n x k).
+ * Targets are either integer labels (labels != NULL, y ignored) or a target
+ * matrix y (n x k).  Loss = mean over samples of -sum_k y_k log p_k,
+ * computed with log-sum-exp; dz = (P - Y) / n (dz may alias z).
+ */
+fnn_status fnn_softmax_cross_entropy_f32(int n, int k, const float *z,
+                                         const int64_t *labels,
+                                         const float *y, float *dz,
+                                         double *loss);
+fnn_status fnn_softmax_cross_entropy_f64(int n, int k, const double *z,
+                                         const int64_t *labels,
+                                         const double *y, double *dz,
+                                         double *loss);
+
+/* Sigmoid fused with binary cross-entropy from logits z (n x k); loss is
+ * the mean over all n*k elements; dz = (sigmoid(z) - t) / (n k). */
+void fnn_sigmoid_bce_f32(int n, int k, const float *z, const float *t,
+                         float *dz, double *loss);
+void fnn_sigmoid_bce_f64(int n, int k, const double *z, const double *t,
+                         double *dz, double *loss);
+
+/* The notes' error E = 1/2 sum_k (t_k - y_k)^2 per sample, averaged over
+ * the batch; dy = (y - t) / n. */
+void fnn_half_squared_error_f32(int n, int k, const float *y, const float *t,
+                                float *dy, double *loss);
+void fnn_half_squared_error_f64(int n, int k, const double *y,
+                                const double *t, double *dy, double *loss);
+
+/* Mean squared error over all n*k elements; dy = 2 (y - t) / (n k). */
+void fnn_mse_f32(int n, int k, const float *y, const float *t, float *dy,
+                 double *loss);
+void fnn_mse_f64(int n, int k, const double *y, const double *t, double *dy,
+                 double *loss);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FASTNN_H */

@@ -1,0 +1,70 @@
+/*
+ * fnn_internal.h -- what the run-time dispatcher (runtime.c) and the
+ * instruction-set-specific kernel objects (gemm_isa.c, compiled once per
+ * path) share.  Not part of the public C API.
+ */
+#ifndef FNN_INTERNAL_H
+#define FNN_INTERNAL_H
+
+#include "fastnn.h"
+
+#if defined(_MSC_VER)
+#define FNN_THREAD_LOCAL __declspec(thread)
+#define FNN_ALWAYS_INLINE __forceinline
+#define FNN_NOINLINE __declspec(noinline)
+#else
+#define FNN_THREAD_LOCAL __thread
+#define FNN_ALWAYS_INLINE inline __attribute__((always_inline))
+#define FNN_NOINLINE __attribute__((noinline))
+#endif
+
+#define FNN_CAT_(a, b) a##b
+#define FNN_CAT(a, b) FNN_CAT_(a, b)
+#define FNN_STR_(x) #x
+#define FNN_STR(x) FNN_STR_(x)
+
+typedef fnn_status (*fnn_gemm_f32_fn)(int m, int n, int k, float alpha,
+                                      const float *a, ptrdiff_t rsa,
+                                      ptrdiff_t csa, const float *b,
+                                      ptrdiff_t rsb, ptrdiff_t csb, float beta,
+                                      float *c, ptrdiff_t ldc,
+                                      const float *bias, fnn_activation act,
+                                      float slope, int max_threads,
+                                      int *threads_used);
+typedef fnn_status (*fnn_gemm_f64_fn)(int m, int n, int k, double alpha,
+                                      const double *a, ptrdiff_t rsa,
+                                      ptrdiff_t csa, const double *b,
+                                      ptrdiff_t rsb, ptrdiff_t csb,
+                                      double beta, double *c, ptrdiff_t ldc,
+                                      const double *bias, fnn_activation act,
+                                      double slope, int max_threads,
+                                      int *threads_used);
+
+/* One SIMD path: its GEMM and its vectorised activations. */
+typedef struct {
+    const char *name;
+    int mr_f32, nr_f32, mr_f64, nr_f64; /* register tiles */
+    fnn_gemm_f32_fn gemm_f32;
+    fnn_gemm_f64_fn gemm_f64;
+    void (*activation_f32)(float *z, size_t len, fnn_activation act,
+                           float slope);
+    void (*activation_f64)(double *z, size_t len, fnn_activation act,
+                           double slope);
+} fnn_kernel_table;
+
+const fnn_kernel_table *fnn_kernels_generic(void);
+#if defined(FNN_HAVE_AVX2)
+const fnn_kernel_table *fnn_kernels_avx2(void);
+#endif
+#if defined(FNN_HAVE_AVX512)
+const fnn_kernel_table *fnn_kernels_avx512(void);
+#endif
+
+/* The table in use (selected on first call). */
+const fnn_kernel_table *fnn_active_kernels(void);
+
+/* Element-wise work below this many elements runs on one thread: starting
+ * a parallel region costs more than it saves. */
+#define FNN_ELEMENTWISE_PARALLEL_MIN 32768
+
+#endif /* FNN_INTERNAL_H */

@@ -1,0 +1,545 @@
+/*
+ * gemm_impl.h -- dtype-generic body of gemm_isa.c (included once with
+ * T = float and once with T = double; never on its own).
+ *
+ * Structure, after BLIS:
+ *   loop jc over N in NC columns
+ *     loop pc over K in blocks of at most KC (equal-sized, so the order of
+ *     the sum over K depends on K alone, never on the thread count)
+ *       pack B[pc, jc] into NR-wide slivers, KC deep (stays in L2)
+ *       loop ir over M in MR rows: the A sliver is read where it lies
+ *       (strided broadcasts; only a ragged last sliver is packed, with zero
+ *       padding), and stays in L1 while
+ *         loop jr over the packed slivers of B: the MR x NR micro-kernel
+ *         keeps its accumulators in registers and, on the last K block,
+ *         adds the bias and applies the activation there (the epilogue)
+ *         before the tile is stored.
+ * Threads split the output into a grid of blocks of whole micro-tiles with
+ * a static assignment; every output element sees the same sequence of
+ * floating-point operations whatever the thread count.
+ */
+
+#define FN(name) FNN_CAT(FNN_CAT(name, FNN_CAT(_, SFX)), FNN_CAT(_, FNN_ISA))
+#define NR (2 * VL)
+#define IS_F32 (sizeof(T) == 4)
+#define FNN_NC ((int)(4096 / sizeof(T)))
+
+/* ---- vector helpers ------------------------------------------------------ */
+
+static FNN_ALWAYS_INLINE VEC FN(vload)(const T *p)
+{
+    VEC v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static FNN_ALWAYS_INLINE void FN(vstore)(T *p, VEC v) { memcpy(p, &v, sizeof v); }
+
+static FNN_ALWAYS_INLINE VEC FN(vsplat)(T x)
+{
+    VEC v;
+    for (int i = 0; i < VL; ++i) v[i] = x;
+    return v;
+}
+
+/* Lanes of a where m is set, else b. */
+static FNN_ALWAYS_INLINE VEC FN(vselect)(IVEC m, VEC a, VEC b)
+{
+    return (VEC)(((IVEC)a & m) | ((IVEC)b & ~m));
+}
+
+/* ---- vector math: exp, expm1, log on [1, 2] --------------------------------
+ * Written for the epilogue, so accurate to a few ulp in both precisions
+ * (the tests hold float64 kernels to 1e-12 of NumPy).  exp(x) = 2^n e^r with
+ * n = round(x / ln 2) and |r| <= ln2 / 2 (Cody-Waite: ln 2 split in a high
+ * part with few bits, so n * ln2_hi is exact).  e^r - 1 = r h(r) with h the
+ * Taylor series, to degree 7 (float: truncation error 5e-9) or 13 (double:
+ * 4e-18).  2^n is built in the exponent bits, split as 2^n1 2^n2 so that
+ * results down to the subnormals and up to overflow come out right. */
+
+static FNN_ALWAYS_INLINE void FN(vexp_parts)(VEC x, VEC *q, VEC *s1, VEC *s2)
+{
+    const T lo = IS_F32 ? (T)-104.0 : (T)-746.0; /* exp(lo) rounds to 0 */
+    const T hi = IS_F32 ? (T)89.0 : (T)710.0;    /* exp(hi) overflows */
+    const T magic = IS_F32 ? (T)12582912.0 : (T)6755399441055744.0;
+    const T ln2_hi = IS_F32 ? (T)0.693359375 : (T)6.93145751953125e-1;
+    const T ln2_lo = IS_F32 ? (T)-2.12194440e-4 : (T)1.42860682030941723212e-6;
+    const ITYPE bias = IS_F32 ? 127 : 1023;
+    const int mant = IS_F32 ? 23 : 52;
+
+    /* Clamp (NaN passes through both comparisons unchanged). */
+    x = FN(vselect)(x < FN(vsplat)(lo), FN(vsplat)(lo), x);
+    x = FN(vselect)(x > FN(vsplat)(hi), FN(vsplat)(hi), x);
+
+    const VEC vmagic = FN(vsplat)(magic);
+    /* Adding 1.5 * 2^(mantissa bits) rounds to an integer, which then sits
+     * in the low bits of the sum's representation. */
+    VEC t = x * (T)1.4426950408889634074 + vmagic;
+    VEC n = t - vmagic;
+    VEC r = x - n * ln2_hi;
+    r = r - n * ln2_lo;
+
+    VEC h;
+    if (IS_F32) {
+        h = FN(vsplat)((T)(1.0 / 5040.0));
+        h = h * r + (T)(1.0 / 720.0);
+        h = h * r + (T)(1.0 / 120.0);
+        h = h * r + (T)(1.0 / 24.0);
+        h = h * r + (T)(1.0 / 6.0);
+        h = h * r + (T)0.5;
+        h = h * r + (T)1.0;
+    } else {
+        h = FN(vsplat)((T)(1.0 / 6227020800.0));
+        h = h * r + (T)(1.0 / 479001600.0);
+        h = h * r + (T)(1.0 / 39916800.0);
+        h = h * r + (T)(1.0 / 3628800.0);
+        h = h * r + (T)(1.0 / 362880.0);
+        h = h * r + (T)(1.0 / 40320.0);
+        h = h * r + (T)(1.0 / 5040.0);
+        h = h * r + (T)(1.0 / 720.0);
+        h = h * r + (T)(1.0 / 120.0);
+        h = h * r + (T)(1.0 / 24.0);
+        h = h * r + (T)(1.0 / 6.0);
+        h = h * r + (T)0.5;
+        h = h * r + (T)1.0;
+    }
+    *q = r * h;
+
+    IVEC ni = (IVEC)t - (IVEC)vmagic;
+    /* n1 = floor(n / 2): n/2 - 1/4 rounds to it for every integer n. */
+    VEC t1 = n * (T)0.5 - (T)0.25 + vmagic;
+    IVEC n1 = (IVEC)t1 - (IVEC)vmagic;
+    IVEC n2 = ni - n1;
+    *s1 = (VEC)((n1 + bias) << mant);
+    *s2 = (VEC)((n2 + bias) << mant);
+}
+
+static FNN_ALWAYS_INLINE VEC FN(vexp)(VEC x)
+{
+    VEC q, s1, s2;
+    FN(vexp_parts)(x, &q, &s1, &s2);
+    return ((q + (T)1.0) * s1) * s2;
+}
+
+/* e^x - 1 for x <= 0, without cancellation near 0: 2^n q + (2^n - 1). */
+static FNN_ALWAYS_INLINE VEC FN(vexpm1_nonpos)(VEC x)
+{
+    VEC q, s1, s2;
+    FN(vexp_parts)(x, &q, &s1, &s2);
+    VEC s = s1 * s2;
+    return s * q + (s - (T)1.0);
+}
+
+/* log(w) for w in [1, 2]: reduce to [sqrt(1/2), sqrt(2)], then
+ * log w = 2 atanh(s) = 2 (s + s^3/3 + s^5/5 + ...), s = (w-1)/(w+1),
+ * |s| <= 0.172. */
+static FNN_ALWAYS_INLINE VEC FN(vlog_1_2)(VEC w)
+{
+    IVEC big = w > FN(vsplat)((T)1.41421356237309504880);
+    w = FN(vselect)(big, w * (T)0.5, w);
+    VEC s = (w - (T)1.0) / (w + (T)1.0);
+    VEC z = s * s;
+    VEC g;
+    if (IS_F32) {
+        g = FN(vsplat)((T)(1.0 / 11.0));
+        g = g * z + (T)(1.0 / 9.0);
+        g = g * z + (T)(1.0 / 7.0);
+        g = g * z + (T)(1.0 / 5.0);
+        g = g * z + (T)(1.0 / 3.0);
+        g = g * z + (T)1.0;
+    } else {
+        g = FN(vsplat)((T)(1.0 / 23.0));
+        g = g * z + (T)(1.0 / 21.0);
+        g = g * z + (T)(1.0 / 19.0);
+        g = g * z + (T)(1.0 / 17.0);
+        g = g * z + (T)(1.0 / 15.0);
+        g = g * z + (T)(1.0 / 13.0);
+        g = g * z + (T)(1.0 / 11.0);
+        g = g * z + (T)(1.0 / 9.0);
+        g = g * z + (T)(1.0 / 7.0);
+        g = g * z + (T)(1.0 / 5.0);
+        g = g * z + (T)(1.0 / 3.0);
+        g = g * z + (T)1.0;
+    }
+    VEC ln2 = FN(vselect)(big, FN(vsplat)((T)0.69314718055994530942), FN(vsplat)((T)0.0));
+    return (T)2.0 * s * g + ln2;
+}
+
+static FNN_ALWAYS_INLINE VEC FN(vabs)(VEC x)
+{
+    const VEC neg0 = FN(vsplat)((T)-0.0);
+    return (VEC)((IVEC)x & ~(IVEC)neg0);
+}
+
+/* ---- activations on one vector ---------------------------------------- */
+
+static FNN_ALWAYS_INLINE VEC FN(vsigmoid)(VEC x)
+{
+    return (T)1.0 / ((T)1.0 + FN(vexp)(-x));
+}
+
+/* tanh x = sign(x) (1 - e^(-2|x|)) / (1 + e^(-2|x|)), with expm1 so small
+ * |x| keeps its relative accuracy. */
+static FNN_ALWAYS_INLINE VEC FN(vtanh)(VEC x)
+{
+    const VEC neg0 = FN(vsplat)((T)-0.0);
+    VEC e = FN(vexpm1_nonpos)((T)-2.0 * FN(vabs)(x));
+    VEC t = -e / ((T)2.0 + e);
+    return (VEC)((IVEC)t | ((IVEC)x & (IVEC)neg0));
+}
+
+/* softplus x = max(x, 0) + log1p(e^-|x|); log1p(u) = log(w) u / (w - 1)
+ * with w = 1 + u (exact even when w rounds to 1, where it is u). */
+static FNN_ALWAYS_INLINE VEC FN(vsoftplus)(VEC x)
+{
+    const VEC zero = FN(vsplat)((T)0.0);
+    VEC u = FN(vexp)(-FN(vabs)(x));
+    VEC w = u + (T)1.0;
+    VEC d = w - (T)1.0;
+    IVEC tiny = d == zero;
+    VEC l1p = FN(vlog_1_2)(w) * (u / FN(vselect)(tiny, FN(vsplat)((T)1.0), d));
+    l1p = FN(vselect)(tiny, u, l1p);
+    return FN(vselect)(x > zero, x, zero) + l1p;
+}
+
+static FNN_ALWAYS_INLINE VEC FN(vact)(VEC x, const int act, VEC slope)
+{
+    const VEC zero = FN(vsplat)((T)0.0);
+    switch (act) {
+    case FNN_ACT_SIGMOID: return FN(vsigmoid)(x);
+    case FNN_ACT_TANH: return FN(vtanh)(x);
+    /* x < 0 is false for NaN, so NaN passes through relu and leaky relu. */
+    case FNN_ACT_RELU: return FN(vselect)(x < zero, zero, x);
+    case FNN_ACT_LEAKY_RELU: return FN(vselect)(x < zero, slope * x, x);
+    case FNN_ACT_SOFTPLUS: return FN(vsoftplus)(x);
+    default: return x;
+    }
+}
+
+/* In place z <- act(z) over an array (the standalone activation kernel). */
+static void FN(activation)(T *z, size_t len, fnn_activation act, T slope)
+{
+    const VEC vslope = FN(vsplat)(slope);
+    size_t i = 0;
+    for (; i + VL <= len; i += VL)
+        FN(vstore)(z + i, FN(vact)(FN(vload)(z + i), (int)act, vslope));
+    if (i < len) {
+        T tmp[VL];
+        size_t rest = len - i;
+        for (size_t j = 0; j < (size_t)VL; ++j) tmp[j] = j < rest ? z[i + j] : (T)0;
+        FN(vstore)(tmp, FN(vact)(FN(vload)(tmp), (int)act, vslope));
+        memcpy(z + i, tmp, rest * sizeof(T));
+    }
+}
+
+/* ---- micro-kernel ------------------------------------------------------ */
+
+typedef struct {
+    T alpha, beta; /* C = alpha * acc + beta * C */
+    T slope;       /* leaky relu */
+    int load_c;    /* read C: beta != 0, or a K block after the first */
+    int last;      /* the last K block: add bias, apply the activation */
+} FN(epilogue);
+
+/*
+ * One MR x NR tile of C.  A element (i, p) is a[i*rsa + p*csa] (rows past
+ * mr are never read: the caller packs a ragged sliver); bp is a packed B
+ * sliver (kc x NR).  Columns past nr are computed on zero padding and not
+ * stored.  act is a compile-time constant in each instantiation below, so
+ * the epilogue's switch disappears.
+ */
+static FNN_ALWAYS_INLINE void FN(ukernel_body)(int kc, const T *restrict a,
+                                               ptrdiff_t rsa, ptrdiff_t csa,
+                                               const T *restrict bp,
+                                               T *restrict c, ptrdiff_t ldc,
+                                               int mr, int nr,
+                                               const T *restrict bias,
+                                               const FN(epilogue) *ep,
+                                               const int act)
+{
+    VEC acc[FNN_MR][2];
+    const VEC zero = FN(vsplat)((T)0);
+#pragma GCC unroll 16
+    for (int i = 0; i < FNN_MR; ++i) acc[i][0] = acc[i][1] = zero;
+
+    /* Rows in groups of three off one base pointer each: a row is then
+     * base[0], base[rsa] or base[2*rsa], all scaled-index addresses. */
+    const T *ab[FNN_MR / 3];
+#pragma GCC unroll 8
+    for (int g = 0; g < FNN_MR / 3; ++g) ab[g] = a + 3 * g * rsa;
+
+    for (int p = 0; p < kc; ++p) {
+        const VEC b0 = FN(vload)(bp);
+        const VEC b1 = FN(vload)(bp + VL);
+#pragma GCC unroll 16
+        for (int i = 0; i < FNN_MR; ++i) {
+            const VEC ai = FN(vsplat)(ab[i / 3][(i % 3) * rsa]);
+            acc[i][0] += ai * b0;
+            acc[i][1] += ai * b1;
+        }
+#pragma GCC unroll 8
+        for (int g = 0; g < FNN_MR / 3; ++g) ab[g] += csa;
+        bp += NR;
+    }
+
+    /* Epilogue: everything below works on the accumulators. */
+    const int full = (mr == FNN_MR) && (nr == NR);
+    T edge[FNN_MR * NR] __attribute__((aligned(64)));
+    const VEC valpha = FN(vsplat)(ep->alpha);
+    if (ep->load_c) {
+        const VEC vbeta = FN(vsplat)(ep->beta);
+        const T *src = c;
+        ptrdiff_t lds = ldc;
+        if (!full) { /* ragged tile: stage the valid part of C */
+            memset(edge, 0, sizeof edge);
+            for (int i = 0; i < mr; ++i)
+                memcpy(edge + i * NR, c + i * ldc, (size_t)nr * sizeof(T));
+            src = edge;
+            lds = NR;
+        }
+#pragma GCC unroll 16
+        for (int i = 0; i < FNN_MR; ++i) {
+            acc[i][0] = valpha * acc[i][0] + vbeta * FN(vload)(src + i * lds);
+            acc[i][1] = valpha * acc[i][1] + vbeta * FN(vload)(src + i * lds + VL);
+        }
+    } else if (ep->alpha != (T)1) {
+#pragma GCC unroll 16
+        for (int i = 0; i < FNN_MR; ++i) {
+            acc[i][0] *= valpha;
+            acc[i][1] *= valpha;
+        }
+    }
+    if (ep->last) {
+        if (bias) {
+            VEC bb0, bb1;
+            if (nr == NR) {
+                bb0 = FN(vload)(bias);
+                bb1 = FN(vload)(bias + VL);
+            } else {
+                T pad[NR];
+                for (int j = 0; j < NR; ++j) pad[j] = j < nr ? bias[j] : (T)0;
+                bb0 = FN(vload)(pad);
+                bb1 = FN(vload)(pad + VL);
+            }
+#pragma GCC unroll 16
+            for (int i = 0; i < FNN_MR; ++i) {
+                acc[i][0] += bb0;
+                acc[i][1] += bb1;
+            }
+        }
+        if (act != FNN_ACT_IDENTITY) {
+            const VEC vslope = FN(vsplat)(ep->slope);
+#pragma GCC unroll 16
+            for (int i = 0; i < FNN_MR; ++i) {
+                acc[i][0] = FN(vact)(acc[i][0], act, vslope);
+                acc[i][1] = FN(vact)(acc[i][1], act, vslope);
+            }
+        }
+    }
+    if (full) {
+#pragma GCC unroll 16
+        for (int i = 0; i < FNN_MR; ++i) {
+            FN(vstore)(c + i * ldc, acc[i][0]);
+            FN(vstore)(c + i * ldc + VL, acc[i][1]);
+        }
+    } else {
+#pragma GCC unroll 16
+        for (int i = 0; i < FNN_MR; ++i) {
+            FN(vstore)(edge + i * NR, acc[i][0]);
+            FN(vstore)(edge + i * NR + VL, acc[i][1]);
+        }
+        for (int i = 0; i < mr; ++i)
+            memcpy(c + i * ldc, edge + i * NR, (size_t)nr * sizeof(T));
+    }
+}
+
+typedef void (*FN(ukernel_fn))(int kc, const T *a, ptrdiff_t rsa,
+                               ptrdiff_t csa, const T *bp, T *c,
+                               ptrdiff_t ldc, int mr, int nr, const T *bias,
+                               const FN(epilogue) *ep);
+
+#define FNN_DEFINE_UKERNEL(actname, actid)                                    \
+    static void FN(ukernel_##actname)(int kc, const T *a, ptrdiff_t rsa,      \
+                                      ptrdiff_t csa, const T *bp, T *c,       \
+                                      ptrdiff_t ldc, int mr, int nr,          \
+                                      const T *bias, const FN(epilogue) *ep)  \
+    {                                                                         \
+        FN(ukernel_body)(kc, a, rsa, csa, bp, c, ldc, mr, nr, bias, ep,       \
+                         actid);                                              \
+    }
+FNN_DEFINE_UKERNEL(identity, FNN_ACT_IDENTITY)
+FNN_DEFINE_UKERNEL(sigmoid, FNN_ACT_SIGMOID)
+FNN_DEFINE_UKERNEL(tanh, FNN_ACT_TANH)
+FNN_DEFINE_UKERNEL(relu, FNN_ACT_RELU)
+FNN_DEFINE_UKERNEL(leaky_relu, FNN_ACT_LEAKY_RELU)
+FNN_DEFINE_UKERNEL(softplus, FNN_ACT_SOFTPLUS)
+#undef FNN_DEFINE_UKERNEL
+
+static FN(ukernel_fn) FN(ukernel_for)(fnn_activation act)
+{
+    switch (act) {
+    case FNN_ACT_SIGMOID: return FN(ukernel_sigmoid);
+    case FNN_ACT_TANH: return FN(ukernel_tanh);
+    case FNN_ACT_RELU: return FN(ukernel_relu);
+    case FNN_ACT_LEAKY_RELU: return FN(ukernel_leaky_relu);
+    case FNN_ACT_SOFTPLUS: return FN(ukernel_softplus);
+    default: return FN(ukernel_identity);
+    }
+}
+
+/* ---- packing ------------------------------------------------------------ */
+
+/* B (kc x nc, element (p, j) at b[p*rsb + j*csb]) into NR-wide slivers:
+ * sliver s holds columns s*NR.. as kc rows of NR, zero-padded. */
+static void FN(pack_b)(int kc, int nc, const T *b, ptrdiff_t rsb,
+                       ptrdiff_t csb, T *restrict bp)
+{
+    for (int j0 = 0; j0 < nc; j0 += NR) {
+        const int nr = fnn_mini(NR, nc - j0);
+        T *restrict dst = bp + (size_t)j0 * kc;
+        if (csb == 1) { /* rows of B are contiguous: copy NR at a time */
+            for (int p = 0; p < kc; ++p) {
+                const T *src = b + p * rsb + j0;
+                for (int j = 0; j < nr; ++j) dst[p * NR + j] = src[j];
+                for (int j = nr; j < NR; ++j) dst[p * NR + j] = (T)0;
+            }
+        } else { /* e.g. B = W^T: walk each column of B (a row of W) */
+            for (int j = 0; j < nr; ++j) {
+                const T *src = b + (j0 + j) * csb;
+                for (int p = 0; p < kc; ++p) dst[p * NR + j] = src[p * rsb];
+            }
+            for (int j = nr; j < NR; ++j)
+                for (int p = 0; p < kc; ++p) dst[p * NR + j] = (T)0;
+        }
+    }
+}
+
+/* A ragged sliver of A (mr < MR rows, kc deep) into MR x kc, zero-padded,
+ * element (i, p) at edge[p*MR + i]. */
+static void FN(pack_a_edge)(int mr, int kc, const T *a, ptrdiff_t rsa,
+                            ptrdiff_t csa, T *restrict edge)
+{
+    for (int p = 0; p < kc; ++p)
+        for (int i = 0; i < FNN_MR; ++i)
+            edge[p * FNN_MR + i] = i < mr ? a[i * rsa + p * csa] : (T)0;
+}
+
+/* ---- one thread's block of C -------------------------------------------- */
+
+static FNN_THREAD_LOCAL void *FN(scratch_buf);
+static FNN_THREAD_LOCAL size_t FN(scratch_cap);
+
+static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
+                                 ptrdiff_t rsa, ptrdiff_t csa, const T *b,
+                                 ptrdiff_t rsb, ptrdiff_t csb, T beta, T *c,
+                                 ptrdiff_t ldc, const T *bias,
+                                 fnn_activation act, T slope)
+{
+    if (m <= 0 || n <= 0) return FNN_OK;
+    const int nkb = k > 0 ? (k + FNN_KC - 1) / FNN_KC : 1;
+    const int kcmax = k > 0 ? (k + nkb - 1) / nkb : 0;
+    const int ncmax = fnn_mini(FNN_NC, (n + NR - 1) / NR * NR);
+    const size_t bp_len = (size_t)kcmax * ncmax;
+    const size_t edge_len = (size_t)kcmax * FNN_MR;
+    T *bp = (T *)fnn_scratch((bp_len + edge_len + 16) * sizeof(T),
+                             &FN(scratch_buf), &FN(scratch_cap));
+    if (!bp) return FNN_ERR_NOMEM;
+    T *edge = bp + bp_len;
+    const FN(ukernel_fn) uk = FN(ukernel_for)(act);
+
+    for (int jc = 0; jc < n; jc += FNN_NC) {
+        const int nc = fnn_mini(FNN_NC, n - jc);
+        for (int kb = 0; kb < nkb; ++kb) {
+            const int p0 = kb * kcmax;
+            const int kc = fnn_maxi(0, fnn_mini(kcmax, k - p0));
+            FN(pack_b)(kc, nc, b + p0 * rsb + jc * csb, rsb, csb, bp);
+            FN(epilogue) ep;
+            ep.alpha = alpha;
+            ep.beta = kb == 0 ? beta : (T)1;
+            ep.slope = slope;
+            ep.load_c = kb > 0 || beta != (T)0;
+            ep.last = kb == nkb - 1;
+            for (int ir = 0; ir < m; ir += FNN_MR) {
+                const int mr = fnn_mini(FNN_MR, m - ir);
+                const T *ai = a + ir * rsa + p0 * csa;
+                ptrdiff_t rs = rsa, cs = csa;
+                if (mr < FNN_MR) {
+                    FN(pack_a_edge)(mr, kc, ai, rsa, csa, edge);
+                    ai = edge;
+                    rs = 1;
+                    cs = FNN_MR;
+                }
+                for (int jr = 0; jr < nc; jr += NR) {
+                    const int nr = fnn_mini(NR, nc - jr);
+                    uk(kc, ai, rs, cs, bp + (size_t)jr * kc,
+                       c + ir * ldc + jc + jr, ldc, mr, nr,
+                       bias ? bias + jc + jr : NULL, &ep);
+                }
+            }
+        }
+    }
+    return FNN_OK;
+}
+
+/* ---- the threaded GEMM ------------------------------------------------- */
+
+static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
+                           ptrdiff_t rsa, ptrdiff_t csa, const T *b,
+                           ptrdiff_t rsb, ptrdiff_t csb, T beta, T *c,
+                           ptrdiff_t ldc, const T *bias, fnn_activation act,
+                           T slope, int max_threads, int *threads_used)
+{
+    *threads_used = 1;
+    if (m <= 0 || n <= 0) return FNN_OK;
+    const int tiles_m = (m + FNN_MR - 1) / FNN_MR;
+    const int tiles_n = (n + NR - 1) / NR;
+    const double work = (double)m * n * (k > 0 ? k : 1);
+    int nt = max_threads;
+    if (work / FNN_MIN_WORK_PER_THREAD < nt)
+        nt = fnn_maxi(1, (int)(work / FNN_MIN_WORK_PER_THREAD));
+    if (nt > 1) {
+        int tm, tn;
+        fnn_thread_grid(tiles_m, tiles_n, nt, &tm, &tn);
+        nt = tm * tn;
+    }
+#ifdef _OPENMP
+    if (nt > 1) {
+        fnn_status status = FNN_OK;
+        int used = nt;
+#pragma omp parallel num_threads(nt) default(shared)
+        {
+            /* OpenMP may grant fewer threads than asked: partition for the
+             * team we got (the results do not depend on the partition). */
+            const int team = omp_get_num_threads();
+            const int tid = omp_get_thread_num();
+            int tm, tn;
+            fnn_thread_grid(tiles_m, tiles_n, team, &tm, &tn);
+            if (tid == 0) used = tm * tn;
+            if (tid < tm * tn) {
+                const int im = tid / tn, in = tid % tn;
+                const int m0 = (int)((long)tiles_m * im / tm) * FNN_MR;
+                const int m1 = fnn_mini(m, (int)((long)tiles_m * (im + 1) / tm) * FNN_MR);
+                const int n0 = (int)((long)tiles_n * in / tn) * NR;
+                const int n1 = fnn_mini(n, (int)((long)tiles_n * (in + 1) / tn) * NR);
+                fnn_status st = FN(gemm_block)(
+                    m1 - m0, n1 - n0, k, alpha, a + m0 * rsa, rsa, csa,
+                    b + n0 * csb, rsb, csb, beta, c + m0 * ldc + n0, ldc,
+                    bias ? bias + n0 : NULL, act, slope);
+                if (st != FNN_OK) {
+#pragma omp atomic write
+                    status = st;
+                }
+            }
+        }
+        *threads_used = used;
+        return status;
+    }
+#endif
+    return FN(gemm_block)(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c,
+                          ldc, bias, act, slope);
+}
+
+#undef FN
+#undef NR
+#undef IS_F32
+#undef FNN_NC

@@ -1,0 +1,148 @@
+/*
+ * gemm_isa.c -- the GEMM and the vectorised activations for ONE SIMD path.
+ *
+ * CMake compiles this file once per path with that path's compiler flags
+ * (e.g. -mavx512f for "avx512") and FNN_ISA set to the path's name; the
+ * run-time dispatcher in runtime.c picks the table of the best path the CPU
+ * supports.  The code is written once with GCC/Clang vector extensions, so
+ * the same source becomes AVX-512, AVX2+FMA, SSE2 or NEON code.
+ *
+ * The dtype-generic body lives in gemm_impl.h, included once for float and
+ * once for double.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fnn_internal.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#ifndef FNN_ISA
+#error "FNN_ISA must name the SIMD path (generic, avx2, avx512)"
+#endif
+
+#define FNN_ISA_generic 1
+#define FNN_ISA_avx2 2
+#define FNN_ISA_avx512 3
+#define FNN_ISA_ID FNN_CAT(FNN_ISA_, FNN_ISA)
+
+/* Vector width in bytes for this path: 64 (AVX-512), 32 (AVX2) or 16 (SSE2
+ * or NEON, the portable baseline). */
+#if FNN_ISA_ID == FNN_ISA_avx512
+#define FNN_VBYTES 64
+#define FNN_MR 12 /* 12 x 2 accumulators + 2 B vectors of the 32 zmm */
+#elif FNN_ISA_ID == FNN_ISA_avx2
+#define FNN_VBYTES 32
+#define FNN_MR 6 /* 6 x 2 accumulators + 2 B vectors + 1 broadcast = 15 ymm */
+#else
+#define FNN_VBYTES 16
+#define FNN_MR 6
+#endif
+
+/* Cache blocking: a KC x NC panel of packed B stays in L2 while every
+ * MR-row sliver of A (KC deep, read where it lies) runs across it. */
+#define FNN_KC 256
+
+/* Below this many multiply-adds per thread a GEMM is not worth splitting:
+ * waking a thread and the extra packing cost more than the work. */
+#define FNN_MIN_WORK_PER_THREAD (96 * 1024)
+
+static int fnn_mini(int a, int b) { return a < b ? a : b; }
+static int fnn_maxi(int a, int b) { return a > b ? a : b; }
+
+/* Choose a tm x tn grid of threads over the output's micro-tiles, using at
+ * most nt threads, so that the largest share of tiles is smallest.  Ties go
+ * to splitting rows (each thread then packs B for its columns only). */
+static void fnn_thread_grid(int tiles_m, int tiles_n, int nt, int *tm_out,
+                            int *tn_out)
+{
+    int best_tm = 1, best_tn = 1;
+    long best_cost = (long)tiles_m * tiles_n;
+    for (int t = 2; t <= nt; ++t) {
+        for (int tm = t; tm >= 1; --tm) {
+            if (t % tm) continue;
+            int tn = t / tm;
+            if (tm > tiles_m || tn > tiles_n) continue;
+            long cost = (long)((tiles_m + tm - 1) / tm) *
+                        ((tiles_n + tn - 1) / tn);
+            if (cost < best_cost) {
+                best_cost = cost;
+                best_tm = tm;
+                best_tn = tn;
+            }
+        }
+    }
+    *tm_out = best_tm;
+    *tn_out = best_tn;
+}
+
+/* A per-thread scratch buffer that only grows: no allocation per call once
+ * the largest layer has been seen.  Each OpenMP thread (and each calling
+ * Python thread) has its own, so concurrent calls never share one. */
+static void *fnn_scratch(size_t bytes, void **buf, size_t *cap)
+{
+    if (bytes <= *cap) return *buf;
+    void *p = NULL;
+#if defined(_MSC_VER)
+    p = _aligned_malloc(bytes, 64);
+    if (!p) return NULL;
+    if (*buf) _aligned_free(*buf);
+#else
+    if (posix_memalign(&p, 64, bytes) != 0) return NULL;
+    free(*buf);
+#endif
+    *buf = p;
+    *cap = bytes;
+    return p;
+}
+
+/* ---- float ------------------------------------------------------------- */
+#define T float
+#define SFX f32
+#define VL (FNN_VBYTES / 4)
+typedef float fnn_vf32 __attribute__((vector_size(FNN_VBYTES)));
+typedef int32_t fnn_vi32 __attribute__((vector_size(FNN_VBYTES)));
+#define VEC fnn_vf32
+#define IVEC fnn_vi32
+#define ITYPE int32_t
+#include "gemm_impl.h"
+#undef T
+#undef SFX
+#undef VL
+#undef VEC
+#undef IVEC
+#undef ITYPE
+
+/* ---- double ------------------------------------------------------------ */
+#define T double
+#define SFX f64
+#define VL (FNN_VBYTES / 8)
+typedef double fnn_vf64 __attribute__((vector_size(FNN_VBYTES)));
+typedef int64_t fnn_vi64 __attribute__((vector_size(FNN_VBYTES)));
+#define VEC fnn_vf64
+#define IVEC fnn_vi64
+#define ITYPE int64_t
+#include "gemm_impl.h"
+#undef T
+#undef SFX
+#undef VL
+#undef VEC
+#undef IVEC
+#undef ITYPE
+
+static const fnn_kernel_table fnn_table = {
+    .name = FNN_STR(FNN_ISA),
+    .mr_f32 = FNN_MR,
+    .nr_f32 = 2 * (FNN_VBYTES / 4),
+    .mr_f64 = FNN_MR,
+    .nr_f64 = 2 * (FNN_VBYTES / 8),
+    .gemm_f32 = FNN_CAT(gemm_f32_, FNN_ISA),
+    .gemm_f64 = FNN_CAT(gemm_f64_, FNN_ISA),
+    .activation_f32 = FNN_CAT(activation_f32_, FNN_ISA),
+    .activation_f64 = FNN_CAT(activation_f64_, FNN_ISA),
+};
+
+const fnn_kernel_table *FNN_CAT(fnn_kernels_, FNN_ISA)(void) { return &fnn_table; }

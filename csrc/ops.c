@@ -1,0 +1,21 @@
+/*
+ * ops.c -- the dense-layer kernels, losses and element-wise helpers of the
+ * public C API (fastnn.h), for float and double.  The GEMMs they run go
+ * through fnn_gemm_f32/f64 (runtime.c) to the selected SIMD path.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "fnn_internal.h"
+
+#define T float
+#define SFX f32
+#include "ops_impl.h"
+#undef T
+#undef SFX
+
+#define T double
+#define SFX f64
+#include "ops_impl.h"
+#undef T
+#undef SFX

@@ -1,0 +1,227 @@
+/*
+ * ops_impl.h -- dtype-generic body of ops.c (included once with
+ * T = float and once with T = double).  The dense-layer kernels are GEMM
+ * calls with the right strides and epilogue; the rest is element-wise.
+ */
+
+#define FN(name) FNN_CAT(name, SFX)
+
+/* act'(z), written from the activation's output a. */
+static inline T FN(act_derivative)(T a, fnn_activation act, T slope)
+{
+    switch (act) {
+    case FNN_ACT_SIGMOID: return a * ((T)1 - a);
+    case FNN_ACT_TANH: return (T)1 - a * a;
+    case FNN_ACT_RELU: return a > (T)0 ? (T)1 : (T)0;
+    case FNN_ACT_LEAKY_RELU: return a > (T)0 ? (T)1 : slope;
+    /* a = log(1 + e^z), so sigmoid(z) = 1 - e^-a; expm1 keeps small a exact */
+    case FNN_ACT_SOFTPLUS: return (T)-expm1(-(double)a);
+    default: return (T)1;
+    }
+}
+
+void FN(fnn_activation_derivative_)(const T *a, T *d, size_t len,
+                                    fnn_activation act, T slope)
+{
+    for (size_t i = 0; i < len; ++i) d[i] = FN(act_derivative)(a[i], act, slope);
+}
+
+/* dz = da * act'(a) (dz may be da) and, if db, db = column sums of dz. */
+static void FN(activation_backward)(int n, int out, const T *da, const T *a,
+                                    fnn_activation act, T slope, T *dz, T *db)
+{
+    if (db)
+        for (int o = 0; o < out; ++o) db[o] = (T)0;
+    for (int i = 0; i < n; ++i) {
+        const T *dai = da + (size_t)i * out, *ai = a + (size_t)i * out;
+        T *dzi = dz + (size_t)i * out;
+        switch (act) { /* one loop per activation, so each vectorises */
+        case FNN_ACT_IDENTITY:
+            if (dzi != dai) memcpy(dzi, dai, (size_t)out * sizeof(T));
+            break;
+        case FNN_ACT_SIGMOID:
+            for (int o = 0; o < out; ++o) dzi[o] = dai[o] * (ai[o] * ((T)1 - ai[o]));
+            break;
+        case FNN_ACT_TANH:
+            for (int o = 0; o < out; ++o) dzi[o] = dai[o] * ((T)1 - ai[o] * ai[o]);
+            break;
+        case FNN_ACT_RELU:
+            for (int o = 0; o < out; ++o) dzi[o] = ai[o] > (T)0 ? dai[o] : (T)0;
+            break;
+        default:
+            for (int o = 0; o < out; ++o)
+                dzi[o] = dai[o] * FN(act_derivative)(ai[o], act, slope);
+        }
+        if (db)
+            for (int o = 0; o < out; ++o) db[o] += dzi[o];
+    }
+}
+
+fnn_status FN(fnn_dense_forward_)(int n, int in, int out, const T *x,
+                                  const T *w, const T *b, fnn_activation act,
+                                  T slope, T *a)
+{
+    /* A (n x out) = act(X W^T + b): op(B) = W^T is read through strides. */
+    return FN(fnn_gemm_)(n, out, in, (T)1, x, in, 1, w, 1, in, (T)0, a, out,
+                         b, act, slope);
+}
+
+fnn_status FN(fnn_dense_backward_)(int n, int in, int out, const T *da,
+                                   const T *a, const T *x, const T *w,
+                                   fnn_activation act, T slope, T *dz, T *dw,
+                                   T *db, T *dx)
+{
+    FN(activation_backward)(n, out, da, a, act, slope, dz, db);
+    fnn_status st = FNN_OK;
+    if (dx) /* dX (n x in) = dZ W */
+        st = FN(fnn_gemm_)(n, in, out, (T)1, dz, out, 1, w, in, 1, (T)0, dx,
+                           in, NULL, FNN_ACT_IDENTITY, (T)0);
+    if (st == FNN_OK && dw) /* dW (out x in) = dZ^T X */
+        st = FN(fnn_gemm_)(out, in, n, (T)1, dz, 1, out, x, in, 1, (T)0, dw,
+                           in, NULL, FNN_ACT_IDENTITY, (T)0);
+    return st;
+}
+
+fnn_status FN(fnn_dense_backward_sgd_)(int n, int in, int out, const T *da,
+                                       const T *a, const T *x, T *w, T *b,
+                                       T lr, fnn_activation act, T slope,
+                                       T *dz, T *db_work, T *dx)
+{
+    FN(activation_backward)(n, out, da, a, act, slope, dz, db_work);
+    fnn_status st = FNN_OK;
+    if (dx) /* with the weights as they were before this step */
+        st = FN(fnn_gemm_)(n, in, out, (T)1, dz, out, 1, w, in, 1, (T)0, dx,
+                           in, NULL, FNN_ACT_IDENTITY, (T)0);
+    if (st != FNN_OK) return st;
+    /* W <- W - lr dZ^T X: alpha = -lr, beta = 1, in the GEMM's epilogue. */
+    st = FN(fnn_gemm_)(out, in, n, -lr, dz, 1, out, x, in, 1, (T)1, w, in,
+                       NULL, FNN_ACT_IDENTITY, (T)0);
+    if (st == FNN_OK && b)
+        for (int o = 0; o < out; ++o) b[o] -= lr * db_work[o];
+    return st;
+}
+
+void FN(fnn_sgd_update_)(T *p, const T *g, size_t len, T lr)
+{
+    for (size_t i = 0; i < len; ++i) p[i] -= lr * g[i];
+}
+
+int FN(fnn_all_finite_)(const T *x, size_t len)
+{
+    /* x - x is 0 for finite x and NaN otherwise; summing blocks of it keeps
+     * the loop branch-free and vectorisable. */
+    size_t i = 0;
+    while (i < len) {
+        size_t end = len - i > 4096 ? i + 4096 : len;
+        T acc = (T)0;
+        for (; i < end; ++i) acc += x[i] - x[i];
+        if (acc != acc) return 0;
+    }
+    return 1;
+}
+
+void FN(fnn_softmax_)(int n, int k, const T *z, T *p)
+{
+    for (int i = 0; i < n; ++i) {
+        const T *zi = z + (size_t)i * k;
+        T *pi = p + (size_t)i * k;
+        T mx = zi[0];
+        for (int j = 1; j < k; ++j) mx = zi[j] > mx ? zi[j] : mx;
+        double s = 0.0;
+        for (int j = 0; j < k; ++j) {
+            pi[j] = (T)exp((double)zi[j] - (double)mx);
+            s += pi[j];
+        }
+        const double inv = 1.0 / s;
+        for (int j = 0; j < k; ++j) pi[j] = (T)(pi[j] * inv);
+    }
+}
+
+fnn_status FN(fnn_softmax_cross_entropy_)(int n, int k, const T *z,
+                                          const int64_t *labels, const T *y,
+                                          T *dz, double *loss)
+{
+    if (labels) /* check every label before anything is written */
+        for (int i = 0; i < n; ++i)
+            if (labels[i] < 0 || labels[i] >= k) return FNN_ERR_LABEL;
+    double total = 0.0;
+    const double inv_n = 1.0 / (double)n;
+    for (int i = 0; i < n; ++i) {
+        const T *zi = z + (size_t)i * k;
+        T *dzi = dz + (size_t)i * k;
+        double mx = zi[0];
+        for (int j = 1; j < k; ++j) mx = zi[j] > mx ? zi[j] : mx;
+        double s = 0.0;
+        for (int j = 0; j < k; ++j) s += exp((double)zi[j] - mx);
+        const double lse = mx + log(s); /* log sum_j exp z_j */
+        if (labels) {
+            const int64_t t = labels[i];
+            total += lse - (double)zi[t];
+            for (int j = 0; j < k; ++j) {
+                double pj = exp((double)zi[j] - lse);
+                dzi[j] = (T)((pj - (j == t ? 1.0 : 0.0)) * inv_n);
+            }
+        } else {
+            /* -sum_j y_j log p_j, whose gradient is p sum(y) - y (= p - y
+             * for targets that sum to one). */
+            const T *yi = y + (size_t)i * k;
+            double ysum = 0.0;
+            for (int j = 0; j < k; ++j) {
+                total += (double)yi[j] * (lse - (double)zi[j]);
+                ysum += yi[j];
+            }
+            for (int j = 0; j < k; ++j) {
+                double pj = exp((double)zi[j] - lse);
+                dzi[j] = (T)((pj * ysum - (double)yi[j]) * inv_n);
+            }
+        }
+    }
+    *loss = total * inv_n;
+    return FNN_OK;
+}
+
+void FN(fnn_sigmoid_bce_)(int n, int k, const T *z, const T *t, T *dz,
+                          double *loss)
+{
+    const size_t len = (size_t)n * k;
+    const double inv = 1.0 / (double)len;
+    double total = 0.0;
+    for (size_t i = 0; i < len; ++i) {
+        const double zi = z[i], ti = t[i];
+        /* -t log s - (1-t) log(1-s) = max(z,0) - z t + log1p(e^-|z|) */
+        total += (zi > 0 ? zi : 0.0) - zi * ti + log1p(exp(-fabs(zi)));
+        const double s = zi >= 0 ? 1.0 / (1.0 + exp(-zi))
+                                 : exp(zi) / (1.0 + exp(zi));
+        dz[i] = (T)((s - ti) * inv);
+    }
+    *loss = total * inv;
+}
+
+void FN(fnn_half_squared_error_)(int n, int k, const T *y, const T *t, T *dy,
+                                 double *loss)
+{
+    const size_t len = (size_t)n * k;
+    const double inv_n = 1.0 / (double)n;
+    double total = 0.0;
+    for (size_t i = 0; i < len; ++i) {
+        const double d = (double)y[i] - (double)t[i];
+        total += 0.5 * d * d;
+        dy[i] = (T)(d * inv_n);
+    }
+    *loss = total * inv_n;
+}
+
+void FN(fnn_mse_)(int n, int k, const T *y, const T *t, T *dy, double *loss)
+{
+    const size_t len = (size_t)n * k;
+    const double inv = 1.0 / (double)len;
+    double total = 0.0;
+    for (size_t i = 0; i < len; ++i) {
+        const double d = (double)y[i] - (double)t[i];
+        total += d * d;
+        dy[i] = (T)(2.0 * d * inv);
+    }
+    *loss = total * inv;
+}
+
+#undef FN

@@ -1,0 +1,393 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False, embedsignature=True
+"""Typed wrappers around fastnn's C kernels (csrc/fastnn.h).
+
+One function here per C entry point, float32 and float64 through Cython's
+fused types.  Each releases the GIL around the C call.  Callers normally go
+through fastnn.kernels, which converts and validates arguments; the checks
+here are the last line that keeps a bad shape from reaching C.
+"""
+
+from libc.stdint cimport int64_t
+from cython cimport floating
+
+cdef extern from "fastnn.h" nogil:
+    ctypedef enum fnn_status:
+        FNN_OK
+        FNN_ERR_NOMEM
+        FNN_ERR_ARG
+        FNN_ERR_LABEL
+    ctypedef enum fnn_activation:
+        pass
+
+    int fnn_simd_compiled(const char **names, int max_names)
+    int fnn_simd_supported(const char *name)
+    const char *fnn_simd_selected()
+    int fnn_simd_select(const char *name)
+    void fnn_simd_tile(int double_precision, int *mr, int *nr)
+    int fnn_openmp_version()
+    int fnn_get_num_threads()
+    void fnn_set_num_threads(int n)
+    int fnn_default_num_threads()
+    int fnn_last_gemm_threads()
+
+    fnn_status fnn_gemm_f32(int m, int n, int k, float alpha, const float *a, Py_ssize_t rsa, Py_ssize_t csa,
+                            const float *b, Py_ssize_t rsb, Py_ssize_t csb, float beta, float *c, Py_ssize_t ldc,
+                            const float *bias, fnn_activation act, float slope)
+    fnn_status fnn_gemm_f64(int m, int n, int k, double alpha, const double *a, Py_ssize_t rsa, Py_ssize_t csa,
+                            const double *b, Py_ssize_t rsb, Py_ssize_t csb, double beta, double *c, Py_ssize_t ldc,
+                            const double *bias, fnn_activation act, double slope)
+    fnn_status fnn_dense_forward_f32(int n, int in_, int out, const float *x, const float *w, const float *b,
+                                     fnn_activation act, float slope, float *a)
+    fnn_status fnn_dense_forward_f64(int n, int in_, int out, const double *x, const double *w, const double *b,
+                                     fnn_activation act, double slope, double *a)
+    fnn_status fnn_dense_backward_f32(int n, int in_, int out, const float *da, const float *a, const float *x,
+                                      const float *w, fnn_activation act, float slope, float *dz, float *dw,
+                                      float *db, float *dx)
+    fnn_status fnn_dense_backward_f64(int n, int in_, int out, const double *da, const double *a, const double *x,
+                                      const double *w, fnn_activation act, double slope, double *dz, double *dw,
+                                      double *db, double *dx)
+    fnn_status fnn_dense_backward_sgd_f32(int n, int in_, int out, const float *da, const float *a,
+                                          const float *x, float *w, float *b, float lr, fnn_activation act,
+                                          float slope, float *dz, float *db_work, float *dx)
+    fnn_status fnn_dense_backward_sgd_f64(int n, int in_, int out, const double *da, const double *a,
+                                          const double *x, double *w, double *b, double lr, fnn_activation act,
+                                          double slope, double *dz, double *db_work, double *dx)
+    void fnn_activation_f32(float *z, size_t len, fnn_activation act, float slope)
+    void fnn_activation_f64(double *z, size_t len, fnn_activation act, double slope)
+    void fnn_activation_derivative_f32(const float *a, float *d, size_t len, fnn_activation act, float slope)
+    void fnn_activation_derivative_f64(const double *a, double *d, size_t len, fnn_activation act, double slope)
+    void fnn_sgd_update_f32(float *p, const float *g, size_t len, float lr)
+    void fnn_sgd_update_f64(double *p, const double *g, size_t len, double lr)
+    int fnn_all_finite_f32(const float *x, size_t len)
+    int fnn_all_finite_f64(const double *x, size_t len)
+    void fnn_softmax_f32(int n, int k, const float *z, float *p)
+    void fnn_softmax_f64(int n, int k, const double *z, double *p)
+    fnn_status fnn_softmax_cross_entropy_f32(int n, int k, const float *z, const int64_t *labels, const float *y,
+                                             float *dz, double *loss)
+    fnn_status fnn_softmax_cross_entropy_f64(int n, int k, const double *z, const int64_t *labels,
+                                             const double *y, double *dz, double *loss)
+    void fnn_sigmoid_bce_f32(int n, int k, const float *z, const float *t, float *dz, double *loss)
+    void fnn_sigmoid_bce_f64(int n, int k, const double *z, const double *t, double *dz, double *loss)
+    void fnn_half_squared_error_f32(int n, int k, const float *y, const float *t, float *dy, double *loss)
+    void fnn_half_squared_error_f64(int n, int k, const double *y, const double *t, double *dy, double *loss)
+    void fnn_mse_f32(int n, int k, const float *y, const float *t, float *dy, double *loss)
+    void fnn_mse_f64(int n, int k, const double *y, const double *t, double *dy, double *loss)
+
+
+# Activation codes, in the order of fnn_activation.
+ACTIVATION_CODES = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4, "softplus": 5}
+
+cdef int _INT_MAX = 2147483647
+
+
+cdef int _check(fnn_status st) except -1:
+    if st == FNN_OK:
+        return 0
+    if st == FNN_ERR_NOMEM:
+        raise MemoryError("fastnn: could not allocate a packing buffer")
+    if st == FNN_ERR_LABEL:
+        raise ValueError("labels must lie in [0, n_classes)")
+    raise ValueError("fastnn: a kernel rejected its arguments")
+
+
+cdef int _dims(Py_ssize_t n) except -1:
+    # The C kernels index with int: refuse what would overflow it.
+    if n > _INT_MAX:
+        raise ValueError(f"dimension {n} is too large for fastnn's kernels (max {_INT_MAX})")
+    return <int>n
+
+
+cdef inline int _shape(str what, Py_ssize_t got, Py_ssize_t want) except -1:
+    if got != want:
+        raise ValueError(f"{what}: expected {want}, got {got}")
+    return 0
+
+
+# ---- run time ------------------------------------------------------------
+
+def simd_compiled():
+    """Names of the SIMD paths compiled into this build, lowest first."""
+    cdef const char *names[8]
+    cdef int n = fnn_simd_compiled(names, 8)
+    return [names[i].decode() for i in range(min(n, 8))]
+
+
+def simd_supported(str name):
+    return bool(fnn_simd_supported(name.encode()))
+
+
+def simd_selected():
+    return fnn_simd_selected().decode()
+
+
+def simd_select(str name):
+    if fnn_simd_select(name.encode()) != 0:
+        raise ValueError(f"SIMD path {name!r} is not available on this CPU; available: "
+                         f"{[p for p in simd_compiled() if simd_supported(p)]}")
+
+
+def simd_tile(bint double_precision):
+    cdef int mr = 0, nr = 0
+    fnn_simd_tile(double_precision, &mr, &nr)
+    return mr, nr
+
+
+def openmp_version():
+    return fnn_openmp_version()
+
+
+def get_num_threads():
+    return fnn_get_num_threads()
+
+
+def set_num_threads(int n):
+    fnn_set_num_threads(n)
+
+
+def default_num_threads():
+    return fnn_default_num_threads()
+
+
+def last_gemm_threads():
+    return fnn_last_gemm_threads()
+
+
+# ---- GEMM ------------------------------------------------------------------
+
+def gemm(const floating[:, ::1] A, const floating[:, ::1] B, floating[:, ::1] C,
+         double alpha=1.0, double beta=0.0, bint trans_a=False, bint trans_b=False,
+         const floating[::1] bias=None, int act=0, double slope=0.01):
+    """C = act(alpha op(A) op(B) + beta C + bias), op = transpose if asked."""
+    cdef Py_ssize_t m = A.shape[1] if trans_a else A.shape[0]
+    cdef Py_ssize_t k = A.shape[0] if trans_a else A.shape[1]
+    cdef Py_ssize_t kb = B.shape[1] if trans_b else B.shape[0]
+    cdef Py_ssize_t n = B.shape[0] if trans_b else B.shape[1]
+    _shape("inner dimensions of op(A) and op(B)", kb, k)
+    _shape("rows of C", C.shape[0], m)
+    _shape("columns of C", C.shape[1], n)
+    if bias is not None:
+        _shape("length of bias", bias.shape[0], n)
+    cdef Py_ssize_t rsa = 1 if trans_a else A.shape[1]
+    cdef Py_ssize_t csa = A.shape[1] if trans_a else 1
+    cdef Py_ssize_t rsb = 1 if trans_b else B.shape[1]
+    cdef Py_ssize_t csb = B.shape[1] if trans_b else 1
+    cdef int im = _dims(m), i_n = _dims(n), ik = _dims(k)
+    cdef const floating *pb = NULL if bias is None else &bias[0]
+    cdef fnn_status st
+    with nogil:
+        if floating is float:
+            st = fnn_gemm_f32(im, i_n, ik, <float>alpha, &A[0, 0], rsa, csa, &B[0, 0], rsb, csb, <float>beta,
+                              &C[0, 0], C.shape[1], pb, <fnn_activation>act, <float>slope)
+        else:
+            st = fnn_gemm_f64(im, i_n, ik, alpha, &A[0, 0], rsa, csa, &B[0, 0], rsb, csb, beta,
+                              &C[0, 0], C.shape[1], pb, <fnn_activation>act, slope)
+    _check(st)
+
+
+# ---- dense layer -------------------------------------------------------------
+
+def dense_forward(const floating[:, ::1] X, const floating[:, ::1] W, const floating[::1] b,
+                  floating[:, ::1] out, int act, double slope):
+    """out = act(X W^T + b); b may be None."""
+    cdef Py_ssize_t n = X.shape[0], fin = X.shape[1], fout = W.shape[0]
+    _shape("W.shape[1] (in_features) vs X.shape[1]", W.shape[1], fin)
+    _shape("out.shape[0]", out.shape[0], n)
+    _shape("out.shape[1]", out.shape[1], fout)
+    if b is not None:
+        _shape("b.shape[0] (out_features)", b.shape[0], fout)
+    cdef const floating *pb = NULL if b is None else &b[0]
+    cdef int i_n = _dims(n), i_in = _dims(fin), i_out = _dims(fout)
+    cdef fnn_status st
+    with nogil:
+        if floating is float:
+            st = fnn_dense_forward_f32(i_n, i_in, i_out, &X[0, 0], &W[0, 0], pb, <fnn_activation>act,
+                                       <float>slope, &out[0, 0])
+        else:
+            st = fnn_dense_forward_f64(i_n, i_in, i_out, &X[0, 0], &W[0, 0], pb, <fnn_activation>act,
+                                       slope, &out[0, 0])
+    _check(st)
+
+
+def dense_backward(const floating[:, ::1] dA, const floating[:, ::1] A, const floating[:, ::1] X,
+                   const floating[:, ::1] W, int act, double slope, floating[:, ::1] dZ,
+                   floating[:, ::1] dW, floating[::1] db, floating[:, ::1] dX):
+    """dZ = dA act'(A); dW = dZ^T X; db = sum dZ; dX = dZ W (dW, db, dX may be None)."""
+    cdef Py_ssize_t n = X.shape[0], fin = X.shape[1], fout = W.shape[0]
+    _shape("W.shape[1] (in_features) vs X.shape[1]", W.shape[1], fin)
+    for name, arr in (("dA", dA), ("A", A), ("dZ", dZ)):
+        _shape(f"{name}.shape[0]", arr.shape[0], n)
+        _shape(f"{name}.shape[1]", arr.shape[1], fout)
+    if dW is not None:
+        _shape("dW.shape[0]", dW.shape[0], fout)
+        _shape("dW.shape[1]", dW.shape[1], fin)
+    if db is not None:
+        _shape("db.shape[0]", db.shape[0], fout)
+    if dX is not None:
+        _shape("dX.shape[0]", dX.shape[0], n)
+        _shape("dX.shape[1]", dX.shape[1], fin)
+    cdef floating *pdw = NULL if dW is None else &dW[0, 0]
+    cdef floating *pdb = NULL if db is None else &db[0]
+    cdef floating *pdx = NULL if dX is None else &dX[0, 0]
+    cdef int i_n = _dims(n), i_in = _dims(fin), i_out = _dims(fout)
+    cdef fnn_status st
+    with nogil:
+        if floating is float:
+            st = fnn_dense_backward_f32(i_n, i_in, i_out, &dA[0, 0], &A[0, 0], &X[0, 0], &W[0, 0],
+                                        <fnn_activation>act, <float>slope, &dZ[0, 0], pdw, pdb, pdx)
+        else:
+            st = fnn_dense_backward_f64(i_n, i_in, i_out, &dA[0, 0], &A[0, 0], &X[0, 0], &W[0, 0],
+                                        <fnn_activation>act, slope, &dZ[0, 0], pdw, pdb, pdx)
+    _check(st)
+
+
+def dense_backward_sgd(const floating[:, ::1] dA, const floating[:, ::1] A, const floating[:, ::1] X,
+                       floating[:, ::1] W, floating[::1] b, double lr, int act, double slope,
+                       floating[:, ::1] dZ, floating[::1] db_work, floating[:, ::1] dX):
+    """Backward pass fused with SGD: dX with the old W, then W -= lr dW, b -= lr db."""
+    cdef Py_ssize_t n = X.shape[0], fin = X.shape[1], fout = W.shape[0]
+    _shape("W.shape[1] (in_features) vs X.shape[1]", W.shape[1], fin)
+    for name, arr in (("dA", dA), ("A", A), ("dZ", dZ)):
+        _shape(f"{name}.shape[0]", arr.shape[0], n)
+        _shape(f"{name}.shape[1]", arr.shape[1], fout)
+    _shape("db_work.shape[0]", db_work.shape[0], fout)
+    if b is not None:
+        _shape("b.shape[0]", b.shape[0], fout)
+    if dX is not None:
+        _shape("dX.shape[0]", dX.shape[0], n)
+        _shape("dX.shape[1]", dX.shape[1], fin)
+    cdef floating *pb = NULL if b is None else &b[0]
+    cdef floating *pdx = NULL if dX is None else &dX[0, 0]
+    cdef int i_n = _dims(n), i_in = _dims(fin), i_out = _dims(fout)
+    cdef fnn_status st
+    with nogil:
+        if floating is float:
+            st = fnn_dense_backward_sgd_f32(i_n, i_in, i_out, &dA[0, 0], &A[0, 0], &X[0, 0], &W[0, 0], pb,
+                                            <float>lr, <fnn_activation>act, <float>slope, &dZ[0, 0],
+                                            &db_work[0], pdx)
+        else:
+            st = fnn_dense_backward_sgd_f64(i_n, i_in, i_out, &dA[0, 0], &A[0, 0], &X[0, 0], &W[0, 0], pb,
+                                            lr, <fnn_activation>act, slope, &dZ[0, 0], &db_work[0], pdx)
+    _check(st)
+
+
+# ---- element-wise --------------------------------------------------------------
+
+def activation_inplace(floating[::1] z, int act, double slope):
+    """z <- act(z) with the SIMD path's vector maths (the GEMM epilogue's)."""
+    with nogil:
+        if floating is float:
+            fnn_activation_f32(&z[0], z.shape[0], <fnn_activation>act, <float>slope)
+        else:
+            fnn_activation_f64(&z[0], z.shape[0], <fnn_activation>act, slope)
+
+
+def activation_derivative(const floating[::1] a, floating[::1] d, int act, double slope):
+    _shape("length of the derivative buffer", d.shape[0], a.shape[0])
+    with nogil:
+        if floating is float:
+            fnn_activation_derivative_f32(&a[0], &d[0], a.shape[0], <fnn_activation>act, <float>slope)
+        else:
+            fnn_activation_derivative_f64(&a[0], &d[0], a.shape[0], <fnn_activation>act, slope)
+
+
+def sgd_update(floating[::1] p, const floating[::1] g, double lr):
+    _shape("length of grad", g.shape[0], p.shape[0])
+    with nogil:
+        if floating is float:
+            fnn_sgd_update_f32(&p[0], &g[0], p.shape[0], <float>lr)
+        else:
+            fnn_sgd_update_f64(&p[0], &g[0], p.shape[0], lr)
+
+
+def all_finite(const floating[::1] x):
+    cdef int ok
+    with nogil:
+        if floating is float:
+            ok = fnn_all_finite_f32(&x[0], x.shape[0])
+        else:
+            ok = fnn_all_finite_f64(&x[0], x.shape[0])
+    return bool(ok)
+
+
+# ---- output layers and losses -------------------------------------------------
+
+def softmax(const floating[:, ::1] Z, floating[:, ::1] P):
+    _shape("P.shape[0]", P.shape[0], Z.shape[0])
+    _shape("P.shape[1]", P.shape[1], Z.shape[1])
+    cdef int n = _dims(Z.shape[0]), k = _dims(Z.shape[1])
+    with nogil:
+        if floating is float:
+            fnn_softmax_f32(n, k, &Z[0, 0], &P[0, 0])
+        else:
+            fnn_softmax_f64(n, k, &Z[0, 0], &P[0, 0])
+
+
+def softmax_cross_entropy(const floating[:, ::1] Z, const int64_t[::1] labels, const floating[:, ::1] Y,
+                          floating[:, ::1] dZ):
+    """Loss and dZ = (P - Y)/n from logits; targets as labels or as a matrix Y."""
+    cdef int n = _dims(Z.shape[0]), k = _dims(Z.shape[1])
+    _shape("dZ.shape[0]", dZ.shape[0], n)
+    _shape("dZ.shape[1]", dZ.shape[1], k)
+    if labels is not None:
+        _shape("labels.shape[0]", labels.shape[0], n)
+    elif Y is not None:
+        _shape("targets.shape[0]", Y.shape[0], n)
+        _shape("targets.shape[1]", Y.shape[1], k)
+    else:
+        raise ValueError("give labels or a target matrix")
+    cdef const int64_t *pl = NULL if labels is None else &labels[0]
+    cdef const floating *py = NULL if Y is None else &Y[0, 0]
+    cdef double loss = 0.0
+    cdef fnn_status st
+    with nogil:
+        if floating is float:
+            st = fnn_softmax_cross_entropy_f32(n, k, &Z[0, 0], pl, py, &dZ[0, 0], &loss)
+        else:
+            st = fnn_softmax_cross_entropy_f64(n, k, &Z[0, 0], pl, py, &dZ[0, 0], &loss)
+    _check(st)
+    return loss
+
+
+cdef int _pair_shapes(tuple names, Py_ssize_t n0, Py_ssize_t k0, Py_ssize_t n1, Py_ssize_t k1,
+                      Py_ssize_t n2, Py_ssize_t k2) except -1:
+    _shape(f"{names[1]}.shape[0] vs {names[0]}.shape[0]", n1, n0)
+    _shape(f"{names[1]}.shape[1] vs {names[0]}.shape[1]", k1, k0)
+    _shape(f"{names[2]}.shape[0]", n2, n0)
+    _shape(f"{names[2]}.shape[1]", k2, k0)
+    return 0
+
+
+def sigmoid_binary_cross_entropy(const floating[:, ::1] Z, const floating[:, ::1] T, floating[:, ::1] dZ):
+    _pair_shapes(("Z", "T", "dZ"), Z.shape[0], Z.shape[1], T.shape[0], T.shape[1], dZ.shape[0], dZ.shape[1])
+    cdef int n = _dims(Z.shape[0]), k = _dims(Z.shape[1])
+    cdef double loss = 0.0
+    with nogil:
+        if floating is float:
+            fnn_sigmoid_bce_f32(n, k, &Z[0, 0], &T[0, 0], &dZ[0, 0], &loss)
+        else:
+            fnn_sigmoid_bce_f64(n, k, &Z[0, 0], &T[0, 0], &dZ[0, 0], &loss)
+    return loss
+
+
+def half_squared_error(const floating[:, ::1] Y, const floating[:, ::1] T, floating[:, ::1] dY):
+    _pair_shapes(("Y", "T", "dY"), Y.shape[0], Y.shape[1], T.shape[0], T.shape[1], dY.shape[0], dY.shape[1])
+    cdef int n = _dims(Y.shape[0]), k = _dims(Y.shape[1])
+    cdef double loss = 0.0
+    with nogil:
+        if floating is float:
+            fnn_half_squared_error_f32(n, k, &Y[0, 0], &T[0, 0], &dY[0, 0], &loss)
+        else:
+            fnn_half_squared_error_f64(n, k, &Y[0, 0], &T[0, 0], &dY[0, 0], &loss)
+    return loss
+
+
+def mse(const floating[:, ::1] Y, const floating[:, ::1] T, floating[:, ::1] dY):
+    _pair_shapes(("Y", "T", "dY"), Y.shape[0], Y.shape[1], T.shape[0], T.shape[1], dY.shape[0], dY.shape[1])
+    cdef int n = _dims(Y.shape[0]), k = _dims(Y.shape[1])
+    cdef double loss = 0.0
+    with nogil:
+        if floating is float:
+            fnn_mse_f32(n, k, &Y[0, 0], &T[0, 0], &dY[0, 0], &loss)
+        else:
+            fnn_mse_f64(n, k, &Y[0, 0], &T[0, 0], &dY[0, 0], &loss)
+    return loss

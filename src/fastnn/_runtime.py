@@ -1,0 +1,89 @@
+"""Build facts, threads and SIMD paths: fastnn.build_info() and friends."""
+
+from __future__ import annotations
+
+import os
+import platform
+import warnings
+
+from . import _build_config, _core
+
+__all__ = ["build_info", "get_num_threads", "set_num_threads", "set_simd_path", "simd_paths"]
+
+
+def build_info() -> dict:
+    """How this fastnn was built and what it uses on this machine.
+
+    Keys: version, compiler, compile_flags, simd_path_flags, openmp (bool),
+    openmp_version (e.g. "4.5", None without OpenMP), simd_compiled (paths
+    built in, lowest first), simd_selected (the one in use), simd_tile_f32 /
+    simd_tile_f64 (register tile, rows x columns), default_num_threads,
+    num_threads (what kernels use now), machine, python.
+    """
+    from . import __version__
+
+    omp = _core.openmp_version()
+    return {
+        "version": __version__,
+        "compiler": _build_config.compiler,
+        "compile_flags": _build_config.compile_flags,
+        "simd_path_flags": dict(_build_config.simd_path_flags),
+        "openmp": omp > 0,
+        "openmp_version": (_build_config.openmp_version or str(omp)) if omp else None,
+        "simd_compiled": _core.simd_compiled(),
+        "simd_selected": _core.simd_selected(),
+        "simd_tile_f32": _core.simd_tile(False),
+        "simd_tile_f64": _core.simd_tile(True),
+        "default_num_threads": _core.default_num_threads(),
+        "num_threads": _core.get_num_threads(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+    }
+
+
+def get_num_threads() -> int:
+    """Threads fastnn's kernels use now (OpenMP's limit for this thread,
+    capped by set_num_threads)."""
+    return _core.get_num_threads()
+
+
+def set_num_threads(n: int) -> None:
+    """Use at most n threads in fastnn's kernels (n >= 1).
+
+    This also sets OpenMP's thread count for the calling thread, so
+    ``threadpoolctl`` reports it.  Small problems use fewer threads anyway.
+    """
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"n must be an int, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if n > 1 and _core.openmp_version() == 0:
+        warnings.warn("fastnn was built without OpenMP: kernels run on one thread", RuntimeWarning, stacklevel=2)
+    _core.set_num_threads(n)
+
+
+def simd_paths() -> list:
+    """The SIMD paths this build has that this CPU can run, lowest first."""
+    return [p for p in _core.simd_compiled() if _core.simd_supported(p)]
+
+
+def set_simd_path(name: str) -> None:
+    """Force one SIMD path ("generic", "avx2", "avx512"), e.g. to compare them.
+
+    Call it between kernel calls, not while another thread runs one.  The
+    environment variable FASTNN_SIMD does the same at import.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    _core.simd_select(name)
+
+
+def _check_environment() -> None:
+    forced = os.environ.get("FASTNN_SIMD")
+    if forced and forced != _core.simd_selected():
+        warnings.warn(
+            f"FASTNN_SIMD={forced!r} is not a SIMD path this CPU can run "
+            f"(available: {simd_paths()}); using {_core.simd_selected()!r}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
