@@ -37,9 +37,10 @@ static FNN_ALWAYS_INLINE void FN(vstore)(T *p, VEC v) { memcpy(p, &v, sizeof v);
 
 static FNN_ALWAYS_INLINE VEC FN(vsplat)(T x)
 {
-    VEC v;
-    for (int i = 0; i < VL; ++i) v[i] = x;
-    return v;
+    /* scalar - vector broadcasts the scalar; x - (+0) is x for every x
+     * (including -0 and NaN), so this is a plain broadcast. */
+    const VEC zero = {0};
+    return x - zero;
 }
 
 /* Lanes of a where m is set, else b. */
