@@ -1,7 +1,8 @@
 """fastnn: fully connected neural networks on fused C/OpenMP kernels.
 
-The compiled kernels are in :mod:`fastnn.kernels`, their NumPy reference in
-:mod:`fastnn.reference`.
+Build a model from :class:`Dense` layers in a :class:`Sequential`, train it
+with a :class:`Trainer`; the compiled kernels are in :mod:`fastnn.kernels`,
+their NumPy reference in :mod:`fastnn.reference`.
 """
 
 __version__ = "0.1.0"
@@ -15,13 +16,37 @@ from ._runtime import (  # noqa: E402
     set_simd_path,
     simd_paths,
 )
+from .layers import Dense  # noqa: E402
+from .losses import MSE, BinaryCrossEntropy, CrossEntropy, HalfSquaredError, Loss  # noqa: E402
+from .model import ModelFileError, Sequential, load  # noqa: E402
+from .optimizers import SGD, Adam, CosineLR, OneCycleLR, StepLR  # noqa: E402
+from .trainer import Callback, DivergenceError, EarlyStopping, History, Trainer  # noqa: E402
 
 _check_environment()
 
 __all__ = [
+    "MSE",
+    "SGD",
+    "Adam",
+    "BinaryCrossEntropy",
+    "Callback",
+    "CosineLR",
+    "CrossEntropy",
+    "Dense",
+    "DivergenceError",
+    "EarlyStopping",
+    "HalfSquaredError",
+    "History",
+    "Loss",
+    "ModelFileError",
+    "OneCycleLR",
+    "Sequential",
+    "StepLR",
+    "Trainer",
     "build_info",
     "get_num_threads",
     "kernels",
+    "load",
     "reference",
     "set_num_threads",
     "set_simd_path",
