@@ -19,6 +19,7 @@ from ._runtime import (  # noqa: E402
 from .layers import Dense  # noqa: E402
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, HalfSquaredError, Loss  # noqa: E402
 from .model import ModelFileError, Sequential, load  # noqa: E402
+from .perceptron import Perceptron  # noqa: E402
 from .optimizers import SGD, Adam, CosineLR, OneCycleLR, StepLR  # noqa: E402
 from .trainer import Callback, DivergenceError, EarlyStopping, History, Trainer  # noqa: E402
 
@@ -40,6 +41,7 @@ __all__ = [
     "Loss",
     "ModelFileError",
     "OneCycleLR",
+    "Perceptron",
     "Sequential",
     "StepLR",
     "Trainer",

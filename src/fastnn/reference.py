@@ -34,6 +34,10 @@ __all__ = [
     "half_squared_error",
     "mse",
     "sgd_update",
+    "network_forward",
+    "network_gradients",
+    "sgd_step",
+    "adam_step",
 ]
 
 #: Names of the supported element-wise activations (notes 001 and 004).
@@ -297,8 +301,9 @@ def softmax_cross_entropy(Z, y):
     probability).  ``y`` is either integer class labels of shape (n,) with
     values in [0, k) (one-hot targets) or a target matrix of shape (n, k).
 
-    Returns ``(loss, dZ)`` with dZ = (P - Y) / n, the exact gradient of L
-    when every target row sums to one (always true for labels).
+    Returns ``(loss, dZ)`` with dZ = (P sum_k y_k - Y) / n, the exact
+    gradient of L; it is the familiar (P - Y) / n when every target row sums
+    to one (always true for labels).
     """
     Z = _float_array(Z, "Z")
     n, k = _check_loss_2d(Z, "Z")
@@ -316,7 +321,7 @@ def softmax_cross_entropy(Z, y):
             raise ValueError(f"y: target matrix must have shape {Z.shape}, got {Y.shape}")
     logP = Z - _logsumexp_rows(Z)
     loss = -(Y * logP).sum(axis=1).mean()
-    dZ = (np.exp(logP) - Y) / Z.dtype.type(n)
+    dZ = (np.exp(logP) * Y.sum(axis=1, keepdims=True) - Y) / Z.dtype.type(n)
     return float(loss), dZ
 
 
@@ -394,3 +399,95 @@ def sgd_update(param, grad, lr):
     if grad.shape != param.shape:
         raise ValueError(f"grad: shape {grad.shape} does not match param {param.shape}")
     param -= param.dtype.type(lr) * grad.astype(param.dtype, copy=False)
+
+
+# ---------------------------------------------------------------------------
+# Whole networks and optimizers: the oracle for fastnn.Trainer.
+# ---------------------------------------------------------------------------
+
+def _output_activation(name, Z, slope):
+    if name == "softmax":
+        return softmax(Z)
+    return activation(name, Z, slope)
+
+
+def network_forward(weights, biases, activations, X, slope=0.01):
+    """Activations of every layer of a stack of dense layers, input first.
+
+    ``weights[l]`` is (out, in); ``biases[l]`` is an (out,) array, a scalar
+    shared by the layer's neurons, or None; ``activations[l]`` a name from
+    ACTIVATIONS or "softmax" (last layer).  Returns [X, A_1, ..., A_L].
+    """
+    outs = [np.asarray(X, dtype=np.float64)]
+    for W, b, act in zip(weights, biases, activations):
+        Z = outs[-1] @ np.asarray(W).T
+        if b is not None:
+            Z = Z + b  # a scalar b is the notes' bias shared by the layer
+        outs.append(_output_activation(act, Z, slope))
+    return outs
+
+
+def network_gradients(weights, biases, activations, X, y, loss, slope=0.01):
+    """Loss and gradients of every parameter by backpropagation (notes 002,
+    004): delta_L from the loss, delta_l = (delta_{l+1} W_{l+1}) * act'(A_l),
+    dW_l = delta_l^T A_{l-1}, db_l = sum over samples of delta_l (and over
+    the neurons too for a shared scalar bias).
+
+    loss: "half_squared_error", "mse", "cross_entropy" (softmax output, y
+    labels or targets) or "binary_cross_entropy" (sigmoid output).
+    Returns (loss_value, [dW_l], [db_l]).
+    """
+    outs = network_forward(weights, biases, activations, X, slope)
+    L = len(weights)
+    Y = outs[-1]
+    if loss in ("cross_entropy", "binary_cross_entropy"):
+        # the fused losses take the logits: recompute them
+        Zl = outs[-2] @ np.asarray(weights[-1]).T + (0 if biases[-1] is None else biases[-1])
+        fn = softmax_cross_entropy if loss == "cross_entropy" else sigmoid_binary_cross_entropy
+        value, delta = fn(Zl, y)
+    else:
+        fn = {"half_squared_error": half_squared_error, "mse": mse}[loss]
+        value, dY = fn(Y, np.asarray(y, dtype=np.float64).reshape(Y.shape))
+        delta = dY * activation_derivative(activations[-1], Y, slope)
+    dWs, dbs = [None] * L, [None] * L
+    for l in range(L - 1, -1, -1):
+        dWs[l] = delta.T @ outs[l]
+        if biases[l] is None:
+            dbs[l] = None
+        elif np.ndim(biases[l]) == 0:
+            dbs[l] = delta.sum()
+        else:
+            dbs[l] = delta.sum(axis=0)
+        if l > 0:
+            delta = (delta @ np.asarray(weights[l])) * activation_derivative(activations[l - 1], outs[l], slope)
+    return value, dWs, dbs
+
+
+def sgd_step(p, g, v, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    """One SGD step (PyTorch's convention, dampening 0); returns (p, v).
+
+        g <- g + weight_decay p;   v <- momentum v + g;
+        p <- p - lr (g + momentum v)  with Nesterov,  p - lr v  without.
+    With momentum = weight_decay = 0 this is the notes' p <- p - lr g.
+    """
+    g = g + weight_decay * p
+    v = momentum * v + g
+    step = g + momentum * v if nesterov else v
+    return p - lr * step, v
+
+
+def adam_step(p, g, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    """One Adam step with decoupled weight decay (AdamW); t counts from 1.
+    Returns (p, m, v).
+
+        p <- p (1 - lr weight_decay);  m <- b1 m + (1 - b1) g;
+        v <- b2 v + (1 - b2) g^2;      p <- p - lr m_hat / (sqrt(v_hat) + eps)
+    with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t).
+    """
+    b1, b2 = betas
+    p = p * (1 - lr * weight_decay)
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g * g
+    m_hat = m / (1 - b1 ** t)
+    v_hat = v / (1 - b2 ** t)
+    return p - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
