@@ -99,6 +99,7 @@ __all__ = [
     "train_val_indices",
     "train_val_split",
     "Normalizer",
+    "CORRUPTION_REASONS",
     "CorruptionReport",
     "find_corrupted",
     "clean",
@@ -382,7 +383,7 @@ def _download_to(url: str, out, spec: MNISTFile, timeout: float, verbose: bool) 
         h = hashlib.sha256()
         got = 0
         with tqdm(total=spec.size, unit="B", unit_scale=True, unit_divisor=1024,
-                  desc=spec.name, disable=not verbose, leave=False,
+                  desc=spec.name, disable=not verbose, leave=True,
                   file=sys.stderr) as bar:
             while True:
                 try:
@@ -1201,7 +1202,7 @@ def find_corrupted(X, y, *, image_shape: Tuple[int, ...] = IMAGE_SHAPE,
             else:
                 rows_ok[i] = True
                 items.append(a.reshape(size))
-        dtype = np.result_type(*items) if items else np.uint8
+        dtype = np.result_type(*{a.dtype for a in items}) if items else np.uint8
         X2 = np.zeros((n, size), dtype=dtype)
         if items:
             X2[rows_ok] = np.stack(items)
