@@ -388,7 +388,7 @@ def _targets(kind, rng, n, k):
         return rng.integers(0, k, size=n)
     if kind == "probs":
         return R.softmax(rng.normal(size=(n, k)))
-    if kind == "binary":
+    if kind in ("binary", "unnormalised"):
         return rng.uniform(0, 1, size=(n, k))
     return rng.normal(size=(n, k))
 
@@ -396,6 +396,7 @@ def _targets(kind, rng, n, k):
 LOSSES = [
     ("softmax_cross_entropy", "labels"),
     ("softmax_cross_entropy", "probs"),
+    ("softmax_cross_entropy", "unnormalised"),   # rows need not sum to one
     ("sigmoid_binary_cross_entropy", "binary"),
     ("half_squared_error", "real"),
     ("mse", "real"),

@@ -235,7 +235,7 @@ class Trainer:
     # ---- fit ---------------------------------------------------------------------
 
     def fit(self, X, y, epochs=1, validation_data=None, validation_split=0.0, shuffle=True, seed=None,
-            callbacks=(), early_stopping=None, verbose=1):
+            callbacks=(), early_stopping=None, verbose=1, augment=None):
         """Train for ``epochs`` passes over (X, y); returns a :class:`History`.
 
         validation_data: (X_val, y_val), or validation_split: the fraction of
@@ -244,6 +244,9 @@ class Trainer:
         same seed, data and thread count give identical results).
         callbacks: :class:`Callback` objects; early_stopping: an
         :class:`EarlyStopping` (or an int patience on val_loss).
+        augment: optional ``augment(X, out, rng)`` that writes an augmented
+        copy of the training inputs X into ``out`` (same shape, preallocated
+        once) at the start of every epoch, e.g. :class:`fastnn.mnist.RandomShift`.
         Ctrl-C stops after the current step and returns the history so far
         (``history.interrupted``).  A NaN/inf loss raises DivergenceError
         naming the epoch and step.
@@ -298,6 +301,9 @@ class Trainer:
         ws = self._workspace(bs)
         order = np.arange(n)
         tbuf = np.empty((bs,) + target.shape[1:], dtype=target.dtype)
+        if augment is not None and not callable(augment):
+            raise TypeError("augment must be a callable augment(X, out, rng)")
+        X_source, X_aug = X, (np.empty_like(X) if augment is not None else None)
         is_clf = model.is_classifier
         history = History()
         self.stop_training = False
@@ -316,6 +322,9 @@ class Trainer:
                 for cb in callbacks:
                     cb.on_epoch_begin(self, epoch)
                 t0 = time.perf_counter()
+                if augment is not None:
+                    augment(X_source, X_aug, rng)
+                    X = X_aug
                 if shuffle:
                     rng.shuffle(order)
                 loss_sum = 0.0

@@ -1,0 +1,261 @@
+"""Build facts, threading and SIMD dispatch of the compiled core.
+
+* ``fastnn.build_info()`` and ``__version__``;
+* ``set_num_threads``/``get_num_threads``, OMP_NUM_THREADS, threadpoolctl;
+* SIMD path listing, forcing and the FASTNN_SIMD environment variable;
+* the kernels release the GIL.
+"""
+
+import importlib.metadata
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import kernels as K
+
+INFO = fastnn.build_info()
+needs_openmp = pytest.mark.skipif(not INFO.get("openmp"),
+                                  reason="fastnn was built without OpenMP (build_info()['openmp'] "
+                                         "is False): no thread pool to test")
+
+
+@pytest.fixture(autouse=True)
+def restore_engine():
+    path = fastnn.build_info()["simd_selected"]
+    nt = fastnn.get_num_threads()
+    yield
+    fastnn.set_simd_path(path)
+    fastnn.set_num_threads(nt)
+
+
+def run_python(code, **env_changes):
+    """Run ``code`` in a fresh interpreter; return its stdout parsed as JSON."""
+    env = os.environ.copy()
+    for key in ("OMP_NUM_THREADS", "FASTNN_SIMD"):
+        env.pop(key, None)
+    env.update(env_changes)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------
+# build_info and version
+# --------------------------------------------------------------------------
+
+def test_build_info_keys_and_types():
+    info = fastnn.build_info()
+    assert isinstance(info, dict)
+    expected = {"version", "compiler", "compile_flags", "openmp", "openmp_version",
+                "simd_compiled", "simd_selected", "default_num_threads"}
+    missing = expected - set(info)
+    assert not missing, f"build_info() lacks {sorted(missing)}"
+    assert isinstance(info["version"], str) and info["version"]
+    assert isinstance(info["compiler"], str) and info["compiler"].strip()
+    assert isinstance(info["compile_flags"], (str, list, tuple))
+    assert isinstance(info["openmp"], bool)
+    if info["openmp"]:
+        v = info["openmp_version"]
+        assert v, "openmp is True but openmp_version is empty"
+        if isinstance(v, int):
+            assert v >= 200805, f"openmp_version {v} (expected a yyyymm date, OpenMP >= 3.0)"
+    simd = info["simd_compiled"]
+    assert isinstance(simd, list) and simd and all(isinstance(s, str) for s in simd)
+    assert len(set(simd)) == len(simd)
+    assert "generic" in simd
+    assert isinstance(info["simd_selected"], str) and info["simd_selected"] in simd
+    dnt = info["default_num_threads"]
+    assert isinstance(dnt, int) and not isinstance(dnt, bool) and dnt >= 1
+    if not info["openmp"]:
+        assert dnt == 1
+
+
+def test_version_matches():
+    assert isinstance(fastnn.__version__, str)
+    assert re.fullmatch(r"\d+\.\d+(\.\d+)?([.-]?(a|b|rc|dev|post)\d*)*(\+\S+)?",
+                        fastnn.__version__), fastnn.__version__
+    assert fastnn.build_info()["version"] == fastnn.__version__
+    try:
+        meta = importlib.metadata.version("fastnn")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source checkout
+        pytest.skip("fastnn is not installed; no metadata to compare with")
+    assert meta == fastnn.__version__
+
+
+# --------------------------------------------------------------------------
+# SIMD dispatch
+# --------------------------------------------------------------------------
+
+def test_simd_paths_and_forcing():
+    paths = fastnn.simd_paths()
+    compiled = fastnn.build_info()["simd_compiled"]
+    assert isinstance(paths, list) and paths
+    assert "generic" in paths
+    assert set(paths) <= set(compiled)
+    assert fastnn.build_info()["simd_selected"] in paths
+    X = np.random.default_rng(0).normal(size=(5, 7))
+    W = np.random.default_rng(1).normal(size=(3, 7))
+    for p in paths:
+        fastnn.set_simd_path(p)
+        assert fastnn.build_info()["simd_selected"] == p
+        np.testing.assert_allclose(K.dense_forward(X, W), X @ W.T, rtol=1e-12)
+    with pytest.raises(ValueError, match="no-such-isa"):
+        fastnn.set_simd_path("no-such-isa")
+    for p in set(compiled) - set(paths):  # compiled in, but this CPU cannot run it
+        with pytest.raises(ValueError):
+            fastnn.set_simd_path(p)
+        assert fastnn.build_info()["simd_selected"] in paths
+
+
+def test_default_simd_path_is_the_best_supported_one():
+    got = run_python("import json, fastnn; print(json.dumps([fastnn.build_info()['simd_selected'],"
+                     " fastnn.simd_paths()]))")
+    selected, paths = got
+    assert selected == paths[-1], f"selected {selected!r}, best supported is {paths[-1]!r}"
+
+
+def test_fastnn_simd_environment_variable():
+    got = run_python("import json, fastnn; print(json.dumps(fastnn.build_info()['simd_selected']))",
+                     FASTNN_SIMD="generic")
+    assert got == "generic"
+
+
+# --------------------------------------------------------------------------
+# threads
+# --------------------------------------------------------------------------
+
+def test_set_get_num_threads_round_trip():
+    fastnn.set_num_threads(1)
+    assert fastnn.get_num_threads() == 1
+    if INFO["openmp"]:
+        fastnn.set_num_threads(2)
+        assert fastnn.get_num_threads() == 2
+    for bad in (0, -1, -8):
+        with pytest.raises(ValueError):
+            fastnn.set_num_threads(bad)
+    assert fastnn.get_num_threads() in (1, 2)  # a refused value changes nothing
+
+
+@needs_openmp
+@pytest.mark.parametrize("n", [1, 3])
+def test_omp_num_threads_is_honoured(n):
+    got = run_python("import json, fastnn; print(json.dumps([fastnn.get_num_threads(), "
+                     "fastnn.build_info()['default_num_threads']]))", OMP_NUM_THREADS=str(n))
+    assert got == [n, n]
+
+
+_MAPS_CODE = r"""
+import json, os, numpy
+
+def mapped():
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 6 and parts[5].startswith("/"):
+                libs.add(os.path.realpath(parts[5]))
+    return libs
+
+before = mapped()
+import fastnn
+import fastnn.kernels
+after = mapped()
+from threadpoolctl import threadpool_info
+print(json.dumps({"new": sorted(after - before), "all": sorted(after), "info": threadpool_info()}))
+"""
+
+
+@needs_openmp
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
+def test_threadpoolctl_sees_fastnns_openmp_library():
+    pytest.importorskip("threadpoolctl")
+    got = run_python(_MAPS_CODE)
+    omp_entries = [e for e in got["info"] if e.get("user_api") == "openmp"]
+    assert omp_entries, f"threadpoolctl lists no OpenMP library: {got['info']}"
+    is_omp = re.compile(r"lib(g|i5|i)?omp[^/]*\.so")
+    loaded = [p for p in got["new"] if is_omp.search(os.path.basename(p))]
+    if not loaded:  # numpy had already mapped the same OpenMP runtime
+        loaded = [p for p in got["all"] if is_omp.search(os.path.basename(p))]
+    assert loaded, "fastnn reports OpenMP but no OpenMP runtime is mapped after importing it"
+    listed = {os.path.realpath(e["filepath"]) for e in omp_entries}
+    assert listed & set(loaded), f"threadpoolctl lists {listed}, fastnn loaded {loaded}"
+
+
+@needs_openmp
+def test_threadpoolctl_limits_fastnn():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    fastnn.set_num_threads(2)
+    before = fastnn.get_num_threads()
+    if before < 2:
+        pytest.skip("OpenMP allows only one thread here; a limit of 1 would be invisible")
+    X = np.random.default_rng(0).normal(size=(64, 33))
+    W = np.random.default_rng(1).normal(size=(17, 33))
+    with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
+        assert fastnn.get_num_threads() == 1
+        np.testing.assert_allclose(K.dense_forward(X, W), X @ W.T, rtol=1e-12)
+    assert fastnn.get_num_threads() == before
+
+
+# --------------------------------------------------------------------------
+# the GIL
+# --------------------------------------------------------------------------
+
+def test_kernels_release_the_gil():
+    """While a big dense_forward runs in a thread, Python code keeps running."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4000, 784)).astype(np.float32)
+    W = rng.normal(size=(512, 784)).astype(np.float32)
+    fastnn.set_num_threads(1)  # leave a core free for the main thread
+    K.dense_forward(X, W)  # warm up (packing buffers, thread pool)
+    t0 = time.perf_counter()
+    K.dense_forward(X, W)
+    one_call = time.perf_counter() - t0
+    reps = int(min(50, max(1, np.ceil(0.3 / max(one_call, 1e-4)))))
+
+    def spin(stop):
+        n = 0
+        while not stop():
+            n += 1
+        return n
+
+    old_interval = sys.getswitchinterval()
+    # a short switch interval leaves a GIL-holding kernel no slack between calls
+    sys.setswitchinterval(1e-4)
+    try:
+        # the same loop (an Event check per iteration), stopped by a timer
+        alone = threading.Event()
+        timer = threading.Timer(0.1, alone.set)
+        t0 = time.perf_counter()
+        timer.start()
+        baseline = spin(alone.is_set) / (time.perf_counter() - t0)
+        timer.join()
+
+        done = threading.Event()
+
+        def work():
+            for _ in range(reps):
+                K.dense_forward(X, W)
+            done.set()
+
+        th = threading.Thread(target=work)
+        t0 = time.perf_counter()
+        th.start()
+        count = spin(done.is_set)
+        elapsed = time.perf_counter() - t0
+        th.join()
+    finally:
+        sys.setswitchinterval(old_interval)
+    rate = count / elapsed
+    assert elapsed > 0.05, "the kernel calls were too short to measure"
+    assert rate > 0.3 * baseline, (
+        f"main thread ran at {rate:.3g} it/s during {reps} dense_forward calls "
+        f"({elapsed:.3f} s) vs {baseline:.3g} it/s alone: the GIL seems held")
