@@ -7,7 +7,7 @@ their NumPy reference in :mod:`fastnn.reference`.
 
 __version__ = "0.1.0"
 
-from . import kernels, reference  # noqa: E402
+from . import datasets, examples, kernels, reference  # noqa: E402
 from ._runtime import (  # noqa: E402
     _check_environment,
     build_info,
@@ -21,6 +21,8 @@ from .losses import MSE, BinaryCrossEntropy, CrossEntropy, HalfSquaredError, Los
 from .model import ModelFileError, Sequential, load  # noqa: E402
 from .perceptron import Perceptron  # noqa: E402
 from .optimizers import SGD, Adam, CosineLR, OneCycleLR, StepLR  # noqa: E402
+from .explain import explain  # noqa: E402
+from .mnist import train_mnist  # noqa: E402
 from .trainer import Callback, DivergenceError, EarlyStopping, History, Trainer  # noqa: E402
 
 _check_environment()
@@ -46,11 +48,15 @@ __all__ = [
     "StepLR",
     "Trainer",
     "build_info",
+    "explain",
     "get_num_threads",
+    "datasets",
+    "examples",
     "kernels",
     "load",
     "reference",
     "set_num_threads",
     "set_simd_path",
     "simd_paths",
+    "train_mnist",
 ]

@@ -305,7 +305,7 @@ def explain(model, x, target, loss="half_squared_error", lr=0.5, *, precision=9,
                 g = float(db.sum())
                 parts = [f"dE/dnet_{nm}" for nm in neurons[l]]
                 rec.backward.append(Term(f"dE/d{bn}", g, " + ".join(parts),
-                                         " + ".join(fmt(v) for v in dZbuf[0]),
+                                         " + ".join(fmt(v) for v in dZbuf[0]) if len(parts) > 1 else "",
                                          tuple((p, float(v)) for p, v in zip(parts, dZbuf[0]))))
                 rec.gradients[bn] = g
                 values[f"dE/d{bn}"] = g
