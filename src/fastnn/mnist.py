@@ -75,6 +75,8 @@ class RandomShift:
 class TestReport:
     """The one evaluation on the test set."""
 
+    __test__ = False  # not a pytest test class
+
     accuracy: float
     per_class_accuracy: np.ndarray
     confusion_matrix: np.ndarray  # rows: true class, columns: predicted
@@ -102,7 +104,7 @@ class MNISTRun(NamedTuple):
     seconds: float = 0.0
 
 
-def test_report(model, X, y):
+def evaluate_test_set(model, X, y):
     """Accuracy, per-class accuracy and confusion matrix of model on (X, y)."""
     ev = model.evaluate(X, y)
     pred = model.predict(X)
@@ -185,7 +187,7 @@ def train_mnist(epochs=40, batch_size=128, optimizer="adam", lr=None, hidden=(64
                           seed=seed, verbose=verbose, augment=shift)
     train_seconds = time.perf_counter() - t_train
 
-    report = test_report(model, prep.X_test, prep.y_test)
+    report = evaluate_test_set(model, prep.X_test, prep.y_test)
     total = time.perf_counter() - t_start
     _log(verbose, f"trained in {train_seconds:.1f} s ({total:.1f} s with data preparation)")
     _log(verbose, str(report))
