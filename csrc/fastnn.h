@@ -147,6 +147,27 @@ void fnn_activation_derivative_f64(const double *a, double *d, size_t len,
 void fnn_sgd_update_f32(float *p, const float *g, size_t len, float lr);
 void fnn_sgd_update_f64(double *p, const double *g, size_t len, double lr);
 
+/* Momentum SGD (PyTorch's convention, dampening 0), in place:
+ *   g' = g + wd p;  v = momentum v + g';  p -= lr (nesterov ? g' + momentum v : v). */
+void fnn_sgd_momentum_update_f32(float *p, const float *g, float *v, size_t len,
+                                 float lr, float momentum, int nesterov,
+                                 float weight_decay);
+void fnn_sgd_momentum_update_f64(double *p, const double *g, double *v,
+                                 size_t len, double lr, double momentum,
+                                 int nesterov, double weight_decay);
+
+/* Adam with decoupled weight decay (AdamW), in place, one pass:
+ *   p *= 1 - lr wd;  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+ *   p -= (lr / bc1) m / (sqrt(v / bc2) + eps),
+ * with the bias corrections bc1 = 1 - b1^t, bc2 = 1 - b2^t. */
+void fnn_adam_update_f32(float *p, const float *g, float *m, float *v,
+                         size_t len, float lr, float b1, float b2, float eps,
+                         float weight_decay, float bc1, float bc2);
+void fnn_adam_update_f64(double *p, const double *g, double *m, double *v,
+                         size_t len, double lr, double b1, double b2,
+                         double eps, double weight_decay, double bc1,
+                         double bc2);
+
 /* 1 if every element is finite. */
 int fnn_all_finite_f32(const float *x, size_t len);
 int fnn_all_finite_f64(const double *x, size_t len);

@@ -106,6 +106,34 @@ void FN(fnn_sgd_update_)(T *p, const T *g, size_t len, T lr)
     for (size_t i = 0; i < len; ++i) p[i] -= lr * g[i];
 }
 
+void FN(fnn_sgd_momentum_update_)(T *p, const T *g, T *v, size_t len, T lr,
+                                   T momentum, int nesterov, T weight_decay)
+{
+    for (size_t i = 0; i < len; ++i) {
+        const T gi = g[i] + weight_decay * p[i];
+        const T vi = momentum * v[i] + gi;
+        v[i] = vi;
+        p[i] -= lr * (nesterov ? gi + momentum * vi : vi);
+    }
+}
+
+void FN(fnn_adam_update_)(T *p, const T *g, T *m, T *v, size_t len, T lr,
+                          T b1, T b2, T eps, T weight_decay, T bc1, T bc2)
+{
+    const T decay = (T)1 - lr * weight_decay;
+    const T step = lr / bc1, inv_bc2 = (T)1 / bc2;
+    for (size_t i = 0; i < len; ++i) {
+        const T gi = g[i];
+        const T mi = b1 * m[i] + ((T)1 - b1) * gi;
+        const T vi = b2 * v[i] + ((T)1 - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        const T denom = (sizeof(T) == 4 ? (T)sqrtf((float)(vi * inv_bc2))
+                                        : (T)sqrt((double)(vi * inv_bc2))) + eps;
+        p[i] = p[i] * decay - step * mi / denom;
+    }
+}
+
 int FN(fnn_all_finite_)(const T *x, size_t len)
 {
     /* x - x is 0 for finite x and NaN otherwise; summing blocks of it keeps

@@ -17,7 +17,7 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
 
     tm = sub.add_parser("train-mnist", help="train the lecture notes' MNIST network and test it")
-    tm.add_argument("--epochs", type=int, default=40)
+    tm.add_argument("--epochs", type=int, default=80)
     tm.add_argument("--batch-size", type=int, default=128)
     tm.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
     tm.add_argument("--lr", type=float, default=None, help="peak learning rate")

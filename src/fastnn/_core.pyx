@@ -58,6 +58,14 @@ cdef extern from "fastnn.h" nogil:
     void fnn_activation_derivative_f64(const double *a, double *d, size_t len, fnn_activation act, double slope)
     void fnn_sgd_update_f32(float *p, const float *g, size_t len, float lr)
     void fnn_sgd_update_f64(double *p, const double *g, size_t len, double lr)
+    void fnn_sgd_momentum_update_f32(float *p, const float *g, float *v, size_t len, float lr, float momentum,
+                                     int nesterov, float weight_decay)
+    void fnn_sgd_momentum_update_f64(double *p, const double *g, double *v, size_t len, double lr,
+                                     double momentum, int nesterov, double weight_decay)
+    void fnn_adam_update_f32(float *p, const float *g, float *m, float *v, size_t len, float lr, float b1,
+                             float b2, float eps, float weight_decay, float bc1, float bc2)
+    void fnn_adam_update_f64(double *p, const double *g, double *m, double *v, size_t len, double lr, double b1,
+                             double b2, double eps, double weight_decay, double bc1, double bc2)
     int fnn_all_finite_f32(const float *x, size_t len)
     int fnn_all_finite_f64(const double *x, size_t len)
     void fnn_softmax_f32(int n, int k, const float *z, float *p)
@@ -297,6 +305,33 @@ def sgd_update(floating[::1] p, const floating[::1] g, double lr):
             fnn_sgd_update_f32(&p[0], &g[0], p.shape[0], <float>lr)
         else:
             fnn_sgd_update_f64(&p[0], &g[0], p.shape[0], lr)
+
+
+def sgd_momentum_update(floating[::1] p, const floating[::1] g, floating[::1] v, double lr, double momentum,
+                        bint nesterov, double weight_decay):
+    """Momentum SGD step in place (fnn_sgd_momentum_update)."""
+    _shape("length of grad", g.shape[0], p.shape[0])
+    _shape("length of velocity", v.shape[0], p.shape[0])
+    with nogil:
+        if floating is float:
+            fnn_sgd_momentum_update_f32(&p[0], &g[0], &v[0], p.shape[0], <float>lr, <float>momentum, nesterov,
+                                        <float>weight_decay)
+        else:
+            fnn_sgd_momentum_update_f64(&p[0], &g[0], &v[0], p.shape[0], lr, momentum, nesterov, weight_decay)
+
+
+def adam_update(floating[::1] p, const floating[::1] g, floating[::1] m, floating[::1] v, double lr, double b1,
+                double b2, double eps, double weight_decay, double bc1, double bc2):
+    """Adam/AdamW step in place (fnn_adam_update)."""
+    _shape("length of grad", g.shape[0], p.shape[0])
+    _shape("length of first moment", m.shape[0], p.shape[0])
+    _shape("length of second moment", v.shape[0], p.shape[0])
+    with nogil:
+        if floating is float:
+            fnn_adam_update_f32(&p[0], &g[0], &m[0], &v[0], p.shape[0], <float>lr, <float>b1, <float>b2,
+                                <float>eps, <float>weight_decay, <float>bc1, <float>bc2)
+        else:
+            fnn_adam_update_f64(&p[0], &g[0], &m[0], &v[0], p.shape[0], lr, b1, b2, eps, weight_decay, bc1, bc2)
 
 
 def all_finite(const floating[::1] x):

@@ -121,7 +121,7 @@ def _log(verbose, *args):
         print(*args, flush=True)
 
 
-def train_mnist(epochs=40, batch_size=128, optimizer="adam", lr=None, hidden=(64, 128, 512),
+def train_mnist(epochs=80, batch_size=128, optimizer="adam", lr=None, hidden=(64, 128, 512),
                 activation="sigmoid", dtype="float32", seed=0, data_home=None, verbose=1, *,
                 scaling="standardize", augment=True, max_shift=2, val_fraction=1 / 12,
                 weight_decay=0.0, download=True, mirrors=None):

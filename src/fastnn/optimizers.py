@@ -15,6 +15,8 @@ import numbers
 
 import numpy as np
 
+from . import _core
+
 __all__ = ["SGD", "Adam", "Optimizer", "StepLR", "CosineLR", "OneCycleLR", "Schedule"]
 
 
@@ -182,28 +184,24 @@ class SGD(Optimizer):
         return self.momentum == 0 and self.weight_decay == 0
 
     def update(self, key, param, grad, lr):
-        st = self.state.get(key)
-        if st is None:  # velocity and a scratch buffer: no allocation per step
-            st = self.state[key] = (np.zeros_like(param) if self.momentum else None, np.empty_like(param))
-        v, tmp = st
-        if self.weight_decay:
-            np.multiply(param, self.weight_decay, out=tmp)
-            tmp += grad
-        else:
-            np.copyto(tmp, grad)
-        if not self.momentum:
-            tmp *= lr
-            param -= tmp
+        if not self.momentum:  # plain SGD (with weight decay: fusable is False)
+            if self.weight_decay:
+                _core.sgd_momentum_update(param.reshape(-1), grad.reshape(-1), self._zeros(key, param),
+                                          lr, 0.0, False, self.weight_decay)
+            else:
+                _core.sgd_update(param.reshape(-1), grad.reshape(-1), lr)
             return
-        v *= self.momentum
-        v += tmp
-        if self.nesterov:  # p -= lr (g + mu v)
-            tmp *= lr
-            param -= tmp
-            np.multiply(v, lr * self.momentum, out=tmp)
-        else:  # p -= lr v
-            np.multiply(v, lr, out=tmp)
-        param -= tmp
+        v = self.state.get(key)
+        if v is None:
+            v = self.state[key] = np.zeros_like(param)
+        _core.sgd_momentum_update(param.reshape(-1), grad.reshape(-1), v.reshape(-1), lr, self.momentum,
+                                  self.nesterov, self.weight_decay)
+
+    def _zeros(self, key, param):
+        z = self.state.get(key)
+        if z is None:
+            z = self.state[key] = np.zeros(param.size, dtype=param.dtype)
+        return z
 
     def __repr__(self):
         return (f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, "
@@ -231,27 +229,11 @@ class Adam(Optimizer):
         b1, b2 = self.betas
         st = self.state.get(key)
         if st is None:
-            st = self.state[key] = (np.zeros_like(param), np.zeros_like(param), np.empty_like(param))
-        m, v, tmp = st
+            st = self.state[key] = (np.zeros_like(param), np.zeros_like(param))
+        m, v = st
         t = self.step_count + 1
-        if self.weight_decay:
-            param *= 1 - lr * self.weight_decay
-        m *= b1
-        np.multiply(grad, 1 - b1, out=tmp)
-        m += tmp
-        v *= b2
-        np.multiply(grad, grad, out=tmp)
-        tmp *= 1 - b2
-        v += tmp
-        bc1 = 1 - b1 ** t
-        bc2 = 1 - b2 ** t
-        # p -= lr * (m / bc1) / (sqrt(v / bc2) + eps)
-        np.divide(v, bc2, out=tmp)
-        np.sqrt(tmp, out=tmp)
-        tmp += self.eps
-        np.divide(m, tmp, out=tmp)
-        tmp *= lr / bc1
-        param -= tmp
+        _core.adam_update(param.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1), lr, b1, b2,
+                          self.eps, self.weight_decay, 1 - b1 ** t, 1 - b2 ** t)
 
     def __repr__(self):
         return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, weight_decay={self.weight_decay})"
