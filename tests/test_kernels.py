@@ -149,8 +149,13 @@ def run_dense_backward_sgd(n, d, m, act, dtype, seed, need_dX=True, bias=True, s
     A = R.dense_forward(X, W0, b0, act, slope=slope).astype(dtype)
     dA = rng.normal(size=(n, m)).astype(dtype)
     dW_r, db_r, dX_r = R.dense_backward(*f64(dA, A, X, W0), act, slope=slope)
-    # a step comparable to W itself, so that a wrong update cannot hide
-    lr = 0.5 * float(np.linalg.norm(W0.astype(np.float64)) / max(np.linalg.norm(dW_r), 1e-30))
+    # a step comparable to W itself, so that a wrong update cannot hide.  It
+    # is scaled by the size of the terms summed into dW, not by dW itself:
+    # when those terms cancel, dW carries float32's error of the sum and a
+    # step scaled up by 1/|dW| would magnify that honest rounding.
+    dZ_r = dA.astype(np.float64) * R.activation_derivative(act, A.astype(np.float64), slope=slope)
+    terms = np.linalg.norm(np.abs(dZ_r).T @ np.abs(X.astype(np.float64)))
+    lr = 0.5 * float(np.linalg.norm(W0.astype(np.float64)) / max(terms, 1e-30))
     lr = float(dtype(lr))
     W_r = W0.astype(np.float64) - lr * dW_r
     b_r = b0.astype(np.float64) - lr * db_r
