@@ -136,14 +136,30 @@ void FN(fnn_adam_update_)(T *p, const T *g, T *m, T *v, size_t len, T lr,
 
 int FN(fnn_all_finite_)(const T *x, size_t len)
 {
-    /* x - x is 0 for finite x and NaN otherwise; summing blocks of it keeps
-     * the loop branch-free and vectorisable. */
-    size_t i = 0;
-    while (i < len) {
-        size_t end = len - i > 4096 ? i + 4096 : len;
-        T acc = (T)0;
-        for (; i < end; ++i) acc += x[i] - x[i];
-        if (acc != acc) return 0;
+    /* A value is NaN or infinite exactly when its exponent bits are all
+     * ones.  Testing the bits with an integer OR-reduction vectorises (a
+     * floating-point sum would not: its order is fixed), and blocks let a
+     * bad value stop the scan early. */
+    const size_t block = 4096;
+    for (size_t start = 0; start < len; start += block) {
+        const size_t end = len - start > block ? start + block : len;
+        unsigned bad = 0;
+        if (sizeof(T) == 4) {
+            const uint32_t mask = 0x7f800000u;
+            for (size_t i = start; i < end; ++i) {
+                uint32_t u;
+                memcpy(&u, x + i, sizeof u);
+                bad |= (u & mask) == mask;
+            }
+        } else {
+            const uint64_t mask = 0x7ff0000000000000ull;
+            for (size_t i = start; i < end; ++i) {
+                uint64_t u;
+                memcpy(&u, x + i, sizeof u);
+                bad |= (u & mask) == mask;
+            }
+        }
+        if (bad) return 0;
     }
     return 1;
 }
