@@ -48,7 +48,7 @@
 
 /* Below this many multiply-adds per thread a GEMM is not worth splitting:
  * waking a thread and the extra packing cost more than the work. */
-#define FNN_MIN_WORK_PER_THREAD (96 * 1024)
+#define FNN_MIN_WORK_PER_THREAD (320 * 1024)
 
 static int fnn_mini(int a, int b) { return a < b ? a : b; }
 static int fnn_maxi(int a, int b) { return a > b ? a : b; }
