@@ -482,6 +482,75 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
     return FNN_OK;
 }
 
+/* ---- small batches: dot products, no packing -----------------------------
+ * With a handful of rows in A (batch-1 inference, say) packing B costs more
+ * than the product itself.  When A's rows and B's columns are contiguous
+ * along k (C = X W^T: the forward pass), each output is a dot product of
+ * two contiguous vectors: read them straight from memory, ROWS rows x 4
+ * columns at a time, and finish with the same bias and vector activation. */
+
+#define FNN_SMALL_M 16   /* up to this many rows take this path ... */
+#define FNN_SMALL_ROWS 4 /* ... in blocks of this many (B is read once per block) */
+
+static FNN_ALWAYS_INLINE void FN(small_m_body)(int m, int n, int k, T alpha,
+                                               const T *a, ptrdiff_t rsa,
+                                               const T *b, ptrdiff_t csb,
+                                               T beta, T *c, ptrdiff_t ldc,
+                                               const T *bias, const int rows)
+{
+    const VEC zero = FN(vsplat)((T)0);
+    const T *ai[FNN_SMALL_ROWS];
+    for (int r = 0; r < rows; ++r) ai[r] = a + fnn_mini(r, m - 1) * rsa;
+    for (int j = 0; j < n; j += 4) {
+        const int nj = fnn_mini(4, n - j);
+        const T *bj[4];
+        for (int q = 0; q < 4; ++q) bj[q] = b + (ptrdiff_t)(j + fnn_mini(q, nj - 1)) * csb;
+        VEC acc[FNN_SMALL_ROWS][4];
+        for (int r = 0; r < rows; ++r)
+            for (int q = 0; q < 4; ++q) acc[r][q] = zero;
+        int p = 0;
+        for (; p + VL <= k; p += VL) {
+            VEC bv[4];
+            for (int q = 0; q < 4; ++q) bv[q] = FN(vload)(bj[q] + p);
+            for (int r = 0; r < rows; ++r) {
+                const VEC av = FN(vload)(ai[r] + p);
+                for (int q = 0; q < 4; ++q) acc[r][q] += av * bv[q];
+            }
+        }
+        for (int r = 0; r < rows && r < m; ++r) {
+            for (int q = 0; q < nj; ++q) {
+                T sum = (T)0;
+                for (int l = 0; l < VL; ++l) sum += acc[r][q][l];
+                for (int pp = p; pp < k; ++pp) sum += ai[r][pp] * bj[q][pp];
+                T z = alpha * sum;
+                if (beta != (T)0) z += beta * c[r * ldc + j + q];
+                if (bias) z += bias[j + q];
+                c[r * ldc + j + q] = z;
+            }
+        }
+    }
+}
+
+static void FN(gemm_small_m)(int m, int n, int k, T alpha, const T *a,
+                             ptrdiff_t rsa, const T *b, ptrdiff_t csb, T beta,
+                             T *c, ptrdiff_t ldc, const T *bias,
+                             fnn_activation act, T slope)
+{
+    for (int r0 = 0; r0 < m; r0 += FNN_SMALL_ROWS) {
+        const int mr = fnn_mini(FNN_SMALL_ROWS, m - r0);
+        const T *ar = a + r0 * rsa;
+        T *cr = c + r0 * ldc;
+        if (mr == 1)
+            FN(small_m_body)(mr, n, k, alpha, ar, rsa, b, csb, beta, cr, ldc, bias, 1);
+        else if (mr == 2)
+            FN(small_m_body)(mr, n, k, alpha, ar, rsa, b, csb, beta, cr, ldc, bias, 2);
+        else
+            FN(small_m_body)(mr, n, k, alpha, ar, rsa, b, csb, beta, cr, ldc, bias, FNN_SMALL_ROWS);
+    }
+    if (act != FNN_ACT_IDENTITY)
+        for (int r = 0; r < m; ++r) FN(activation)(c + r * ldc, (size_t)n, act, slope);
+}
+
 /* ---- the threaded GEMM ------------------------------------------------- */
 
 static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
@@ -492,6 +561,10 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
 {
     *threads_used = 1;
     if (m <= 0 || n <= 0) return FNN_OK;
+    if (m <= FNN_SMALL_M && csa == 1 && rsb == 1 && k > 0) {
+        FN(gemm_small_m)(m, n, k, alpha, a, rsa, b, csb, beta, c, ldc, bias, act, slope);
+        return FNN_OK;
+    }
     const int tiles_m = (m + FNN_MR - 1) / FNN_MR;
     const int tiles_n = (n + NR - 1) / NR;
     const double work = (double)m * n * (k > 0 ? k : 1);
@@ -544,3 +617,5 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
 #undef NR
 #undef IS_F32
 #undef FNN_NC
+#undef FNN_SMALL_M
+#undef FNN_SMALL_ROWS
