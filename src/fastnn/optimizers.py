@@ -72,7 +72,7 @@ class CosineLR(Schedule):
     def factor(self, step, total_steps, steps_per_epoch):
         if step < self.warmup:
             return (step + 1) / self.warmup
-        span = max(1, total_steps - self.warmup)
+        span = max(1, total_steps - 1 - self.warmup)  # the last step reaches min_factor
         t = min(1.0, (step - self.warmup) / span)
         return self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * t))
 

@@ -1,0 +1,375 @@
+"""Trainer, optimizers and schedules: step-by-step agreement with
+fastnn.reference, XOR and the perceptron, histories, determinism, NaN,
+Ctrl-C, early stopping and callbacks."""
+
+import math
+import signal
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import reference as R
+
+
+def _data(seed=0, n=24, d=5, k=4):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, d)), rng.integers(0, k, n)
+
+
+def _net(acts=("tanh", "softmax"), sizes=(5, 7, 4), bias=(True, True), seed=1, trainable=(True, True)):
+    layers = [fastnn.Dense(sizes[i], sizes[i + 1], acts[i], bias[i], trainable=trainable[i])
+              for i in range(len(acts))]
+    return fastnn.Sequential(layers, dtype="float64", seed=seed)
+
+
+def _reference_params(model):
+    ws = [layer.weight.copy() for layer in model.layers]
+    bs = []
+    for layer in model.layers:
+        if layer.bias is None:
+            bs.append(None)
+        elif layer.bias_mode == "shared":
+            bs.append(float(layer.bias[0]))
+        else:
+            bs.append(layer.bias.copy())
+    return ws, bs
+
+
+def _rel(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
+
+
+OPTIMIZERS = [
+    ("sgd", lambda: fastnn.SGD(lr=0.2), dict(momentum=0.0, nesterov=False, weight_decay=0.0)),
+    ("momentum", lambda: fastnn.SGD(lr=0.1, momentum=0.9), dict(momentum=0.9, nesterov=False, weight_decay=0.0)),
+    ("nesterov_wd", lambda: fastnn.SGD(lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.01),
+     dict(momentum=0.8, nesterov=True, weight_decay=0.01)),
+    ("adam", lambda: fastnn.Adam(lr=0.01), dict(weight_decay=0.0)),
+    ("adamw", lambda: fastnn.Adam(lr=0.01, betas=(0.8, 0.99), eps=1e-7, weight_decay=0.05),
+     dict(betas=(0.8, 0.99), eps=1e-7, weight_decay=0.05)),
+]
+
+CASES = [
+    # (name, activations, sizes, loss, bias modes)
+    ("softmax_ce", ("tanh", "softmax"), (5, 7, 4), "cross_entropy", (True, True)),
+    ("sigmoid_hse_shared", ("sigmoid", "sigmoid", "sigmoid"), (5, 6, 3, 2), "half_squared_error",
+     ("shared", True, "shared")),
+    ("relu_mse_nobias", ("relu", "identity"), (5, 8, 3), "mse", (False, True)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("opt", OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
+def test_trainer_matches_reference_for_100_steps(case, opt):
+    name, acts, sizes, loss, bias = case
+    opt_name, make_opt, kw = opt
+    rng = np.random.default_rng(3)
+    n = 16
+    X = rng.standard_normal((n, sizes[0]))
+    if loss == "cross_entropy":
+        y = rng.integers(0, sizes[-1], n)
+    else:
+        y = rng.uniform(0.1, 0.9, (n, sizes[-1]))
+    model = _net(acts, sizes, bias, seed=5, trainable=(True,) * len(acts))
+    ws, bs = _reference_params(model)
+    optimizer = make_opt()
+    trainer = fastnn.Trainer(model, loss, optimizer, batch_size=n)
+    lr = optimizer.lr
+    vel = {}
+    for t in range(1, 101):
+        value = trainer.step(X, y)
+        ref_loss, dWs, dbs = R.network_gradients(ws, bs, acts, X, y, loss)
+        assert value == pytest.approx(ref_loss, rel=1e-10)
+        params = [("w", i) for i in range(len(ws))] + [("b", i) for i in range(len(bs)) if bs[i] is not None]
+        for kind, i in params:
+            p = ws[i] if kind == "w" else np.asarray(bs[i], float)
+            g = dWs[i] if kind == "w" else np.asarray(dbs[i], float)
+            st = vel.setdefault((kind, i), [np.zeros_like(p), np.zeros_like(p)])
+            if opt_name.startswith("adam"):
+                new, st[0], st[1] = R.adam_step(p, g, st[0], st[1], t, lr, **kw)
+            else:
+                new, st[0] = R.sgd_step(p, g, st[0], lr, **kw)
+            if kind == "w":
+                ws[i] = new
+            else:
+                bs[i] = float(new) if np.ndim(bs[i]) == 0 else new
+        for i, layer in enumerate(model.layers):
+            assert _rel(layer.weight, ws[i]) <= 1e-10, (t, i, "weight")
+            if bs[i] is not None:
+                assert _rel(layer.bias, np.atleast_1d(bs[i])) <= 1e-10, (t, i, "bias")
+
+
+def test_per_layer_learning_rates_frozen_layers_and_frozen_bias():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((12, 4))
+    y = rng.uniform(0.1, 0.9, (12, 2))
+    layers = [fastnn.Dense(4, 5, "sigmoid", trainable=False),
+              fastnn.Dense(5, 3, "tanh", trainable=("weight",)),
+              fastnn.Dense(3, 2, "sigmoid", bias="shared")]
+    model = fastnn.Sequential(layers, dtype="float64", seed=2)
+    ws, bs = _reference_params(model)
+    frozen = [layers[0].weight.copy(), layers[0].bias.copy(), layers[1].bias.copy()]
+    lrs = [0.3, 1.0, 0.5]  # the notes use per-layer rates (1 hidden, 0.5 output)
+    trainer = fastnn.Trainer(model, "half_squared_error", fastnn.SGD(lr=0.3, layer_lrs=[None, 1.0, 0.5]),
+                             batch_size=12)
+    for _ in range(100):
+        trainer.step(X, y)
+        _, dWs, dbs = R.network_gradients(ws, bs, ["sigmoid", "tanh", "sigmoid"], X, y, "half_squared_error")
+        ws[1] = ws[1] - lrs[1] * dWs[1]
+        ws[2] = ws[2] - lrs[2] * dWs[2]
+        bs[2] = bs[2] - lrs[2] * dbs[2]
+    assert np.array_equal(layers[0].weight, frozen[0]) and np.array_equal(layers[0].bias, frozen[1])
+    assert np.array_equal(layers[1].bias, frozen[2])
+    assert _rel(layers[1].weight, ws[1]) <= 1e-10
+    assert _rel(layers[2].weight, ws[2]) <= 1e-10
+    assert layers[2].bias[0] == pytest.approx(bs[2], rel=1e-10)
+
+
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+XOR_Y = np.array([0, 1, 1, 0])
+
+
+def test_xor_needs_a_hidden_layer():
+    model = fastnn.Sequential([fastnn.Dense(2, 2, "sigmoid"), fastnn.Dense(2, 1, "sigmoid")], dtype="float64",
+                              seed=1)
+    trainer = fastnn.Trainer(model, "binary_cross_entropy", fastnn.SGD(lr=1.0, momentum=0.9), batch_size=4)
+    history = trainer.fit(XOR_X, XOR_Y, epochs=2000, verbose=0, shuffle=False)
+    assert np.array_equal(model.predict(XOR_X), XOR_Y)
+    assert history["accuracy"][-1] == 1.0
+    # a single layer of step units cannot: the perceptron never gets XOR right
+    p = fastnn.Perceptron(2, lr=1.0).fit(XOR_X, XOR_Y, epochs=50)
+    assert min(p.errors_) > 0 and p.score(XOR_X, XOR_Y) < 1.0
+
+
+@pytest.mark.parametrize("gate,targets", [("AND", [0, 0, 0, 1]), ("OR", [0, 1, 1, 1])])
+def test_perceptron_learns_and_or(gate, targets):
+    p = fastnn.Perceptron(2, lr=1.0).fit(XOR_X, targets, epochs=50)
+    assert np.array_equal(p.predict(XOR_X), targets)
+    assert p.errors_[-1] == 0 and len(p.errors_) < 50
+
+
+def test_perceptron_rule_is_the_notes_rule():
+    # one presentation by hand: W(n+1) = W(n) + eta [d - Y] X, bias as a weight on input 1
+    p = fastnn.Perceptron(2, lr=0.5, weight=[[0.2, -0.4]], bias=[0.1])
+    x, d = np.array([1.0, 1.0]), 1
+    y = float(0.2 - 0.4 + 0.1 >= 0)  # net -0.1 -> step gives 0
+    p.fit(x.reshape(1, 2), [d], epochs=1)
+    assert np.allclose(p.weight, [[0.2 + 0.5 * (d - y) * 1, -0.4 + 0.5 * (d - y) * 1]])
+    assert np.allclose(p.bias, [0.1 + 0.5 * (d - y)])
+    with pytest.raises(ValueError, match="0 or 1"):
+        p.fit(XOR_X, [0, 2, 1, 0])
+
+
+def test_fit_history_and_validation():
+    X, y = _data(n=60)
+    model = _net()
+    trainer = fastnn.Trainer(model, "cross_entropy", fastnn.SGD(lr=0.5), batch_size=16)
+    h = trainer.fit(X, y, epochs=5, validation_split=0.25, verbose=0, seed=0)
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "seconds"):
+        assert len(h[key]) == 5, key
+    assert h["loss"][-1] < h["loss"][0]
+    h2 = fastnn.Trainer(_net(), "cross_entropy", fastnn.SGD(lr=0.5), batch_size=16).fit(
+        X[:45], y[:45], epochs=3, validation_data=(X[45:], y[45:]), verbose=0, seed=0)
+    assert len(h2["val_loss"]) == 3
+    # the validation loss is the model's loss on the held-out rows
+    assert h2["val_loss"][-1] == pytest.approx(fastnn.Sequential.evaluate(
+        trainer.model, X[45:], y[45:])["loss"], rel=0.5)
+    with pytest.raises(ValueError, match="not both"):
+        trainer.fit(X, y, validation_split=0.2, validation_data=(X, y), verbose=0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_same_seed_same_result(threads):
+    old = fastnn.get_num_threads()
+    fastnn.set_num_threads(threads)
+    try:
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((300, 20)).astype(np.float32)
+        y = rng.integers(0, 3, 300)
+        finals = []
+        for _ in range(2):
+            model = fastnn.Sequential([fastnn.Dense(20, 32, "sigmoid"), fastnn.Dense(32, 3, "softmax")], seed=7)
+            fastnn.Trainer(model, "cross_entropy", fastnn.Adam(1e-2), batch_size=32).fit(
+                X, y, epochs=3, seed=11, verbose=0)
+            finals.append(model.state_dict())
+        for k in finals[0]:
+            assert np.array_equal(finals[0][k], finals[1][k]), k
+    finally:
+        fastnn.set_num_threads(old)
+
+
+class _Snapshot(fastnn.Callback):
+    def on_batch_end(self, trainer, step, logs):
+        self.state = trainer.model.state_dict()
+
+
+def test_nan_loss_raises_with_epoch_and_step_and_keeps_weights():
+    X, _ = _data(n=40)
+    y = np.ones((40, 4))
+    y[25, 0] = 1e200  # a target that overflows the loss when its batch comes
+    model = _net(("tanh", "identity"))
+    snap = _Snapshot()
+    trainer = fastnn.Trainer(model, "mse", fastnn.SGD(lr=0.01), batch_size=10)
+    with pytest.raises(fastnn.DivergenceError, match=r"epoch 1, step 3"):
+        trainer.fit(X, y, epochs=2, shuffle=False, verbose=0, callbacks=[snap])
+    after = model.state_dict()
+    for k in after:  # unchanged since the last good step
+        assert np.array_equal(after[k], snap.state[k]), k
+
+
+class _CtrlC(fastnn.Callback):
+    def __init__(self, at):
+        self.at, self.count = at, 0
+
+    def on_batch_end(self, trainer, step, logs):
+        self.count += 1
+        if self.count == self.at:
+            signal.raise_signal(signal.SIGINT)
+
+
+def test_ctrl_c_stops_after_the_step_and_returns_history():
+    X, y = _data(n=64)
+    model = _net()
+    trainer = fastnn.Trainer(model, "cross_entropy", fastnn.SGD(lr=0.1), batch_size=8)
+    cb = _CtrlC(at=20)  # in the third epoch (8 steps per epoch)
+    history = trainer.fit(X, y, epochs=10, verbose=0, callbacks=[cb])
+    assert history.interrupted
+    assert cb.count == 20  # stopped right after the step that saw Ctrl-C
+    assert len(history) == 2  # the two whole epochs
+    assert model.predict(X).shape == (64,)
+    trainer.fit(X, y, epochs=1, verbose=0)  # and it can keep training
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+class _Recorder(fastnn.Callback):
+    def __init__(self):
+        self.epochs, self.batches, self.states = 0, 0, []
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.epochs += 1
+        self.states.append((logs["val_loss"], trainer.model.state_dict()))
+
+    def on_batch_end(self, trainer, step, logs):
+        self.batches += 1
+
+
+def test_early_stopping_restores_best_weights():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 5))
+    y = rng.integers(0, 4, 80)  # noise: validation loss soon rises
+    model = _net(sizes=(5, 32, 4))
+    rec = _Recorder()
+    es = fastnn.EarlyStopping(patience=2, restore_best_weights=True)
+    h = fastnn.Trainer(model, "cross_entropy", fastnn.Adam(0.05), batch_size=8).fit(
+        X[:60], y[:60], epochs=60, validation_data=(X[60:], y[60:]), verbose=0, callbacks=[rec],
+        early_stopping=es)
+    assert h.stopped_early and len(h) < 60
+    best = int(np.argmin([v for v, _ in rec.states]))
+    assert h.best_epoch == best
+    assert len(h) == best + 1 + 3  # patience 2: stops on the third epoch without improvement
+    for k, v in rec.states[best][1].items():
+        assert np.array_equal(model.state_dict()[k], v), k
+
+
+def test_early_stopping_errors_and_shorthand():
+    X, y = _data()
+    trainer = fastnn.Trainer(_net(), "cross_entropy", fastnn.SGD(0.1), batch_size=8)
+    with pytest.raises(ValueError, match="val_loss"):
+        trainer.fit(X, y, epochs=2, verbose=0, early_stopping=fastnn.EarlyStopping())
+    h = trainer.fit(X, y, epochs=3, verbose=0, validation_split=0.25, early_stopping=1)
+    assert 1 <= len(h) <= 3
+
+
+def test_callbacks_are_called_and_can_stop():
+    X, y = _data(n=40)
+    rec = _Recorder()
+
+    class Stop(fastnn.Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch == 2:
+                trainer.stop_training = True
+
+    h = fastnn.Trainer(_net(), "cross_entropy", fastnn.SGD(0.1), batch_size=10).fit(
+        X, y, epochs=10, validation_split=0.25, verbose=0, callbacks=[rec, Stop()])
+    assert rec.epochs == 3 and len(h) == 3
+    assert rec.batches == 3 * 3  # 30 training rows, batch 10
+
+
+def test_schedules():
+    s = fastnn.StepLR(step_size=2, gamma=0.5)
+    assert [s.factor(e * 10, None, 10) for e in range(5)] == [1, 1, 0.5, 0.5, 0.25]
+    c = fastnn.CosineLR(min_factor=0.1)
+    assert c.factor(0, 101, 1) == pytest.approx(1.0)
+    assert c.factor(50, 101, 1) == pytest.approx(0.55, abs=0.01)
+    assert c.factor(100, 101, 1) == pytest.approx(0.1)
+    o = fastnn.OneCycleLR(pct_start=0.25, div_factor=10, final_div_factor=100)
+    assert o.factor(0, 101, 1) == pytest.approx(0.1)
+    assert o.factor(24, 101, 1) == pytest.approx(1.0, abs=1e-3)  # the peak falls at step 24.25, as in PyTorch
+    assert o.factor(100, 101, 1) == pytest.approx(0.001)
+    assert all(o.factor(i, 101, 1) <= 1.0 + 1e-12 for i in range(101))
+    with pytest.raises(ValueError):
+        fastnn.OneCycleLR(pct_start=1.5)
+
+
+def test_the_scheduled_rate_is_the_one_used():
+    # one weight, zero input to the bias only: the bias moves by exactly lr * gradient
+    model = fastnn.Sequential([fastnn.Dense(1, 1, "identity", weight=[[0.0]], bias=[0.0])], dtype="float64")
+    opt = fastnn.SGD(lr=1.0, schedule=fastnn.StepLR(step_size=1, gamma=0.5))
+    trainer = fastnn.Trainer(model, "half_squared_error", opt, batch_size=1)
+    X, y = np.zeros((1, 1)), np.array([[1.0]])
+    biases = []
+    for _ in range(3):
+        trainer.fit(X, y, epochs=1, verbose=0)
+        biases.append(model[0].bias[0])
+    # dE/db = b - 1; epochs 1, 2, 3 use lr 1, 0.5, 0.25 (the step count carries over)
+    b = 0.0
+    expected = []
+    for lr in (1.0, 0.5, 0.25):
+        b = b - lr * (b - 1.0)
+        expected.append(b)
+    assert biases == pytest.approx(expected)
+
+
+def test_training_errors():
+    X, y = _data()
+    with pytest.raises(ValueError, match="Perceptron"):
+        fastnn.Trainer(fastnn.Sequential([fastnn.Dense(5, 4, "step")]), "mse")
+    with pytest.raises(ValueError, match="softmax"):
+        fastnn.Trainer(_net(("tanh", "tanh")), "cross_entropy")
+    trainer = fastnn.Trainer(_net(), "cross_entropy", batch_size=8)
+    with pytest.raises(ValueError, match=r"\[0, 4\)"):
+        trainer.fit(X, y + 4, verbose=0)
+    with pytest.raises(ValueError, match="samples"):
+        trainer.fit(X, y[:-1], verbose=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        fastnn.Trainer(_net(), "cross_entropy", batch_size=0)
+    with pytest.raises(TypeError, match="optimizer"):
+        fastnn.Trainer(_net(), "cross_entropy", optimizer="adam")
+    with pytest.raises(ValueError, match="unknown loss"):
+        fastnn.Trainer(_net(), "hinge")
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    X, y = _data()
+    trainer = fastnn.Trainer(_net(), "cross_entropy", batch_size=8)
+    trainer.fit(X, y, epochs=2, verbose=0)
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
+    trainer.fit(X, y, epochs=3, verbose=1)
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("epoch ")]
+    assert len(lines) == 3 and "loss" in lines[0] and "accuracy" in lines[0]
+
+
+def test_step_returns_the_loss_and_rejects_nan():
+    X, y = _data()
+    model = _net()
+    trainer = fastnn.Trainer(model, "cross_entropy", batch_size=8)
+    before = model.evaluate(X, y)["loss"]
+    value = trainer.step(X, y)
+    assert math.isclose(value, before, rel_tol=1e-12)
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        trainer.step(bad, y)
