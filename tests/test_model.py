@@ -1,0 +1,245 @@
+"""Dense and Sequential: parameters, initialisation, building, inference,
+saving, loading and pickling."""
+
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import reference as R
+
+
+# ---- Dense ----------------------------------------------------------------------
+
+def test_dense_parameters_are_read_and_set():
+    layer = fastnn.Dense(3, 2, "tanh")
+    assert layer.weight.shape == (2, 3) and layer.bias.shape == (2,)
+    layer.weight = [[1, 2, 3], [4, 5, 6]]
+    layer.bias = [0.5, -0.5]
+    assert layer.weight[1, 2] == 6 and layer.bias[1] == -0.5
+    with pytest.raises(ValueError, match=r"shape \(2, 3\)"):
+        layer.weight = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="NaN"):
+        layer.bias = [np.nan, 0]
+
+
+def test_initialisation_suits_the_activation():
+    fan_in, fan_out = 400, 300
+    g = fastnn.Dense(fan_in, fan_out, "sigmoid", seed=0).weight
+    limit = np.sqrt(6 / (fan_in + fan_out))
+    assert np.abs(g).max() <= limit and np.abs(g).max() > 0.99 * limit  # Glorot uniform
+    assert g.std() == pytest.approx(limit / np.sqrt(3), rel=0.02)
+    h = fastnn.Dense(fan_in, fan_out, "relu", seed=0).weight
+    assert h.std() == pytest.approx(np.sqrt(2 / fan_in), rel=0.02)  # He normal
+    assert abs(h.mean()) < 0.01
+    assert np.array_equal(fastnn.Dense(5, 4, seed=3).weight, fastnn.Dense(5, 4, seed=3).weight)
+    assert not np.array_equal(fastnn.Dense(5, 4, seed=3).weight, fastnn.Dense(5, 4, seed=4).weight)
+
+
+def test_bias_modes():
+    assert fastnn.Dense(2, 3, bias=False).bias is None
+    shared = fastnn.Dense(2, 3, bias=0.35)
+    assert shared.bias_mode == "shared" and shared.bias.shape == (1,) and shared.bias[0] == 0.35
+    assert np.array_equal(shared.full_bias(), [0.35] * 3)
+    assert fastnn.Dense(2, 3, bias="shared").bias.shape == (1,)
+    arr = fastnn.Dense(2, 3, bias=[1, 2, 3])
+    assert arr.bias_mode == "per_neuron" and np.array_equal(arr.bias, [1, 2, 3])
+    with pytest.raises(ValueError, match="shape"):
+        fastnn.Dense(2, 3, bias=[1, 2])
+
+
+@pytest.mark.parametrize("kwargs,exc,match", [
+    (dict(in_features=0, out_features=2), ValueError, "in_features"),
+    (dict(in_features=2.5, out_features=2), TypeError, "in_features"),
+    (dict(in_features=2, out_features=2, activation="swish"), ValueError, "unknown activation"),
+    (dict(in_features=2, out_features=2, init="orthogonal"), ValueError, "init"),
+    (dict(in_features=2, out_features=2, activation="leaky_relu", slope=-1), ValueError, "slope"),
+    (dict(in_features=2, out_features=2, weight=np.zeros((2, 3))), ValueError, "weight"),
+    (dict(in_features=2, out_features=2, trainable=("gamma",)), ValueError, "trainable"),
+])
+def test_dense_bad_arguments(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        fastnn.Dense(**kwargs)
+
+
+# ---- Sequential -------------------------------------------------------------------
+
+def test_building_checks_shapes_and_softmax_position():
+    with pytest.raises(ValueError, match="layer 1 expects 5 inputs but layer 0 gives 4"):
+        fastnn.Sequential([fastnn.Dense(3, 4), fastnn.Dense(5, 2)])
+    with pytest.raises(ValueError, match="softmax"):
+        fastnn.Sequential([fastnn.Dense(3, 4, "softmax"), fastnn.Dense(4, 2)])
+    with pytest.raises(TypeError, match="Dense"):
+        fastnn.Sequential([fastnn.Dense(3, 4), "relu"])
+    with pytest.raises(ValueError, match="dtype"):
+        fastnn.Sequential([fastnn.Dense(3, 4)], dtype="float16")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dtype_is_respected(dtype):
+    model = fastnn.Sequential([fastnn.Dense(3, 4), fastnn.Dense(4, 2, "softmax")], dtype=dtype)
+    assert all(arr.dtype == dtype for _, arr in model.parameters())
+    assert model.forward(np.ones((5, 3))).dtype == dtype
+
+
+@pytest.mark.parametrize("act", ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus"])
+def test_forward_matches_reference(act):
+    rng = np.random.default_rng(0)
+    layers = [fastnn.Dense(6, 9, act, bias=0.3), fastnn.Dense(9, 5, act, bias=False),
+              fastnn.Dense(5, 4, "softmax")]
+    model = fastnn.Sequential(layers, dtype="float64", seed=1)
+    X = rng.standard_normal((17, 6))
+    ws = [layer.weight for layer in layers]
+    bs = [0.3, None, layers[2].bias]
+    want = R.network_forward(ws, bs, [act, act, "softmax"], X, slope=0.01)[-1]
+    got = model.forward(X)
+    assert np.linalg.norm(got - want) / np.linalg.norm(want) <= 1e-12
+    assert np.allclose(got.sum(axis=1), 1)
+
+
+def test_predict_proba_and_evaluate():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((30, 4))
+    y = rng.integers(0, 3, 30)
+    model = fastnn.Sequential([fastnn.Dense(4, 8, "tanh"), fastnn.Dense(8, 3, "softmax")], dtype="float64", seed=0)
+    P = model.predict_proba(X)
+    assert P.shape == (30, 3) and np.allclose(P.sum(axis=1), 1)
+    assert np.array_equal(model.predict(X), P.argmax(axis=1))
+    ev = model.evaluate(X, y)
+    assert ev["accuracy"] == pytest.approx(np.mean(P.argmax(axis=1) == y))
+    assert ev["loss"] == pytest.approx(-np.mean(np.log(P[np.arange(30), y])), rel=1e-10)
+    # one sample as a 1-D array gives a 1-D output
+    assert model.forward(X[0]).shape == (3,)
+    binary = fastnn.Sequential([fastnn.Dense(4, 1, "sigmoid")], dtype="float64", seed=0)
+    p = binary.forward(X)[:, 0]
+    assert np.array_equal(binary.predict(X), (p >= 0.5).astype(int))
+    assert np.allclose(binary.predict_proba(X), np.c_[1 - p, p])
+    with pytest.raises(ValueError, match="predict_proba"):
+        fastnn.Sequential([fastnn.Dense(4, 2, "tanh")]).predict_proba(X)
+
+
+@pytest.mark.parametrize("X,exc,match", [
+    (np.ones((3, 5)), ValueError, "5 features but the model expects 4"),
+    (np.ones((2, 3, 4)), ValueError, "shape"),
+    (np.full((3, 4), np.nan), ValueError, "NaN"),
+    (np.ones((3, 4), dtype=complex), TypeError, "numeric"),
+    (np.array([["a"] * 4] * 3, dtype=object), TypeError, "numeric"),
+])
+def test_bad_inputs(X, exc, match):
+    model = fastnn.Sequential([fastnn.Dense(4, 2)])
+    with pytest.raises(exc, match=match):
+        model.predict(X)
+
+
+def test_integer_inputs_are_converted():
+    model = fastnn.Sequential([fastnn.Dense(4, 2, "identity")], dtype="float64", seed=0)
+    Xi = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    assert np.allclose(model.forward(Xi), model.forward(Xi.astype(float)))
+
+
+# ---- state, saving, pickling --------------------------------------------------------
+
+def _model(dtype="float32"):
+    layers = [fastnn.Dense(4, 6, "tanh", bias="shared"), fastnn.Dense(6, 5, "relu", bias=False,
+                                                                      trainable=("weight",)),
+              fastnn.Dense(5, 3, "softmax")]
+    return fastnn.Sequential(layers, dtype=dtype, seed=3)
+
+
+def test_state_dict_round_trip_and_checks():
+    m = _model()
+    state = m.state_dict()
+    m2 = _model()
+    for _, arr in m2.parameters():
+        arr[...] = 0
+    m2.load_state_dict(state)
+    assert all(np.array_equal(a, state[k]) for k, a in m2.parameters())
+    bad = dict(state)
+    bad["0.weight"] = np.zeros((2, 2))
+    before = m2.state_dict()
+    with pytest.raises(ValueError, match="0.weight"):
+        m2.load_state_dict(bad)
+    assert all(np.array_equal(a, before[k]) for k, a in m2.parameters())  # nothing half-set
+    with pytest.raises(ValueError, match="missing"):
+        m2.load_state_dict({"0.weight": state["0.weight"]})
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_save_load_round_trip(tmp_path, dtype):
+    m = _model(dtype)
+    X = np.random.default_rng(0).standard_normal((7, 4))
+    path = tmp_path / "model.fnn"
+    m.save(path)
+    m2 = fastnn.load(path)
+    assert m2.dtype == dtype
+    assert [layer.config() for layer in m2.layers] == [layer.config() for layer in m.layers]
+    assert np.array_equal(m2.forward(X), m.forward(X))
+    assert m2[1].trainable == frozenset({"weight"}) and m2[0].bias_mode == "shared"
+
+
+def test_save_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "model.fnn"
+    _model().save(path)
+    original = path.read_bytes()
+
+    def broken_savez(f, **arrays):
+        f.write(b"PK\x03\x04 half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError, match="disk full"):
+        _model("float64").save(path)
+    assert path.read_bytes() == original
+    assert sorted(os.listdir(tmp_path)) == ["model.fnn"]  # no temporary file left
+
+
+def test_damaged_and_foreign_files_are_rejected(tmp_path):
+    path = tmp_path / "model.fnn"
+    _model().save(path)
+    data = path.read_bytes()
+    cases = {
+        "truncated": data[: len(data) // 2],
+        "flipped": data[:200] + bytes(b ^ 0xFF for b in data[200:260]) + data[260:],
+        "text": b"hello, not a model\n",
+        "empty": b"",
+    }
+    for name, blob in cases.items():
+        p = tmp_path / f"{name}.fnn"
+        p.write_bytes(blob)
+        with pytest.raises(fastnn.ModelFileError, match="not a valid fastnn model file"):
+            fastnn.load(p)
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, a=np.arange(3))
+    with pytest.raises(fastnn.ModelFileError, match="header"):
+        fastnn.load(foreign)
+    # a newer version in the header
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    hdr = np.load(path)["__config__"].tobytes().decode().replace('"version": 1', '"version": 99')
+    newer = tmp_path / "newer.fnn"
+    arrays = {k: v for k, v in np.load(path).items()}
+    arrays["__config__"] = np.frombuffer(hdr.encode(), dtype=np.uint8)
+    with open(newer, "wb") as f:  # (a path not ending in .npz would get ".npz" appended)
+        np.savez(f, **arrays)
+    with pytest.raises(fastnn.ModelFileError, match="version 99"):
+        fastnn.load(newer)
+    assert members  # the archive itself was readable
+    with pytest.raises(FileNotFoundError):
+        fastnn.load(tmp_path / "missing.fnn")
+
+
+def test_pickle_round_trip():
+    m = _model()
+    X = np.random.default_rng(0).standard_normal((3, 4))
+    m2 = pickle.loads(pickle.dumps(m))
+    assert np.array_equal(m2.forward(X), m.forward(X))
+    assert m2 is not m and all(np.array_equal(a, b) for (_, a), (_, b) in zip(m.parameters(), m2.parameters()))
+
+
+def test_summary_and_repr():
+    m = _model()
+    assert "total parameters: " in m.summary() and "shared" in m.summary()
+    assert repr(m).startswith("Sequential([")
