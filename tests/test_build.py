@@ -27,15 +27,6 @@ needs_openmp = pytest.mark.skipif(not INFO.get("openmp"),
                                          "is False): no thread pool to test")
 
 
-@pytest.fixture(autouse=True)
-def restore_engine():
-    path = fastnn.build_info()["simd_selected"]
-    nt = fastnn.get_num_threads()
-    yield
-    fastnn.set_simd_path(path)
-    fastnn.set_num_threads(nt)
-
-
 def run_python(code, **env_changes):
     """Run ``code`` in a fresh interpreter; return its stdout parsed as JSON."""
     env = os.environ.copy()

@@ -51,16 +51,6 @@ SHAPES = [(1, 1, 1), (1, 784, 10), (1, 13, 129), (13, 37, 65), (37, 65, 129),
 # helpers
 # --------------------------------------------------------------------------
 
-@pytest.fixture(autouse=True)
-def restore_engine():
-    """Every test leaves the SIMD path and thread count as it found them."""
-    path = fastnn.build_info()["simd_selected"]
-    nt = fastnn.get_num_threads()
-    yield
-    fastnn.set_simd_path(path)
-    fastnn.set_num_threads(nt)
-
-
 def engines():
     """Switch through every (SIMD path, thread count); yields a label."""
     for path in PATHS:
