@@ -168,6 +168,14 @@ void fnn_adam_update_f64(double *p, const double *g, double *m, double *v,
                          double eps, double weight_decay, double bc1,
                          double bc2);
 
+/* out[i, :] = src[idx[i], :] for i < n (rows of cols elements, src rows
+ * ld_src apart): a minibatch gathered from a shuffled order.  Returns
+ * FNN_ERR_ARG, writing nothing, if an index is outside [0, n_src). */
+fnn_status fnn_gather_rows_f32(const float *src, ptrdiff_t ld_src, int64_t n_src,
+                               const int64_t *idx, int n, int cols, float *out);
+fnn_status fnn_gather_rows_f64(const double *src, ptrdiff_t ld_src, int64_t n_src,
+                               const int64_t *idx, int n, int cols, double *out);
+
 /* 1 if every element is finite. */
 int fnn_all_finite_f32(const float *x, size_t len);
 int fnn_all_finite_f64(const double *x, size_t len);

@@ -8,6 +8,10 @@
 
 #include "fnn_internal.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #define T float
 #define SFX f32
 #include "ops_impl.h"

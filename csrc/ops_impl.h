@@ -134,6 +134,23 @@ void FN(fnn_adam_update_)(T *p, const T *g, T *m, T *v, size_t len, T lr,
     }
 }
 
+fnn_status FN(fnn_gather_rows_)(const T *src, ptrdiff_t ld_src, int64_t n_src,
+                                const int64_t *idx, int n, int cols, T *out)
+{
+    for (int i = 0; i < n; ++i)
+        if (idx[i] < 0 || idx[i] >= n_src) return FNN_ERR_ARG;
+    const size_t bytes = (size_t)cols * sizeof(T);
+    /* Rows are independent: split them across threads when the copy is
+     * big enough to pay for waking them. */
+#ifdef _OPENMP
+    const int nt = (size_t)n * bytes >= (1u << 18) ? fnn_get_num_threads() : 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+#endif
+    for (int i = 0; i < n; ++i)
+        memcpy(out + (size_t)i * cols, src + (ptrdiff_t)idx[i] * ld_src, bytes);
+    return FNN_OK;
+}
+
 int FN(fnn_all_finite_)(const T *x, size_t len)
 {
     /* A value is NaN or infinite exactly when its exponent bits are all

@@ -373,3 +373,19 @@ def test_step_returns_the_loss_and_rejects_nan():
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         trainer.step(bad, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gather_rows_kernel(dtype):
+    from fastnn import _core
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1000, 784)).astype(dtype)
+    idx = rng.permutation(1000)[:300].astype(np.int64)
+    out = np.empty((300, 784), dtype)
+    _core.gather_rows(X, idx, out)
+    assert np.array_equal(out, X[idx])
+    before = out.copy()
+    with pytest.raises(IndexError, match="outside"):
+        _core.gather_rows(X, np.array([0, 1000], dtype=np.int64), out[:2])
+    assert np.array_equal(out, before)  # nothing written

@@ -66,6 +66,10 @@ cdef extern from "fastnn.h" nogil:
                              float b2, float eps, float weight_decay, float bc1, float bc2)
     void fnn_adam_update_f64(double *p, const double *g, double *m, double *v, size_t len, double lr, double b1,
                              double b2, double eps, double weight_decay, double bc1, double bc2)
+    fnn_status fnn_gather_rows_f32(const float *src, Py_ssize_t ld_src, int64_t n_src, const int64_t *idx, int n,
+                                   int cols, float *out)
+    fnn_status fnn_gather_rows_f64(const double *src, Py_ssize_t ld_src, int64_t n_src, const int64_t *idx, int n,
+                                   int cols, double *out)
     int fnn_all_finite_f32(const float *x, size_t len)
     int fnn_all_finite_f64(const double *x, size_t len)
     void fnn_softmax_f32(int n, int k, const float *z, float *p)
@@ -332,6 +336,21 @@ def adam_update(floating[::1] p, const floating[::1] g, floating[::1] m, floatin
                                 <float>eps, <float>weight_decay, <float>bc1, <float>bc2)
         else:
             fnn_adam_update_f64(&p[0], &g[0], &m[0], &v[0], p.shape[0], lr, b1, b2, eps, weight_decay, bc1, bc2)
+
+
+def gather_rows(const floating[:, ::1] src, const int64_t[::1] idx, floating[:, ::1] out):
+    """out[i] = src[idx[i]] (fnn_gather_rows): a shuffled minibatch."""
+    _shape("out.shape[0] vs len(idx)", out.shape[0], idx.shape[0])
+    _shape("out.shape[1] vs src.shape[1]", out.shape[1], src.shape[1])
+    cdef int n = _dims(idx.shape[0]), cols = _dims(src.shape[1])
+    cdef fnn_status st
+    with nogil:
+        if floating is float:
+            st = fnn_gather_rows_f32(&src[0, 0], src.shape[1], src.shape[0], &idx[0], n, cols, &out[0, 0])
+        else:
+            st = fnn_gather_rows_f64(&src[0, 0], src.shape[1], src.shape[0], &idx[0], n, cols, &out[0, 0])
+    if st != FNN_OK:
+        raise IndexError("gather_rows: an index is outside the source rows")
 
 
 def all_finite(const floating[::1] x):

@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 
+from . import _core
 from .losses import get_loss
 from .model import Sequential, Workspace, accuracy, backward_update, check_trainable, loss_and_output_grad
 from .optimizers import SGD, Optimizer
@@ -299,7 +300,7 @@ class Trainer:
         opt.total_steps = opt.step_count + steps_per_epoch * epochs
         rng = np.random.default_rng(seed)
         ws = self._workspace(bs)
-        order = np.arange(n)
+        order = np.arange(n, dtype=np.int64)
         tbuf = np.empty((bs,) + target.shape[1:], dtype=target.dtype)
         if augment is not None and not callable(augment):
             raise TypeError("augment must be a callable augment(X, out, rng)")
@@ -338,7 +339,7 @@ class Trainer:
                         m = idx.shape[0]
                         if shuffle:
                             xb = ws.X[:m]
-                            np.take(X, idx, axis=0, out=xb)
+                            _core.gather_rows(X, idx, xb)
                             tb = tbuf[:m]
                             np.take(target, idx, axis=0, out=tb)
                         else:
