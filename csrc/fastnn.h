@@ -190,16 +190,18 @@ void fnn_softmax_f64(int n, int k, const double *z, double *p);
  * Softmax fused with categorical cross-entropy, from logits z (n x k).
  * Targets are either integer labels (labels != NULL, y ignored) or a target
  * matrix y (n x k).  Loss = mean over samples of -sum_k y_k log p_k,
- * computed with log-sum-exp; dz = (P - Y) / n (dz may alias z).
+ * computed with log-sum-exp; dz = (P - Y) / n (dz may alias z).  If
+ * n_correct is not NULL it receives the number of rows whose largest logit
+ * is the label (or the target row's largest entry): accuracy for free.
  */
 fnn_status fnn_softmax_cross_entropy_f32(int n, int k, const float *z,
                                          const int64_t *labels,
                                          const float *y, float *dz,
-                                         double *loss);
+                                         double *loss, int64_t *n_correct);
 fnn_status fnn_softmax_cross_entropy_f64(int n, int k, const double *z,
                                          const int64_t *labels,
                                          const double *y, double *dz,
-                                         double *loss);
+                                         double *loss, int64_t *n_correct);
 
 /* Sigmoid fused with binary cross-entropy from logits z (n x k); loss is
  * the mean over all n*k elements; dz = (sigmoid(z) - t) / (n k). */

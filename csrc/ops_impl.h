@@ -200,44 +200,62 @@ void FN(fnn_softmax_)(int n, int k, const T *z, T *p)
 
 fnn_status FN(fnn_softmax_cross_entropy_)(int n, int k, const T *z,
                                           const int64_t *labels, const T *y,
-                                          T *dz, double *loss)
+                                          T *dz, double *loss,
+                                          int64_t *n_correct)
 {
     if (labels) /* check every label before anything is written */
         for (int i = 0; i < n; ++i)
             if (labels[i] < 0 || labels[i] >= k) return FNN_ERR_LABEL;
     double total = 0.0;
+    int64_t correct = 0;
     const double inv_n = 1.0 / (double)n;
     for (int i = 0; i < n; ++i) {
         const T *zi = z + (size_t)i * k;
         T *dzi = dz + (size_t)i * k;
+        const T *yi = labels ? NULL : y + (size_t)i * k;
         double mx = zi[0];
-        for (int j = 1; j < k; ++j) mx = zi[j] > mx ? zi[j] : mx;
-        double s = 0.0;
-        for (int j = 0; j < k; ++j) s += exp((double)zi[j] - mx);
-        const double lse = mx + log(s); /* log sum_j exp z_j */
+        int arg = 0; /* the first largest logit, as numpy.argmax */
+        for (int j = 1; j < k; ++j)
+            if (zi[j] > mx) {
+                mx = zi[j];
+                arg = j;
+            }
+        /* What the loss needs from z, read before dz (which may be z)
+         * is written: sum_j y_j z_j and sum_j y_j. */
+        double yz = 0.0, ysum = 1.0;
+        int truth;
         if (labels) {
-            const int64_t t = labels[i];
-            total += lse - (double)zi[t];
-            for (int j = 0; j < k; ++j) {
-                double pj = exp((double)zi[j] - lse);
-                dzi[j] = (T)((pj - (j == t ? 1.0 : 0.0)) * inv_n);
-            }
+            truth = (int)labels[i];
+            yz = zi[truth];
         } else {
-            /* -sum_j y_j log p_j, whose gradient is p sum(y) - y (= p - y
-             * for targets that sum to one). */
-            const T *yi = y + (size_t)i * k;
-            double ysum = 0.0;
+            ysum = 0.0;
+            truth = 0;
             for (int j = 0; j < k; ++j) {
-                total += (double)yi[j] * (lse - (double)zi[j]);
+                yz += (double)yi[j] * (double)zi[j];
                 ysum += yi[j];
+                if (yi[j] > yi[truth]) truth = j;
             }
-            for (int j = 0; j < k; ++j) {
-                double pj = exp((double)zi[j] - lse);
-                dzi[j] = (T)((pj * ysum - (double)yi[j]) * inv_n);
-            }
+        }
+        /* e_j = exp(z_j - max), kept in dz and reused for p_j = e_j / sum e */
+        double s = 0.0;
+        for (int j = 0; j < k; ++j) {
+            const double e = exp((double)zi[j] - mx);
+            dzi[j] = (T)e;
+            s += e;
+        }
+        const double lse = mx + log(s); /* log sum_j exp z_j */
+        const double inv_s = 1.0 / s;
+        /* -sum_j y_j log p_j = lse sum(y) - sum_j y_j z_j; its gradient is
+         * p sum(y) - y (= p - y for targets that sum to one) */
+        total += lse * ysum - yz;
+        correct += arg == truth;
+        for (int j = 0; j < k; ++j) {
+            const double yj = labels ? (j == truth ? 1.0 : 0.0) : (double)yi[j];
+            dzi[j] = (T)(((double)dzi[j] * inv_s * ysum - yj) * inv_n);
         }
     }
     *loss = total * inv_n;
+    if (n_correct) *n_correct = correct;
     return FNN_OK;
 }
 

@@ -389,3 +389,27 @@ def test_gather_rows_kernel(dtype):
     with pytest.raises(IndexError, match="outside"):
         _core.gather_rows(X, np.array([0, 1000], dtype=np.int64), out[:2])
     assert np.array_equal(out, before)  # nothing written
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_kernel_counts_correct_rows_and_may_work_in_place(dtype):
+    from fastnn import _core
+
+    rng = np.random.default_rng(1)
+    Z = rng.standard_normal((50, 7)).astype(dtype)
+    y = rng.integers(0, 7, 50)
+    ref_loss, ref_dZ = R.softmax_cross_entropy(Z.astype(float), y)
+    dZ = np.empty_like(Z)
+    loss, correct = _core.softmax_cross_entropy(Z, y.astype(np.int64), None, dZ, True)
+    assert correct == np.sum(Z.argmax(axis=1) == y)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert loss == pytest.approx(ref_loss, rel=tol)
+    assert np.linalg.norm(dZ - ref_dZ) / np.linalg.norm(ref_dZ) < tol
+    # in place (dz is z), with a target matrix whose rows do not sum to one
+    Y = rng.uniform(0, 1, (50, 7)).astype(dtype)
+    ref_loss, ref_dZ = R.softmax_cross_entropy(Z.astype(float), Y.astype(float))
+    W = Z.copy()
+    loss, correct = _core.softmax_cross_entropy(W, None, Y, W, True)
+    assert correct == np.sum(Z.argmax(axis=1) == Y.argmax(axis=1))
+    assert loss == pytest.approx(ref_loss, rel=tol)
+    assert np.linalg.norm(W - ref_dZ) / np.linalg.norm(ref_dZ) < tol

@@ -75,9 +75,9 @@ cdef extern from "fastnn.h" nogil:
     void fnn_softmax_f32(int n, int k, const float *z, float *p)
     void fnn_softmax_f64(int n, int k, const double *z, double *p)
     fnn_status fnn_softmax_cross_entropy_f32(int n, int k, const float *z, const int64_t *labels, const float *y,
-                                             float *dz, double *loss)
+                                             float *dz, double *loss, int64_t *n_correct)
     fnn_status fnn_softmax_cross_entropy_f64(int n, int k, const double *z, const int64_t *labels,
-                                             const double *y, double *dz, double *loss)
+                                             const double *y, double *dz, double *loss, int64_t *n_correct)
     void fnn_sigmoid_bce_f32(int n, int k, const float *z, const float *t, float *dz, double *loss)
     void fnn_sigmoid_bce_f64(int n, int k, const double *z, const double *t, double *dz, double *loss)
     void fnn_half_squared_error_f32(int n, int k, const float *y, const float *t, float *dy, double *loss)
@@ -377,8 +377,11 @@ def softmax(const floating[:, ::1] Z, floating[:, ::1] P):
 
 
 def softmax_cross_entropy(const floating[:, ::1] Z, const int64_t[::1] labels, const floating[:, ::1] Y,
-                          floating[:, ::1] dZ):
-    """Loss and dZ = (P - Y)/n from logits; targets as labels or as a matrix Y."""
+                          floating[:, ::1] dZ, bint count_correct=False):
+    """Loss and dZ = (P - Y)/n from logits; targets as labels or as a matrix Y.
+
+    Returns the loss, or (loss, rows whose largest logit is the target's)
+    with count_correct."""
     cdef int n = _dims(Z.shape[0]), k = _dims(Z.shape[1])
     _shape("dZ.shape[0]", dZ.shape[0], n)
     _shape("dZ.shape[1]", dZ.shape[1], k)
@@ -392,13 +395,16 @@ def softmax_cross_entropy(const floating[:, ::1] Z, const int64_t[::1] labels, c
     cdef const int64_t *pl = NULL if labels is None else &labels[0]
     cdef const floating *py = NULL if Y is None else &Y[0, 0]
     cdef double loss = 0.0
+    cdef int64_t correct = 0
     cdef fnn_status st
     with nogil:
         if floating is float:
-            st = fnn_softmax_cross_entropy_f32(n, k, &Z[0, 0], pl, py, &dZ[0, 0], &loss)
+            st = fnn_softmax_cross_entropy_f32(n, k, &Z[0, 0], pl, py, &dZ[0, 0], &loss, &correct)
         else:
-            st = fnn_softmax_cross_entropy_f64(n, k, &Z[0, 0], pl, py, &dZ[0, 0], &loss)
+            st = fnn_softmax_cross_entropy_f64(n, k, &Z[0, 0], pl, py, &dZ[0, 0], &loss, &correct)
     _check(st)
+    if count_correct:
+        return loss, correct
     return loss
 
 

@@ -91,9 +91,14 @@ class CrossEntropy(Loss):
         return super().prepare_targets(y, n_outputs, dtype)
 
     def __call__(self, logits, target, grad_out):
+        return self.loss_and_correct(logits, target, grad_out)[0]
+
+    def loss_and_correct(self, logits, target, grad_out):
+        """The loss and how many rows' largest logit is the target class,
+        both from the one pass of the fused kernel."""
         if target.ndim == 1:
-            return _core.softmax_cross_entropy(logits, target, None, grad_out)
-        return _core.softmax_cross_entropy(logits, None, target, grad_out)
+            return _core.softmax_cross_entropy(logits, target, None, grad_out, True)
+        return _core.softmax_cross_entropy(logits, None, target, grad_out, True)
 
 
 class BinaryCrossEntropy(Loss):

@@ -478,9 +478,13 @@ def backward_update(model, X, ws, fused, optimizer, n):
 
 def loss_and_output_grad(model, loss: Loss, X, target, ws):
     """Forward pass and loss of a batch; leaves d loss / d output in
-    ws.grads[-1].  Returns (loss value, output)."""
+    ws.grads[-1].  Returns (loss value, output, number of correct rows or
+    None when the loss kernel does not count them)."""
     fused = loss.fused_activation is not None
     n = X.shape[0]
     out = forward_train(model, X, ws, fused)
-    value = loss(out, target, ws.grads[-1][:n])
-    return value, out
+    counts = getattr(loss, "loss_and_correct", None)
+    if counts is not None:
+        value, correct = counts(out, target, ws.grads[-1][:n])
+        return value, out, correct
+    return loss(out, target, ws.grads[-1][:n]), out, None

@@ -217,7 +217,7 @@ class Trainer:
             raise ValueError(f"X has {X.shape[0]} samples but y has {target.shape[0]}")
         if X.shape[0] == 0:
             raise ValueError("a training step needs at least one sample")
-        value, _ = self._step(X, target)
+        value, _, _ = self._step(X, target)
         if not math.isfinite(value):
             raise DivergenceError(f"loss became {value} at step {self.optimizer.step_count}; "
                                   "the model keeps its weights from before this step")
@@ -226,12 +226,12 @@ class Trainer:
     def _step(self, X, target):
         ws = self._workspace(X.shape[0])
         n = X.shape[0]
-        value, out = loss_and_output_grad(self.model, self.loss, X, target, ws)
+        value, out, correct = loss_and_output_grad(self.model, self.loss, X, target, ws)
         if not math.isfinite(value):
-            return value, out  # the caller raises; no update has happened
+            return value, out, correct  # the caller raises; no update has happened
         backward_update(self.model, X, ws, self._fused, self.optimizer, n)
         self.optimizer.finish_step()
-        return value, out
+        return value, out, correct
 
     # ---- fit ---------------------------------------------------------------------
 
@@ -345,7 +345,7 @@ class Trainer:
                         else:
                             xb = X[s * bs: s * bs + m]
                             tb = target[s * bs: s * bs + m]
-                        value, out = self._step(xb, tb)
+                        value, out, n_correct = self._step(xb, tb)
                         if not math.isfinite(value):
                             raise DivergenceError(
                                 f"loss became {value} at epoch {epoch + 1}, step {s + 1}; the model keeps "
@@ -355,7 +355,8 @@ class Trainer:
                         seen += m
                         logs = {"loss": value}
                         if is_clf:
-                            acc = accuracy(model, out, tb, logits=self._fused)
+                            acc = (n_correct / m if n_correct is not None
+                                   else accuracy(model, out, tb, logits=self._fused))
                             correct += acc * m
                             logs["accuracy"] = acc
                         for cb in callbacks:
