@@ -413,3 +413,20 @@ def test_cross_entropy_kernel_counts_correct_rows_and_may_work_in_place(dtype):
     assert correct == np.sum(Z.argmax(axis=1) == Y.argmax(axis=1))
     assert loss == pytest.approx(ref_loss, rel=tol)
     assert np.linalg.norm(W - ref_dZ) / np.linalg.norm(ref_dZ) < tol
+
+
+def test_results_do_not_depend_on_the_thread_count():
+    # threads split each GEMM's output, never a sum: 1 and 2 threads agree bit for bit
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((700, 50)).astype(np.float32)
+    y = rng.integers(0, 10, 700)
+    states = []
+    for threads in (1, 2):
+        fastnn.set_num_threads(threads)
+        model = fastnn.Sequential([fastnn.Dense(50, 300, "sigmoid"), fastnn.Dense(300, 200, "tanh"),
+                                   fastnn.Dense(200, 10, "softmax")], seed=1)
+        fastnn.Trainer(model, "cross_entropy", fastnn.Adam(1e-3), batch_size=128).fit(X, y, epochs=2, seed=2,
+                                                                                      verbose=0)
+        states.append(model.state_dict())
+    for k in states[0]:
+        assert np.array_equal(states[0][k], states[1][k]), k
