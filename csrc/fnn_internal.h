@@ -60,6 +60,21 @@ const fnn_kernel_table *fnn_kernels_avx2(void);
 const fnn_kernel_table *fnn_kernels_avx512(void);
 #endif
 
+/* fnn_gemm with an explicit cap on its threads (the backward kernels use
+ * a higher bar for splitting, see ops_impl.h). */
+fnn_status fnn_gemm_threads_f32(int max_threads, int m, int n, int k,
+                                float alpha, const float *a, ptrdiff_t rsa,
+                                ptrdiff_t csa, const float *b, ptrdiff_t rsb,
+                                ptrdiff_t csb, float beta, float *c,
+                                ptrdiff_t ldc, const float *bias,
+                                fnn_activation act, float slope);
+fnn_status fnn_gemm_threads_f64(int max_threads, int m, int n, int k,
+                                double alpha, const double *a, ptrdiff_t rsa,
+                                ptrdiff_t csa, const double *b, ptrdiff_t rsb,
+                                ptrdiff_t csb, double beta, double *c,
+                                ptrdiff_t ldc, const double *bias,
+                                fnn_activation act, double slope);
+
 /* The table in use (selected on first call). */
 const fnn_kernel_table *fnn_active_kernels(void);
 

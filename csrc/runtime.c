@@ -163,7 +163,7 @@ int fnn_last_gemm_threads(void) { return fnn_last_threads; }
 
 /* ---- GEMM entry points ------------------------------------------------- */
 
-fnn_status fnn_gemm_f32(int m, int n, int k, float alpha, const float *a,
+fnn_status fnn_gemm_threads_f32(int max_threads, int m, int n, int k, float alpha, const float *a,
                         ptrdiff_t rsa, ptrdiff_t csa, const float *b,
                         ptrdiff_t rsb, ptrdiff_t csb, float beta, float *c,
                         ptrdiff_t ldc, const float *bias, fnn_activation act,
@@ -172,7 +172,32 @@ fnn_status fnn_gemm_f32(int m, int n, int k, float alpha, const float *a,
     int used = 1;
     fnn_status st = fnn_active_kernels()->gemm_f32(
         m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc, bias, act,
-        slope, fnn_get_num_threads(), &used);
+        slope, max_threads, &used);
+    fnn_last_threads = used;
+    return st;
+}
+
+fnn_status fnn_gemm_f32(int m, int n, int k, float alpha, const float *a,
+                        ptrdiff_t rsa, ptrdiff_t csa, const float *b,
+                        ptrdiff_t rsb, ptrdiff_t csb, float beta, float *c,
+                        ptrdiff_t ldc, const float *bias, fnn_activation act,
+                        float slope)
+{
+    return fnn_gemm_threads_f32(fnn_get_num_threads(), m, n, k, alpha, a, rsa,
+                                csa, b, rsb, csb, beta, c, ldc, bias, act,
+                                slope);
+}
+
+fnn_status fnn_gemm_threads_f64(int max_threads, int m, int n, int k, double alpha, const double *a,
+                        ptrdiff_t rsa, ptrdiff_t csa, const double *b,
+                        ptrdiff_t rsb, ptrdiff_t csb, double beta, double *c,
+                        ptrdiff_t ldc, const double *bias, fnn_activation act,
+                        double slope)
+{
+    int used = 1;
+    fnn_status st = fnn_active_kernels()->gemm_f64(
+        m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc, bias, act,
+        slope, max_threads, &used);
     fnn_last_threads = used;
     return st;
 }
@@ -183,12 +208,9 @@ fnn_status fnn_gemm_f64(int m, int n, int k, double alpha, const double *a,
                         ptrdiff_t ldc, const double *bias, fnn_activation act,
                         double slope)
 {
-    int used = 1;
-    fnn_status st = fnn_active_kernels()->gemm_f64(
-        m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc, bias, act,
-        slope, fnn_get_num_threads(), &used);
-    fnn_last_threads = used;
-    return st;
+    return fnn_gemm_threads_f64(fnn_get_num_threads(), m, n, k, alpha, a, rsa,
+                                csa, b, rsb, csb, beta, c, ldc, bias, act,
+                                slope);
 }
 
 void fnn_activation_f32(float *z, size_t len, fnn_activation act, float slope)
