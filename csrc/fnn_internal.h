@@ -78,8 +78,5 @@ fnn_status fnn_gemm_threads_f64(int max_threads, int m, int n, int k,
 /* The table in use (selected on first call). */
 const fnn_kernel_table *fnn_active_kernels(void);
 
-/* Element-wise work below this many elements runs on one thread: starting
- * a parallel region costs more than it saves. */
-#define FNN_ELEMENTWISE_PARALLEL_MIN 32768
 
 #endif /* FNN_INTERNAL_H */

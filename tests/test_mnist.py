@@ -22,7 +22,7 @@ HAVE_FULL = all((SHARED_MNIST / f).is_file() for f in (
 @pytest.mark.skipif(not HAVE_FULL, reason=f"full MNIST files not found in {SHARED_MNIST}")
 def test_short_run_on_full_files_reaches_95_percent(capsys):
     run = fastnn.train_mnist(epochs=3, augment=False, data_home=SHARED_MNIST, download=False, verbose=1)
-    model, history, report = run.model, run.history, run.report
+    history, report = run.history, run.report
     assert run.data_source == "full"
     assert report.n_samples == 10000
     assert report.accuracy >= 0.95, report
