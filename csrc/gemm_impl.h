@@ -489,6 +489,32 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
  * two contiguous vectors: read them straight from memory, ROWS rows x 4
  * columns at a time, and finish with the same bias and vector activation. */
 
+/* The sum of a vector's lanes, by halving (log2 VL dependent adds rather
+ * than VL of them: the horizontal sums dominate short dot products). */
+static FNN_ALWAYS_INLINE T FN(vsum)(VEC v)
+{
+#if FNN_VBYTES == 64 && FNN_T_F32
+    return _mm512_reduce_add_ps((__m512)v);
+#elif FNN_VBYTES == 64
+    return _mm512_reduce_add_pd((__m512d)v);
+#elif FNN_VBYTES == 32 && FNN_T_F32
+    const __m256 x = (__m256)v;
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+#elif FNN_VBYTES == 32
+    const __m256d x = (__m256d)v;
+    __m128d h = _mm_add_pd(_mm256_castpd256_pd128(x), _mm256_extractf128_pd(x, 1));
+    h = _mm_add_sd(h, _mm_unpackhi_pd(h, h));
+    return _mm_cvtsd_f64(h);
+#else
+    T sum = (T)0;
+    for (int l = 0; l < VL; ++l) sum += v[l];
+    return sum;
+#endif
+}
+
 #define FNN_SMALL_M 16   /* up to this many rows take this path ... */
 #define FNN_SMALL_ROWS 4 /* ... in blocks of this many (B is read once per block) */
 
@@ -519,8 +545,7 @@ static FNN_ALWAYS_INLINE void FN(small_m_body)(int m, int n, int k, T alpha,
         }
         for (int r = 0; r < rows && r < m; ++r) {
             for (int q = 0; q < nj; ++q) {
-                T sum = (T)0;
-                for (int l = 0; l < VL; ++l) sum += acc[r][q][l];
+                T sum = FN(vsum)(acc[r][q]);
                 for (int pp = p; pp < k; ++pp) sum += ai[r][pp] * bj[q][pp];
                 T z = alpha * sum;
                 if (beta != (T)0) z += beta * c[r * ldc + j + q];

@@ -19,6 +19,9 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#if defined(__AVX__) || defined(__AVX512F__)
+#include <immintrin.h> /* horizontal sums only; the rest is vector extensions */
+#endif
 
 #ifndef FNN_ISA
 #error "FNN_ISA must name the SIMD path (generic, avx2, avx512)"
@@ -108,6 +111,7 @@ typedef int32_t fnn_vi32 __attribute__((vector_size(FNN_VBYTES)));
 #define VEC fnn_vf32
 #define IVEC fnn_vi32
 #define ITYPE int32_t
+#define FNN_T_F32 1
 #include "gemm_impl.h"
 #undef T
 #undef SFX
@@ -115,6 +119,7 @@ typedef int32_t fnn_vi32 __attribute__((vector_size(FNN_VBYTES)));
 #undef VEC
 #undef IVEC
 #undef ITYPE
+#undef FNN_T_F32
 
 /* ---- double ------------------------------------------------------------ */
 #define T double
@@ -125,6 +130,7 @@ typedef int64_t fnn_vi64 __attribute__((vector_size(FNN_VBYTES)));
 #define VEC fnn_vf64
 #define IVEC fnn_vi64
 #define ITYPE int64_t
+#define FNN_T_F32 0
 #include "gemm_impl.h"
 #undef T
 #undef SFX
@@ -132,6 +138,7 @@ typedef int64_t fnn_vi64 __attribute__((vector_size(FNN_VBYTES)));
 #undef VEC
 #undef IVEC
 #undef ITYPE
+#undef FNN_T_F32
 
 static const fnn_kernel_table fnn_table = {
     .name = FNN_STR(FNN_ISA),
