@@ -28,6 +28,7 @@ __all__ = ["ModelFileError", "Sequential", "load"]
 FILE_FORMAT = "fastnn.Sequential"
 FILE_VERSION = 1
 _INFERENCE_CHUNK = 8192  # rows per forward pass in predict: bounds the buffers
+_POST_ACTIVATIONS = ("softmax", "step", "sign")  # applied after the GEMM, not in its epilogue
 
 
 class ModelFileError(ValueError):
@@ -182,23 +183,28 @@ class Sequential:
     __call__ = forward
 
     def _forward_checked(self, X, logits=False):
+        # The loop reads the layers' attributes directly: at batch 1 the
+        # Python around the kernels is most of the time.
         n = X.shape[0]
         out = np.empty((n, self.n_outputs), dtype=self.dtype)
         if n == 0:
             return out
         chunk = min(n, _INFERENCE_CHUNK)
-        bufs = [np.empty((chunk, layer.out_features), dtype=self.dtype) for layer in self.layers[:-1]]
-        last = self.layers[-1]
+        layers = self.layers
+        last = len(layers) - 1
+        bufs = [np.empty((chunk, layer.out_features), dtype=self.dtype) for layer in layers[:-1]]
+        codes = _core.ACTIVATION_CODES
         for s in range(0, n, chunk):
             e = min(n, s + chunk)
-            h = X[s:e]
-            for layer, buf in zip(self.layers[:-1], bufs):
-                h = layer.forward(h, buf[: e - s])
-            o = out[s:e]
-            _core.dense_forward(h, last.weight, last.full_bias(), o,
-                                _core.ACTIVATION_CODES[last.kernel_activation], last.slope)
-            if not logits:
-                finish_activation(last.activation, o)
+            h = X if e - s == n else X[s:e]
+            for i, layer in enumerate(layers):
+                o = (out if e - s == n else out[s:e]) if i == last else (bufs[i] if e - s == chunk else bufs[i][: e - s])
+                act = layer.activation
+                bias = layer.full_bias() if layer.bias_mode == "shared" else layer._bias
+                _core.dense_forward(h, layer._weight, bias, o, codes[layer.kernel_activation], layer.slope)
+                if act in _POST_ACTIVATIONS and not (i == last and logits):
+                    finish_activation(act, o)
+                h = o
         return out
 
     def predict_proba(self, X):
