@@ -443,8 +443,7 @@ def forward_train(model, X, ws, fused):
 def backward_update(model, X, ws, fused, optimizer, n):
     """Backward pass from ws.grads[-1] (d loss / d output), layer by layer
     from the top, updating each layer as soon as its gradients exist (its dX
-    has then been computed with its old weights).  With optimizer None the
-    gradients are only computed (into ws.dW / ws.db) and nothing changes."""
+    has then been computed with its old weights)."""
     layers = model.layers
     last = len(layers) - 1
     first_trainable = next((i for i, layer in enumerate(layers) if layer.trainable), len(layers))
@@ -454,23 +453,21 @@ def backward_update(model, X, ws, fused, optimizer, n):
         dA = ws.grads[i][:n]  # becomes dZ in place
         A = ws.acts[i][:n]
         code = 0 if (i == last and fused) else _core.ACTIVATION_CODES[layer.kernel_activation]
-        dX = ws.grads[i - 1][:n] if i > first_trainable or (optimizer is None and i > 0) else None
+        dX = ws.grads[i - 1][:n] if i > first_trainable else None  # only if a layer below learns
         train_w = "weight" in layer.trainable
         train_b = layer.bias is not None and "bias" in layer.trainable
         db = ws.db[i] if layer.bias is not None else None
-        if optimizer is not None and optimizer.fusable and train_w:
+        if optimizer.fusable and train_w:
             lr = optimizer.lr_for(i)
             fused_b = layer.bias if (train_b and layer.bias_mode == "per_neuron") else None
             _core.dense_backward_sgd(dA, A, x_in, layer.weight, fused_b, lr, code, layer.slope, dA, ws.db[i], dX)
             if train_b and layer.bias_mode == "shared":
                 layer.bias[0] -= lr * ws.db[i].sum()
             continue
-        dW = ws.dW[i] if (train_w or optimizer is None) else None
-        if dW is None and db is None and dX is None and optimizer is not None:
+        dW = ws.dW[i] if train_w else None
+        if dW is None and db is None and dX is None:
             continue
         _core.dense_backward(dA, A, x_in, layer.weight, code, layer.slope, dA, dW, db, dX)
-        if optimizer is None:
-            continue
         lr = optimizer.lr_for(i)
         if train_w:
             optimizer.update((i, "weight"), layer.weight, dW, lr)
