@@ -244,14 +244,16 @@ typedef struct {
 
 /*
  * One MR x NR tile of C.  A element (i, p) is a[i*rsa + p*csa] (rows past
- * mr are never read: the caller packs a ragged sliver); bp is a packed B
- * sliver (kc x NR).  Columns past nr are computed on zero padding and not
- * stored.  act is a compile-time constant in each instantiation below, so
+ * mr are never read: the caller packs a ragged sliver); bp is a B sliver,
+ * kc rows of NR values ldb apart (a packed sliver, ldb = NR, or B itself
+ * when its rows are contiguous).  Columns past nr are computed on zero
+ * padding and not stored.  act is a compile-time constant in each instantiation below, so
  * the epilogue's switch disappears.
  */
 static FNN_ALWAYS_INLINE void FN(ukernel_body)(int kc, const T *restrict a,
                                                ptrdiff_t rsa, ptrdiff_t csa,
                                                const T *restrict bp,
+                                               ptrdiff_t ldb,
                                                T *restrict c, ptrdiff_t ldc,
                                                int mr, int nr,
                                                const T *restrict bias,
@@ -280,7 +282,7 @@ static FNN_ALWAYS_INLINE void FN(ukernel_body)(int kc, const T *restrict a,
         }
 #pragma GCC unroll 8
         for (int g = 0; g < FNN_MR / 3; ++g) ab[g] += csa;
-        bp += NR;
+        bp += ldb;
     }
 
     /* Epilogue: everything below works on the accumulators. */
@@ -355,17 +357,18 @@ static FNN_ALWAYS_INLINE void FN(ukernel_body)(int kc, const T *restrict a,
 }
 
 typedef void (*FN(ukernel_fn))(int kc, const T *a, ptrdiff_t rsa,
-                               ptrdiff_t csa, const T *bp, T *c,
+                               ptrdiff_t csa, const T *bp, ptrdiff_t ldb, T *c,
                                ptrdiff_t ldc, int mr, int nr, const T *bias,
                                const FN(epilogue) *ep);
 
 #define FNN_DEFINE_UKERNEL(actname, actid)                                    \
     static void FN(ukernel_##actname)(int kc, const T *a, ptrdiff_t rsa,      \
-                                      ptrdiff_t csa, const T *bp, T *c,       \
+                                      ptrdiff_t csa, const T *bp,             \
+                                      ptrdiff_t ldb, T *c,                    \
                                       ptrdiff_t ldc, int mr, int nr,          \
                                       const T *bias, const FN(epilogue) *ep)  \
     {                                                                         \
-        FN(ukernel_body)(kc, a, rsa, csa, bp, c, ldc, mr, nr, bias, ep,       \
+        FN(ukernel_body)(kc, a, rsa, csa, bp, ldb, c, ldc, mr, nr, bias, ep,  \
                          actid);                                              \
     }
 FNN_DEFINE_UKERNEL(identity, FNN_ACT_IDENTITY)
@@ -453,7 +456,12 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
         for (int kb = 0; kb < nkb; ++kb) {
             const int p0 = kb * kcmax;
             const int kc = fnn_maxi(0, fnn_mini(kcmax, k - p0));
-            FN(pack_b)(kc, nc, b + p0 * rsb + jc * csb, rsb, csb, bp);
+            /* With a single sliver of rows every element of B is used once:
+             * packing it would only copy it.  Read B where it lies when its
+             * rows are contiguous (only a ragged last sliver is packed). */
+            const int direct_b = m <= FNN_MR && csb == 1;
+            if (!direct_b)
+                FN(pack_b)(kc, nc, b + p0 * rsb + jc * csb, rsb, csb, bp);
             FN(epilogue) ep;
             ep.alpha = alpha;
             ep.beta = kb == 0 ? beta : (T)1;
@@ -472,8 +480,16 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
                 }
                 for (int jr = 0; jr < nc; jr += NR) {
                     const int nr = fnn_mini(NR, nc - jr);
-                    uk(kc, ai, rs, cs, bp + (size_t)jr * kc,
-                       c + ir * ldc + jc + jr, ldc, mr, nr,
+                    const T *bs = bp + (size_t)jr * kc;
+                    ptrdiff_t ldb = NR;
+                    if (direct_b && nr == NR) {
+                        bs = b + p0 * rsb + jc + jr;
+                        ldb = rsb;
+                    } else if (direct_b) {
+                        FN(pack_b)(kc, nr, b + p0 * rsb + jc + jr, rsb, 1, bp);
+                        bs = bp;
+                    }
+                    uk(kc, ai, rs, cs, bs, ldb, c + ir * ldc + jc + jr, ldc, mr, nr,
                        bias ? bias + jc + jr : NULL, &ep);
                 }
             }
