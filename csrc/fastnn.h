@@ -130,6 +130,40 @@ fnn_status fnn_dense_backward_sgd_f64(int n, int in, int out,
                                       double slope, double *dz,
                                       double *db_work, double *dx);
 
+/*
+ * A whole network's forward pass in one call: the latency path.  Layer l
+ * reads layer l-1's output (layer 0 reads x, n x layers[0].in_features) and
+ * writes a (n x out_features) = act(input W^T + b); a softmax flag applies a
+ * row-wise softmax after it (the output layer).  With a handful of rows
+ * (batch-1 inference) every layer runs inside ONE parallel region, each
+ * thread computing a slice of every layer's outputs, a barrier between
+ * layers: per-call costs, not the arithmetic, dominate there.  Returns
+ * FNN_ERR_ARG, computing nothing, if consecutive layers do not chain.
+ */
+typedef struct {
+    int in_features, out_features;
+    const float *w; /* (out_features, in_features), row-major */
+    const float *b; /* (out_features,) or NULL */
+    fnn_activation act;
+    float slope;
+    int softmax;    /* 1: row-wise softmax after act */
+    float *a;       /* (n, out_features): this layer's output */
+} fnn_dense_layer_f32;
+typedef struct {
+    int in_features, out_features;
+    const double *w;
+    const double *b;
+    fnn_activation act;
+    double slope;
+    int softmax;
+    double *a;
+} fnn_dense_layer_f64;
+
+fnn_status fnn_network_forward_f32(int n, const float *x, int n_layers,
+                                   const fnn_dense_layer_f32 *layers);
+fnn_status fnn_network_forward_f64(int n, const double *x, int n_layers,
+                                   const fnn_dense_layer_f64 *layers);
+
 /* ---- element-wise ------------------------------------------------------ */
 
 /* In place: z <- act(z), len elements. */

@@ -50,7 +50,18 @@ typedef struct {
                            float slope);
     void (*activation_f64)(double *z, size_t len, fnn_activation act,
                            double slope);
+    /* A small batch (m <= FNN_NETWORK_SMALL_M rows) through every layer of
+     * a network in one parallel region of nt threads; the caller has
+     * checked the chain and applies the softmax. */
+    void (*network_small_f32)(int m, const float *x, int n_layers,
+                              const fnn_dense_layer_f32 *layers, int nt);
+    void (*network_small_f64)(int m, const double *x, int n_layers,
+                              const fnn_dense_layer_f64 *layers, int nt);
 } fnn_kernel_table;
+
+/* Batches up to this many rows take the one-region network forward (the
+ * GEMM's dot-product path covers the same sizes). */
+#define FNN_NETWORK_SMALL_M 16
 
 const fnn_kernel_table *fnn_kernels_generic(void);
 #if defined(FNN_HAVE_AVX2)

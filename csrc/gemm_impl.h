@@ -592,6 +592,64 @@ static void FN(gemm_small_m)(int m, int n, int k, T alpha, const T *a,
         for (int r = 0; r < m; ++r) FN(activation)(c + r * ldc, (size_t)n, act, slope);
 }
 
+/* ---- a small batch through a whole network ------------------------------
+ * Batch-1 inference costs a few microseconds of arithmetic but a parallel
+ * region, a dispatch and a call per layer around it.  Here one region runs
+ * every layer: each thread computes a slice of a layer's output columns
+ * (whole groups of 4, the dot-product path's unit) from the previous
+ * layer's full output, applies the activation to its slice, and meets the
+ * others at a barrier before the next layer.  Each thread keeps reading
+ * the same rows of every W from call to call, so they stay in its core's
+ * cache. */
+static void FN(network_small)(int m, const T *x, int n_layers,
+                              const FNN_CAT(fnn_dense_layer_, SFX) *layers,
+                              int nt)
+{
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1) default(shared)
+#endif
+    {
+        int team = 1, tid = 0;
+#ifdef _OPENMP
+        team = omp_get_num_threads();
+        tid = omp_get_thread_num();
+#endif
+        const T *in = x;
+        for (int l = 0; l < n_layers; ++l) {
+            const FNN_CAT(fnn_dense_layer_, SFX) *L = &layers[l];
+            const int n = L->out_features, k = L->in_features;
+            const int groups = (n + 3) / 4;
+            const int j0 = fnn_mini(n, (int)((long)groups * tid / team) * 4);
+            const int j1 = fnn_mini(n, (int)((long)groups * (tid + 1) / team) * 4);
+            if (j1 > j0) {
+                const T *w = L->w + (ptrdiff_t)j0 * k;
+                const T *b = L->b ? L->b + j0 : NULL;
+                for (int r0 = 0; r0 < m; r0 += FNN_SMALL_ROWS) {
+                    const int mr = fnn_mini(FNN_SMALL_ROWS, m - r0);
+                    const T *ar = in + (ptrdiff_t)r0 * k;
+                    T *cr = L->a + (ptrdiff_t)r0 * n + j0;
+                    if (mr == 1)
+                        FN(small_m_body)(mr, j1 - j0, k, (T)1, ar, k, w, k, (T)0, cr, n, b, 1);
+                    else if (mr == 2)
+                        FN(small_m_body)(mr, j1 - j0, k, (T)1, ar, k, w, k, (T)0, cr, n, b, 2);
+                    else
+                        FN(small_m_body)(mr, j1 - j0, k, (T)1, ar, k, w, k, (T)0, cr, n, b,
+                                         FNN_SMALL_ROWS);
+                }
+                if (L->act != FNN_ACT_IDENTITY)
+                    for (int r = 0; r < m; ++r)
+                        FN(activation)(L->a + (ptrdiff_t)r * n + j0, (size_t)(j1 - j0), L->act, L->slope);
+            }
+            in = L->a;
+#ifdef _OPENMP
+            if (l + 1 < n_layers) {
+#pragma omp barrier
+            }
+#endif
+        }
+    }
+}
+
 /* ---- the threaded GEMM ------------------------------------------------- */
 
 static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,

@@ -150,6 +150,8 @@ static const fnn_kernel_table fnn_table = {
     .gemm_f64 = FNN_CAT(gemm_f64_, FNN_ISA),
     .activation_f32 = FNN_CAT(activation_f32_, FNN_ISA),
     .activation_f64 = FNN_CAT(activation_f64_, FNN_ISA),
+    .network_small_f32 = FNN_CAT(network_small_f32_, FNN_ISA),
+    .network_small_f64 = FNN_CAT(network_small_f64_, FNN_ISA),
 };
 
 const fnn_kernel_table *FNN_CAT(fnn_kernels_, FNN_ISA)(void) { return &fnn_table; }

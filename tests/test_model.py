@@ -100,6 +100,51 @@ def test_forward_matches_reference(act):
     assert np.allclose(got.sum(axis=1), 1)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 16, 17, 300])
+def test_one_call_network_forward_matches_reference(dtype, threads, n):
+    # Every batch size that takes the one-region small-batch path (n <= 16,
+    # each layer's columns split across threads) and the per-layer GEMM path.
+    rng = np.random.default_rng(n)
+    acts = ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity"]
+    widths = [37, 64, 9, 130, 3, 21, 7]
+    layers = [fastnn.Dense(widths[i], widths[i + 1], acts[i], bias=(i != 2), slope=0.2)
+              for i in range(len(acts))] + [fastnn.Dense(widths[-1], 5, "softmax")]
+    model = fastnn.Sequential(layers, dtype=dtype, seed=3)
+    assert model._network(False) is not None
+    X = rng.standard_normal((n, widths[0]))
+    want = R.network_forward([layer.weight.astype(np.float64) for layer in layers],
+                             [None if layer.bias is None else layer.bias.astype(np.float64) for layer in layers],
+                             acts + ["softmax"], X, slope=0.2)[-1]
+    fastnn.set_num_threads(threads)
+    got = model.forward(X)
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    assert got.dtype == np.dtype(dtype) and got.shape == (n, 5)
+    assert np.max(np.abs(got - want)) <= tol
+    logits = model._forward_checked(np.ascontiguousarray(X, dtype=dtype), logits=True)
+    assert np.allclose(R.softmax(logits.astype(np.float64)), want, atol=tol)
+
+
+def test_network_binding_follows_replaced_parameters_and_activation():
+    model = fastnn.Sequential([fastnn.Dense(4, 3, "sigmoid"), fastnn.Dense(3, 2, "identity")], seed=0)
+    X = np.arange(8, dtype=np.float32).reshape(2, 4) / 8
+    first = model.forward(X)
+    net = model._network(False)
+    assert model._network(False) is net  # bound once, reused
+    model.layers[0].weight = np.zeros((3, 4))  # a new array: rebound
+    second = model.forward(X)
+    assert model._network(False) is not net
+    assert np.allclose(second, np.full((2, 3), 0.5) @ model.layers[1].weight.T + model.layers[1].bias)
+    model.layers[0].activation = "relu"
+    assert np.allclose(model.forward(X), model.layers[1].bias)  # relu(0) = 0
+    model.layers[0].weight[...] = 1.0  # in place: the same array, no rebinding needed
+    assert np.allclose(model.forward(X), np.maximum(X.sum(axis=1, keepdims=True), 0).repeat(3, 1)
+                       @ model.layers[1].weight.T + model.layers[1].bias, atol=1e-6)
+    # A shared bias or a step output takes the per-layer path.
+    assert fastnn.Sequential([fastnn.Dense(4, 3, bias="shared")])._network(False) is None
+
+
 def test_predict_proba_and_evaluate():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((30, 4))

@@ -8,6 +8,9 @@ here are the last line that keeps a bad shape from reaching C.
 """
 
 from libc.stdint cimport int64_t
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_C_CONTIGUOUS, PyBUF_FORMAT
 from cython cimport floating
 
 cdef extern from "fastnn.h" nogil:
@@ -29,6 +32,25 @@ cdef extern from "fastnn.h" nogil:
     void fnn_set_num_threads(int n)
     int fnn_default_num_threads()
     int fnn_last_gemm_threads()
+
+    ctypedef struct fnn_dense_layer_f32:
+        int in_features, out_features
+        const float *w
+        const float *b
+        fnn_activation act
+        float slope
+        int softmax
+        float *a
+    ctypedef struct fnn_dense_layer_f64:
+        int in_features, out_features
+        const double *w
+        const double *b
+        fnn_activation act
+        double slope
+        int softmax
+        double *a
+    fnn_status fnn_network_forward_f32(int n, const float *x, int n_layers, const fnn_dense_layer_f32 *layers)
+    fnn_status fnn_network_forward_f64(int n, const double *x, int n_layers, const fnn_dense_layer_f64 *layers)
 
     fnn_status fnn_gemm_f32(int m, int n, int k, float alpha, const float *a, Py_ssize_t rsa, Py_ssize_t csa,
                             const float *b, Py_ssize_t rsb, Py_ssize_t csb, float beta, float *c, Py_ssize_t ldc,
@@ -353,14 +375,191 @@ def gather_rows(const floating[:, ::1] src, const int64_t[::1] idx, floating[:, 
         raise IndexError("gather_rows: an index is outside the source rows")
 
 
-def all_finite(const floating[::1] x):
+def all_finite(x):
+    """True if every element of x (a C-contiguous float32 or float64 array of
+    any shape) is finite.  Reads the buffer directly: no reshape, and no
+    fused-type dispatch, which would cost more than scanning a small input."""
+    cdef Py_buffer view
     cdef int ok
-    with nogil:
-        if floating is float:
-            ok = fnn_all_finite_f32(&x[0], x.shape[0])
+    PyObject_GetBuffer(x, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)
+    try:
+        fmt = view.format.decode().lstrip("@=")  # native byte order only
+        if view.itemsize == 4 and fmt == "f":
+            with nogil:
+                ok = fnn_all_finite_f32(<const float *>view.buf, <size_t>(view.len // 4))
+        elif view.itemsize == 8 and fmt == "d":
+            with nogil:
+                ok = fnn_all_finite_f64(<const double *>view.buf, <size_t>(view.len // 8))
         else:
-            ok = fnn_all_finite_f64(&x[0], x.shape[0])
+            raise TypeError(f"all_finite needs native float32 or float64 data, got buffer format {fmt!r}")
+    finally:
+        PyBuffer_Release(&view)
     return bool(ok)
+
+
+# ---- a whole network ------------------------------------------------------------
+
+cdef class NetworkForward:
+    """A network's layers bound once for fnn_network_forward (one C call per
+    forward pass: the batch-1 latency path).
+
+    Holds each layer's weight and bias arrays, so the pointers it keeps stay
+    valid; ``matches(layers)`` tells whether the layers still hold those
+    very arrays, activations and slopes (the model rebuilds the binding
+    when they do not).  Calls from several threads at once are safe: each
+    call fills its own copy of the layer table and its own activations.
+    """
+    cdef readonly tuple layers
+    cdef tuple arrays, activations, slopes
+    cdef int n_layers
+    cdef bint f64
+    cdef Py_ssize_t hidden_width  # sum of the hidden layers' widths
+    cdef void *table              # fnn_dense_layer_f32/f64[n_layers], a == NULL
+
+    def __cinit__(self, layers, weights, biases, act_codes, slopes, activations, bint softmax):
+        cdef Py_ssize_t i, n = len(layers)
+        cdef const float[:, ::1] w32
+        cdef const double[:, ::1] w64
+        cdef const float[::1] b32
+        cdef const double[::1] b64
+        cdef fnn_dense_layer_f32 *t32
+        cdef fnn_dense_layer_f64 *t64
+        if n < 1:
+            raise ValueError("a network needs at least one layer")
+        self.layers = tuple(layers)
+        self.arrays = tuple(zip(weights, biases))
+        self.activations = tuple(activations)
+        self.slopes = tuple(slopes)
+        self.n_layers = _dims(n)
+        self.f64 = weights[0].dtype.itemsize == 8
+        self.table = malloc(n * (sizeof(fnn_dense_layer_f64) if self.f64 else sizeof(fnn_dense_layer_f32)))
+        if self.table == NULL:
+            raise MemoryError("fastnn: could not allocate the layer table")
+        t32 = <fnn_dense_layer_f32 *>self.table
+        t64 = <fnn_dense_layer_f64 *>self.table
+        self.hidden_width = 0
+        for i in range(n):
+            W, b = weights[i], biases[i]
+            if i > 0:
+                _shape(f"layer {i} in_features vs layer {i - 1} out_features", W.shape[1], weights[i - 1].shape[0])
+            if b is not None:
+                _shape(f"layer {i} bias length", b.shape[0], W.shape[0])
+            if i + 1 < n:
+                self.hidden_width += W.shape[0]
+            if self.f64:
+                w64 = W
+                t64[i].in_features = _dims(W.shape[1])
+                t64[i].out_features = _dims(W.shape[0])
+                t64[i].w = &w64[0, 0]
+                t64[i].b = NULL
+                if b is not None:
+                    b64 = b
+                    t64[i].b = &b64[0]
+                t64[i].act = <fnn_activation><int>act_codes[i]
+                t64[i].slope = slopes[i]
+                t64[i].softmax = softmax and i + 1 == n
+                t64[i].a = NULL
+            else:
+                w32 = W
+                t32[i].in_features = _dims(W.shape[1])
+                t32[i].out_features = _dims(W.shape[0])
+                t32[i].w = &w32[0, 0]
+                t32[i].b = NULL
+                if b is not None:
+                    b32 = b
+                    t32[i].b = &b32[0]
+                t32[i].act = <fnn_activation><int>act_codes[i]
+                t32[i].slope = <float>slopes[i]
+                t32[i].softmax = softmax and i + 1 == n
+                t32[i].a = NULL
+
+    def __dealloc__(self):
+        free(self.table)
+
+    def matches(self, list layers):
+        """True if ``layers`` are the bound layers, holding the bound
+        arrays, activations and slopes."""
+        cdef Py_ssize_t i
+        if len(layers) != self.n_layers:
+            return False
+        for i in range(self.n_layers):
+            layer = layers[i]
+            if layer is not self.layers[i]:
+                return False
+            pair = <tuple>self.arrays[i]
+            if (layer._weight is not pair[0] or layer._bias is not pair[1]
+                    or layer.activation is not self.activations[i] or layer.slope != self.slopes[i]):
+                return False
+        return True
+
+    def forward(self, X, out):
+        """out = the network's output for X (n, in_features), both C-contiguous
+        arrays of the network's dtype.  (Not a fused-type method: Cython's
+        dispatch on fused types would cost as much as a small layer.)"""
+        if self.f64:
+            self._forward_f64(X, out)
+        else:
+            self._forward_f32(X, out)
+
+    cdef int _forward_f32(self, const float[:, ::1] X, float[:, ::1] out) except -1:
+        cdef fnn_dense_layer_f32 *t = <fnn_dense_layer_f32 *>self.table
+        cdef Py_ssize_t n = X.shape[0], i, off = 0
+        _shape("X.shape[1] (in_features)", X.shape[1], t[0].in_features)
+        _shape("out.shape[0]", out.shape[0], n)
+        _shape("out.shape[1] (out_features)", out.shape[1], t[self.n_layers - 1].out_features)
+        if n == 0:
+            return 0
+        cdef int i_n = _dims(n)
+        cdef size_t tbytes = self.n_layers * sizeof(fnn_dense_layer_f32)
+        cdef char *block = <char *>self._alloc(n, tbytes, sizeof(float))
+        cdef float *h = <float *>(block + tbytes)
+        cdef fnn_status st
+        with nogil:
+            # This call's own copy of the table: concurrent calls never share one.
+            t = <fnn_dense_layer_f32 *>block
+            memcpy(t, self.table, tbytes)
+            for i in range(self.n_layers - 1):
+                t[i].a = h + off
+                off += n * t[i].out_features
+            t[self.n_layers - 1].a = &out[0, 0]
+            st = fnn_network_forward_f32(i_n, &X[0, 0], self.n_layers, t)
+            free(block)
+        return _check(st)
+
+    cdef int _forward_f64(self, const double[:, ::1] X, double[:, ::1] out) except -1:
+        cdef fnn_dense_layer_f64 *t = <fnn_dense_layer_f64 *>self.table
+        cdef Py_ssize_t n = X.shape[0], i, off = 0
+        _shape("X.shape[1] (in_features)", X.shape[1], t[0].in_features)
+        _shape("out.shape[0]", out.shape[0], n)
+        _shape("out.shape[1] (out_features)", out.shape[1], t[self.n_layers - 1].out_features)
+        if n == 0:
+            return 0
+        cdef int i_n = _dims(n)
+        cdef size_t tbytes = self.n_layers * sizeof(fnn_dense_layer_f64)
+        cdef char *block = <char *>self._alloc(n, tbytes, sizeof(double))
+        cdef double *h = <double *>(block + tbytes)
+        cdef fnn_status st
+        with nogil:
+            t = <fnn_dense_layer_f64 *>block
+            memcpy(t, self.table, tbytes)
+            for i in range(self.n_layers - 1):
+                t[i].a = h + off
+                off += n * t[i].out_features
+            t[self.n_layers - 1].a = &out[0, 0]
+            st = fnn_network_forward_f64(i_n, &X[0, 0], self.n_layers, t)
+            free(block)
+        return _check(st)
+
+    cdef void *_alloc(self, Py_ssize_t n, size_t tbytes, size_t itemsize) except NULL:
+        # The layer table and n rows of hidden activations, in one block.
+        cdef size_t hidden = <size_t>n * <size_t>self.hidden_width
+        if hidden > ((<size_t>-1) - tbytes) // itemsize:
+            raise MemoryError(f"fastnn: {n} rows of hidden activations do not fit in memory")
+        cdef void *block = malloc(tbytes + hidden * itemsize)
+        if block == NULL:
+            raise MemoryError(f"fastnn: could not allocate {n} rows of hidden activations "
+                              f"({hidden * itemsize} bytes)")
+        return block
 
 
 # ---- output layers and losses -------------------------------------------------

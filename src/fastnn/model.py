@@ -169,7 +169,7 @@ class Sequential:
         if X.shape[1] != self.n_inputs:
             raise ValueError(f"{name} has {X.shape[1]} features but the model expects {self.n_inputs}")
         X = np.ascontiguousarray(X, dtype=self.dtype)
-        if not _core.all_finite(X.reshape(-1)):
+        if not _core.all_finite(X):
             raise ValueError(f"{name} contains NaN or infinity")
         return X, single
 
@@ -182,12 +182,45 @@ class Sequential:
 
     __call__ = forward
 
+    def _network(self, logits):
+        """The layers bound for one C call per forward pass (cached; rebound
+        when a layer's arrays, activation or slope change), or None when a
+        layer needs Python in between (a shared bias, step/sign outputs)."""
+        cache = self.__dict__.setdefault("_network_cache", {})
+        net = cache.get(logits)
+        if net is not None and net.matches(self.layers):
+            return net
+        cache.pop(logits, None)
+        layers = self.layers
+        last = len(layers) - 1
+        for i, layer in enumerate(layers):
+            if layer.bias_mode == "shared" or (layer.activation in _POST_ACTIVATIONS and
+                                               not (i == last and (logits or layer.activation == "softmax"))):
+                return None
+        net = _core.NetworkForward(
+            layers, [layer._weight for layer in layers], [layer._bias for layer in layers],
+            [_core.ACTIVATION_CODES[layer.kernel_activation] for layer in layers],
+            [layer.slope for layer in layers], [layer.activation for layer in layers],
+            layers[-1].activation == "softmax" and not logits)
+        cache[logits] = net
+        return net
+
     def _forward_checked(self, X, logits=False):
-        # The loop reads the layers' attributes directly: at batch 1 the
-        # Python around the kernels is most of the time.
         n = X.shape[0]
         out = np.empty((n, self.n_outputs), dtype=self.dtype)
         if n == 0:
+            return out
+        net = self._network(logits)
+        if net is not None:
+            # One C call per chunk: the whole network, one parallel region
+            # at small batches (where the Python per layer was most of the
+            # time).
+            if n <= _INFERENCE_CHUNK:
+                net.forward(X, out)
+                return out
+            for s in range(0, n, _INFERENCE_CHUNK):
+                e = min(n, s + _INFERENCE_CHUNK)
+                net.forward(X[s:e], out[s:e])
             return out
         chunk = min(n, _INFERENCE_CHUNK)
         layers = self.layers
