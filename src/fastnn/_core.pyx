@@ -111,7 +111,10 @@ cdef extern from "fastnn.h" nogil:
 # Activation codes, in the order of fnn_activation.
 ACTIVATION_CODES = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4, "softplus": 5}
 
-cdef int _INT_MAX = 2147483647
+# The C kernels index with int and round a dimension up to whole tiles and
+# blocks (at most 1024 elements) in int arithmetic: keep that from
+# overflowing (fastnn._memory.MAX_DIM is the same bound).
+cdef int _MAX_DIM = 2147483647 - 1024
 
 
 cdef int _check(fnn_status st) except -1:
@@ -126,8 +129,8 @@ cdef int _check(fnn_status st) except -1:
 
 cdef int _dims(Py_ssize_t n) except -1:
     # The C kernels index with int: refuse what would overflow it.
-    if n > _INT_MAX:
-        raise ValueError(f"dimension {n} is too large for fastnn's kernels (max {_INT_MAX})")
+    if n > _MAX_DIM:
+        raise ValueError(f"dimension {n} is too large for fastnn's kernels (max {_MAX_DIM})")
     return <int>n
 
 

@@ -78,6 +78,8 @@ from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, 
 
 import numpy as np
 
+from . import _memory
+
 __all__ = [
     "DEFAULT_MIRRORS",
     "MNIST_FILES",
@@ -613,6 +615,7 @@ def read_idx(path: PathLike, *, expected_magic: Optional[int] = None) -> np.ndar
                     f"{'x'.join(map(str, dims))} {dtype.newbyteorder('=').name} values "
                     f"({nbytes} payload bytes), more than this "
                     f"{disk}-byte {'gzip ' if compressed else ''}file can hold")
+            _memory.check_alloc(nbytes, f"{path}: its {'x'.join(map(str, dims))} array")
             buf = np.empty(nbytes, dtype=np.uint8)
             view = memoryview(buf)
             got = 0

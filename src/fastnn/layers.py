@@ -13,7 +13,7 @@ import numbers
 
 import numpy as np
 
-from . import _core
+from . import _core, _memory
 
 __all__ = ["ACTIVATIONS", "Dense"]
 
@@ -68,8 +68,11 @@ class Dense:
                 raise TypeError(f"{name} must be an int, got {type(v).__name__}")
             if v < 1:
                 raise ValueError(f"{name} must be >= 1, got {v}")
+            _memory.check_dim(name, int(v))
         self.in_features = int(in_features)
         self.out_features = int(out_features)
+        _memory.check_alloc((self.in_features + 1) * self.out_features * 8,
+                            f"the float64 parameters of Dense({self.in_features}, {self.out_features})")
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; expected one of {', '.join(ACTIVATIONS)}")
         self.activation = activation
@@ -144,7 +147,9 @@ class Dense:
             w = rng.uniform(-limit, limit, size=shape)
         else:
             w = np.zeros(shape)
-        self.weight = w.astype(self._dtype)
+        # freshly drawn and finite: no second copy through the setter (a
+        # large layer would need three times its size at once)
+        self._weight = np.ascontiguousarray(w, dtype=self._dtype)
 
     @property
     def weight(self):

@@ -19,7 +19,7 @@ import zipfile
 
 import numpy as np
 
-from . import _core
+from . import _core, _memory
 from .layers import FORWARD_ONLY, Dense, finish_activation
 from .losses import Loss, get_loss
 
@@ -168,6 +168,9 @@ class Sequential:
                              f"got shape {X.shape}")
         if X.shape[1] != self.n_inputs:
             raise ValueError(f"{name} has {X.shape[1]} features but the model expects {self.n_inputs}")
+        if not (X.flags.c_contiguous and X.dtype == self.dtype):  # a copy (e.g. of a broadcast view)
+            _memory.check_alloc(X.shape[0] * X.shape[1] * self.dtype.itemsize,
+                                f"a {self.dtype} copy of {name} with shape {X.shape}")
         X = np.ascontiguousarray(X, dtype=self.dtype)
         if not _core.all_finite(X):
             raise ValueError(f"{name} contains NaN or infinity")
@@ -207,6 +210,7 @@ class Sequential:
 
     def _forward_checked(self, X, logits=False):
         n = X.shape[0]
+        _memory.check_alloc(n * self.n_outputs * self.dtype.itemsize, f"the output for {n} samples")
         out = np.empty((n, self.n_outputs), dtype=self.dtype)
         if n == 0:
             return out
@@ -423,6 +427,10 @@ class Workspace:
 
     def __init__(self, model, batch_size, need_param_grads):
         dt = model.dtype
+        widths = sum(layer.out_features for layer in model.layers)
+        params = sum(layer.weight.size for layer in model.layers) if need_param_grads else 0
+        _memory.check_alloc((batch_size * (model.n_inputs + 2 * widths) + 3 * widths + params) * dt.itemsize,
+                            f"the training workspace for batch_size={batch_size}")
         self.batch_size = batch_size
         self.X = np.empty((batch_size, model.n_inputs), dtype=dt)
         self.acts = [np.empty((batch_size, layer.out_features), dtype=dt) for layer in model.layers]

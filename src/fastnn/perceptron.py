@@ -15,7 +15,7 @@ import numbers
 
 import numpy as np
 
-from . import _core
+from . import _core, _memory
 
 __all__ = ["Perceptron"]
 
@@ -40,6 +40,10 @@ class Perceptron:
         if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0 or not np.isfinite(lr):
             raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
         self.n_inputs, self.n_outputs, self.lr = int(n_inputs), int(n_outputs), float(lr)
+        _memory.check_dim("n_inputs", self.n_inputs)
+        _memory.check_dim("n_outputs", self.n_outputs)
+        _memory.check_alloc((self.n_inputs + 1) * self.n_outputs * 8,
+                            f"the weights of Perceptron({self.n_inputs}, {self.n_outputs})")
         self.weight = np.zeros((self.n_outputs, self.n_inputs)) if weight is None else np.array(weight, float)
         self.bias = np.zeros(self.n_outputs) if bias is None else np.array(bias, float).reshape(-1)
         if self.weight.shape != (self.n_outputs, self.n_inputs):

@@ -199,7 +199,9 @@ class Trainer:
         self._stopped_early = False
 
     def _workspace(self, n):
-        size = max(self.batch_size, n)
+        # sized for the largest batch actually run, not for batch_size: a
+        # batch_size larger than the data must not allocate for it
+        size = n
         if self._ws is None or self._ws.batch_size < size:
             self._ws = Workspace(self.model, size, need_param_grads=not self.optimizer.fusable)
         return self._ws
