@@ -24,6 +24,7 @@ from .optimizers import SGD, Adam, CosineLR, OneCycleLR, StepLR  # noqa: E402
 from .explain import explain  # noqa: E402
 from .mnist import train_mnist  # noqa: E402
 from .trainer import Callback, DivergenceError, EarlyStopping, History, Trainer  # noqa: E402
+from .checkpoint import ModelCheckpoint, load_checkpoint  # noqa: E402
 
 _check_environment()
 
@@ -41,6 +42,7 @@ __all__ = [
     "HalfSquaredError",
     "History",
     "Loss",
+    "ModelCheckpoint",
     "ModelFileError",
     "OneCycleLR",
     "Perceptron",
@@ -54,6 +56,7 @@ __all__ = [
     "examples",
     "kernels",
     "load",
+    "load_checkpoint",
     "reference",
     "set_num_threads",
     "set_simd_path",

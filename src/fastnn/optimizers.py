@@ -160,6 +160,46 @@ class Optimizer:
         self.state.clear()
         self.step_count = 0
 
+    def state_dict(self):
+        """The optimizer's progress, to resume training: its type, the step
+        count (which the schedules depend on) and a copy of every
+        per-parameter state array (momentum buffers, Adam's moments), keyed
+        "layer.parameter" like :meth:`Sequential.state_dict`; a value is an
+        array, or a tuple of arrays (Adam: (m, v)).  Hyperparameters are not
+        part of it: they belong to the optimizer object."""
+        state = {}
+        for (i, name), value in self.state.items():
+            key = f"{i}.{name}"
+            state[key] = tuple(a.copy() for a in value) if isinstance(value, tuple) else value.copy()
+        return {"type": type(self).__name__, "step_count": self.step_count, "state": state}
+
+    def load_state_dict(self, state):
+        """Restore what :meth:`state_dict` returned (for this optimizer type).
+        Everything is checked before anything is set."""
+        kind = state.get("type") if isinstance(state, dict) else None
+        if kind != type(self).__name__:
+            raise ValueError(f"optimizer state is for {kind!r}, not {type(self).__name__}")
+        step_count = state.get("step_count")
+        if isinstance(step_count, bool) or not isinstance(step_count, numbers.Integral) or step_count < 0:
+            raise ValueError(f"optimizer state has an invalid step_count {step_count!r}")
+        new = {}
+        for key, value in state.get("state", {}).items():
+            i, _, name = str(key).partition(".")
+            if not i.isdigit() or not name:
+                raise ValueError(f"optimizer state has an invalid key {key!r}")
+            arrays = value if isinstance(value, tuple) else (value,)
+            copies = []
+            for a in arrays:
+                a = np.asarray(a)
+                if a.dtype.kind != "f":
+                    raise ValueError(f"optimizer state {key!r} has dtype {a.dtype}")
+                if not np.all(np.isfinite(a)):
+                    raise ValueError(f"optimizer state {key!r} contains NaN or infinity")
+                copies.append(np.array(a, order="C"))  # owned and contiguous: updated in place
+            new[(int(i), name)] = tuple(copies) if isinstance(value, tuple) else copies[0]
+        self.state = new
+        self.step_count = int(step_count)
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent, as in PyTorch: with weight decay λ,

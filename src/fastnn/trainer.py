@@ -197,6 +197,7 @@ class Trainer:
         self._ws = None
         self.stop_training = False
         self._stopped_early = False
+        self._progress = None  # the fit's state at the last epoch end, for checkpoints
 
     def _workspace(self, n):
         # sized for the largest batch actually run, not for batch_size: a
@@ -235,10 +236,25 @@ class Trainer:
         self.optimizer.finish_step()
         return value, out, correct
 
+    # ---- checkpoints ----------------------------------------------------------------
+
+    def save_checkpoint(self, path):
+        """Write the fit as it stands at the end of an epoch to ``path``:
+        the model's parameters, the optimizer's state and step count, the
+        number of complete epochs, the state of the fit's random generator
+        (shuffling, augmentation) and the history so far; resume with
+        ``fit(..., resume_from=path)``.  Call it from ``on_epoch_end`` or
+        after ``fit`` (:class:`fastnn.ModelCheckpoint` does it for you).
+        Raises ValueError before any fit, or when the fit stopped part way
+        through an epoch.  See :mod:`fastnn.checkpoint`."""
+        from .checkpoint import save_checkpoint
+
+        save_checkpoint(path, self)
+
     # ---- fit ---------------------------------------------------------------------
 
     def fit(self, X, y, epochs=1, validation_data=None, validation_split=0.0, shuffle=True, seed=None,
-            callbacks=(), early_stopping=None, verbose=1, augment=None):
+            callbacks=(), early_stopping=None, verbose=1, augment=None, resume_from=None):
         """Train for ``epochs`` passes over (X, y); returns a :class:`History`.
 
         validation_data: (X_val, y_val), or validation_split: the fraction of
@@ -251,8 +267,28 @@ class Trainer:
         copy of the training inputs X into ``out`` (same shape, preallocated
         once) at the start of every epoch, e.g. :class:`fastnn.mnist.RandomShift`.
         Ctrl-C stops after the current step and returns the history so far
-        (``history.interrupted``).  A NaN/inf loss raises DivergenceError
-        naming the epoch and step.
+        (``history.interrupted``); the epoch it stopped is not recorded unless
+        it was complete.  A second Ctrl-C before that step ends raises
+        KeyboardInterrupt at once (the model may then be part way through
+        an update).  A NaN/inf loss raises DivergenceError naming the epoch
+        and step.
+
+        resume_from: the path of a checkpoint (:class:`fastnn.ModelCheckpoint`
+        or :meth:`save_checkpoint`) to continue from.  The model's parameters,
+        the optimizer's state and step count, the random generator (``seed``
+        is then ignored) and the history are restored, and training goes on
+        from the first epoch the checkpoint does not hold, up to ``epochs``,
+        which counts the whole run (as Keras' ``initial_epoch``): a run of
+        10 epochs checkpointed after 4 resumes with ``epochs=10`` and trains
+        6 more.  The returned history holds all the epochs.  With the same
+        data, batch size, optimizer settings, augment and thread count, the
+        final weights equal those of an uninterrupted run, bit for bit.  An
+        epoch stopped part way is not in a checkpoint: it is trained again
+        from its start.  Callbacks start afresh (EarlyStopping's patience
+        count too).  The checkpoint must come from the same architecture,
+        optimizer type, number of training samples and batch size
+        (ValueError otherwise, naming the file); a damaged file raises
+        :class:`fastnn.ModelFileError`, a missing one FileNotFoundError.
         """
         model = self.model
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
@@ -298,17 +334,32 @@ class Trainer:
         bs = min(self.batch_size, n)
         steps_per_epoch = math.ceil(n / bs)
         opt = self.optimizer
+        history = History()
+        first_epoch = 0
+        if resume_from is not None:
+            from .checkpoint import load_checkpoint
+
+            ckpt = load_checkpoint(resume_from)
+            ckpt.check_resumable(self, n, bs)  # everything checked before anything is set
+            ckpt.restore(self)
+            rng = ckpt.make_rng()
+            history = ckpt.history
+            first_epoch = ckpt.epoch
+        else:
+            rng = np.random.default_rng(seed)
         opt.steps_per_epoch = steps_per_epoch
-        opt.total_steps = opt.step_count + steps_per_epoch * epochs
-        rng = np.random.default_rng(seed)
+        opt.total_steps = opt.step_count + steps_per_epoch * max(0, epochs - first_epoch)
         ws = self._workspace(bs)
-        order = np.arange(n, dtype=np.int64)
+        order = np.arange(n, dtype=np.int64)  # shuffled in place: each epoch's order depends on the last
+        if resume_from is not None:
+            order[...] = ckpt.order
         tbuf = np.empty((bs,) + target.shape[1:], dtype=target.dtype)
         if augment is not None and not callable(augment):
             raise TypeError("augment must be a callable augment(X, out, rng)")
         X_source, X_aug = X, (np.empty_like(X) if augment is not None else None)
         is_clf = model.is_classifier
-        history = History()
+        self._progress = {"epoch": first_epoch, "rng": rng, "order": order, "history": history, "n_samples": n,
+                          "batch_size": bs, "epochs": epochs, "at_epoch_end": True}
         self.stop_training = False
         self._stopped_early = False
         progress = None
@@ -321,7 +372,8 @@ class Trainer:
         for cb in callbacks:
             cb.on_train_begin(self)
         with _Interrupts() as interrupts:
-            for epoch in range(epochs):
+            for epoch in range(first_epoch, epochs):
+                self._progress["at_epoch_end"] = False
                 for cb in callbacks:
                     cb.on_epoch_begin(self, epoch)
                 t0 = time.perf_counter()
@@ -389,12 +441,17 @@ class Trainer:
                     if seen < n:  # a partial epoch is not recorded as an epoch
                         break
                 history.append(epoch, logs)
+                if seen == n:
+                    self._progress["epoch"] = epoch + 1
+                    self._progress["at_epoch_end"] = True
                 if verbose:
                     print(_epoch_line(epoch, epochs, logs), flush=True)
                 for cb in callbacks:
                     cb.on_epoch_end(self, epoch, logs)
                 if interrupts.requested or self.stop_training:
                     break
+            if interrupts.requested:  # also when Ctrl-C came after the epoch's check (in on_epoch_end)
+                history.interrupted = True
         history.stopped_early = self._stopped_early
         for cb in callbacks:
             cb.on_train_end(self, history)
