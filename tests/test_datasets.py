@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import http.server
 import shutil
+import signal
 import socket
 import struct
 import sys
@@ -47,7 +48,9 @@ TIMEOUT = 0.3      # client timeout used against it
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     """Routes: /<mode>/<file name> for mode in good, missing, garbage, short,
-    slow and html (a 200 answer with an HTML page instead of the file)."""
+    slow, html (a 200 answer with an HTML page instead of the file), reset
+    (half the file, then the connection reset) and stall (half the file,
+    then silence; sets ``server.stalled``)."""
 
     def log_message(self, *args):  # keep pytest output clean
         pass
@@ -77,6 +80,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._send(body)
             elif mode == "html":
                 self._send(b"<html><body>Sorry, moved.</body></html>", ctype="text/html")
+            elif mode == "reset":            # half, then a TCP reset (SO_LINGER 0)
+                self._send(body[:len(body) // 2], length=len(body))
+                self.wfile.flush()
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                self.connection.close()
+            elif mode == "stall":            # half, then nothing until the client gives up
+                self._send(body[:len(body) // 2], length=len(body))
+                self.wfile.flush()
+                self.server.stalled.set()
+                time.sleep(SLOW_DELAY * 5)
             else:
                 self.send_error(500, "unknown mode")
         except (BrokenPipeError, ConnectionResetError):
@@ -90,6 +104,7 @@ def server(mnist_dir):
     srv.block_on_close = False
     srv.files = {n: (mnist_dir / n).read_bytes() for n in NAMES}
     srv.log = []
+    srv.stalled = threading.Event()
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{srv.server_address[1]}"
@@ -459,6 +474,91 @@ def test_download_false_with_damaged_file_names_it(server, log, mnist_dir, tmp_p
     assert [p for p, _ in e.value.problems] == [bad]
     assert bad.read_bytes() == bytes(data)  # download=False leaves the cache alone
     assert log == []
+
+
+def _damage_file(path, kind, mnist_dir):
+    raw = path.read_bytes()
+    if kind == "truncated":
+        path.write_bytes(raw[:len(raw) // 3])
+    elif kind == "flipped_byte":
+        b = bytearray(raw)
+        b[len(b) // 2] ^= 0x10
+        path.write_bytes(bytes(b))
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "wrong_file":  # another MNIST file under this name
+        other = {"train-images-idx3-ubyte.gz": "t10k-images-idx3-ubyte.gz",
+                 "t10k-images-idx3-ubyte.gz": "train-images-idx3-ubyte.gz",
+                 "train-labels-idx1-ubyte.gz": "t10k-labels-idx1-ubyte.gz",
+                 "t10k-labels-idx1-ubyte.gz": "train-labels-idx1-ubyte.gz"}[path.name]
+        shutil.copyfile(mnist_dir / other, path)
+    return path.read_bytes()
+
+
+DAMAGES = {"truncated": "size is", "flipped_byte": "checksum mismatch", "empty": "size is 0 bytes",
+           "wrong_file": "size is"}
+
+
+@pytest.mark.parametrize("kind", list(DAMAGES))
+@pytest.mark.parametrize("key", list(ds.MNIST_FILES))
+def test_each_damaged_cached_file_is_detected_then_reported_or_fetched_again(
+        key, kind, server, log, mnist_dir, tmp_path):
+    spec = ds.MNIST_FILES[key]
+    home = _copy_originals(mnist_dir, tmp_path / "cache")
+    bad = home / spec.name
+    damaged = _damage_file(bad, kind, mnist_dir)
+    # download=False: reported, naming the file and what is wrong; never used, never touched
+    with pytest.raises(ds.MNISTCacheError) as e:
+        ds.fetch_mnist(data_home=home, download=False, mirrors=[server.url("good")], verbose=False)
+    message = str(e.value)
+    assert str(bad) in message and DAMAGES[kind] in message
+    assert [p for p, _ in e.value.problems] == [bad]
+    assert bad.read_bytes() == damaged and log == []
+    # download=True: a warning names it, it alone is fetched again, and the cache is whole
+    with pytest.warns(RuntimeWarning, match=f"{spec.name}.*{DAMAGES[kind]}"):
+        paths = ds.fetch_mnist(data_home=home, mirrors=[server.url("good")], verbose=False)
+    assert log == [f"/good/{spec.name}"]
+    assert paths[key] == bad and _sha(bad) == spec.sha256
+    assert _listing(home) == sorted(NAMES)
+
+
+@pytest.mark.parametrize("mode", ["short", "reset"])
+def test_download_cut_mid_file_leaves_no_file_under_the_final_name(
+        mode, server, log, mnist_dir, tmp_path):
+    """A damaged cached file is deleted; when its download then breaks part
+    way, neither the partial download nor the damaged file is left under
+    the file's name (the next call sees it missing), nor a temporary file."""
+    home = _copy_originals(mnist_dir, tmp_path / "cache")
+    bad = home / "t10k-images-idx3-ubyte.gz"
+    _damage_file(bad, "truncated", mnist_dir)
+    with pytest.warns(RuntimeWarning, match="t10k-images"), pytest.raises(ds.MNISTDownloadError) as e:
+        ds.fetch_mnist(data_home=home, mirrors=[server.url(mode)], timeout=5, verbose=False)
+    assert e.value.file == bad.name
+    reason = dict(e.value.attempts)[server.url(mode) + bad.name]
+    assert "truncated" in reason or "reset" in reason or "closed" in reason, reason
+    assert _listing(home) == sorted(n for n in NAMES if n != bad.name)
+    with pytest.raises(ds.MNISTCacheError, match="missing"):
+        ds.fetch_mnist(data_home=home, download=False)
+
+
+def test_ctrl_c_during_a_download_leaves_no_partial_file(server, log, mnist_dir, tmp_path):
+    home = _copy_originals(mnist_dir, tmp_path / "cache")
+    (home / "train-labels-idx1-ubyte.gz").unlink()
+    server.stalled.clear()
+    main = threading.main_thread().ident
+
+    def ctrl_c_when_stalled():
+        if server.stalled.wait(10):
+            time.sleep(0.05)
+            signal.pthread_kill(main, signal.SIGINT)  # a real signal: it interrupts the blocked read
+
+    thread = threading.Thread(target=ctrl_c_when_stalled, daemon=True)
+    thread.start()
+    with pytest.raises(KeyboardInterrupt):
+        ds.fetch_mnist(data_home=home, mirrors=[server.url("stall")], timeout=SLOW_DELAY * 4, verbose=False)
+    thread.join()
+    assert server.stalled.is_set()
+    assert _listing(home) == sorted(n for n in NAMES if n != "train-labels-idx1-ubyte.gz")
 
 
 def test_verified_cache_needs_no_network_and_no_write_access(mnist_dir, refused, log):
