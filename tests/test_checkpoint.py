@@ -177,8 +177,10 @@ def test_every_and_epoch_in_the_path(tmp_path):
     history = trainer.fit(data[0], data[1], epochs=EPOCHS, resume_from=tmp_path / "run-02.ckpt",
                           **_fit_kwargs(config, data))
     _assert_same_run(trainer.model, history, ref_state, ref_history)
-    with pytest.raises(ValueError, match="every"):
-        fastnn.ModelCheckpoint("x", every=0)
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="every"):
+            fastnn.ModelCheckpoint("x", every=bad)
+    assert fastnn.ModelCheckpoint("x", every=np.int64(3)).every == 3
 
 
 def test_load_checkpoint_and_resuming_a_finished_run(tmp_path):

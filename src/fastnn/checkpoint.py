@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import json
+import numbers
 import os
 import tempfile
 import zipfile
@@ -64,10 +65,10 @@ class ModelCheckpoint(Callback):
     """
 
     def __init__(self, path, every=1):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
             raise ValueError(f"every must be an int >= 1 (epochs), got {every!r}")
         self.path = os.fspath(path)
-        self.every = every
+        self.every = int(every)
         self.last_saved = None  # the path written last
 
     def on_epoch_end(self, trainer, epoch, logs):
