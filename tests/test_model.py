@@ -145,6 +145,30 @@ def test_network_binding_follows_replaced_parameters_and_activation():
     assert fastnn.Sequential([fastnn.Dense(4, 3, bias="shared")])._network(False) is None
 
 
+def test_forward_fast_path_agrees_with_the_general_path_for_every_input_form():
+    model = fastnn.Sequential([fastnn.Dense(5, 7, "tanh"), fastnn.Dense(7, 3, "softmax")], seed=2)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 5)).astype(np.float32)
+    want = model._forward_checked(X)
+    forms = [X, np.asfortranarray(X), X.astype(np.float64), X[::-1][::-1], np.repeat(X, 2, axis=1)[:, ::2],
+             X.tolist(), X[:0]]
+    for form in forms:
+        got = model.forward(form)
+        n = len(form)
+        assert got.shape == (n, 3) and got.dtype == np.float32
+        assert np.array_equal(got, want[:n])
+    assert np.array_equal(model.forward(X[2]), want[2])  # one sample
+    bad = X.copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        model.forward(bad)
+    with pytest.raises(ValueError, match="features"):
+        model.forward(X[:, :4])
+    # Rebinding after a layer change is seen by the fast path too.
+    model.layers[1].bias = np.array([100.0, 0.0, 0.0])
+    assert np.allclose(model.forward(X)[:, 0], 1.0)
+
+
 def test_predict_proba_and_evaluate():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((30, 4))

@@ -402,6 +402,21 @@ def all_finite(x):
 
 # ---- a whole network ------------------------------------------------------------
 
+# Bumped by every assignment to a Dense layer's attributes: a bound network
+# re-checks its layers only when this has moved.
+cdef unsigned long long _layer_generation = 0
+# NetworkForward.run takes batches up to this many rows (the model's
+# inference chunk); larger ones go through the model's chunked loop.
+cdef Py_ssize_t _NETWORK_RUN_MAX_ROWS = 8192
+
+from numpy import empty as _np_empty
+
+
+def bump_layer_generation():
+    global _layer_generation
+    _layer_generation += 1
+
+
 cdef class NetworkForward:
     """A network's layers bound once for fnn_network_forward (one C call per
     forward pass: the batch-1 latency path).
@@ -418,6 +433,9 @@ cdef class NetworkForward:
     cdef bint f64
     cdef Py_ssize_t hidden_width  # sum of the hidden layers' widths
     cdef void *table              # fnn_dense_layer_f32/f64[n_layers], a == NULL
+    cdef unsigned long long generation  # _layer_generation when last checked
+    cdef readonly int in_features, out_features
+    cdef readonly object dtype
 
     def __cinit__(self, layers, weights, biases, act_codes, slopes, activations, bint softmax):
         cdef Py_ssize_t i, n = len(layers)
@@ -441,6 +459,10 @@ cdef class NetworkForward:
         t32 = <fnn_dense_layer_f32 *>self.table
         t64 = <fnn_dense_layer_f64 *>self.table
         self.hidden_width = 0
+        self.generation = _layer_generation
+        self.dtype = weights[0].dtype
+        self.in_features = _dims(weights[0].shape[1])
+        self.out_features = _dims(weights[n - 1].shape[0])
         for i in range(n):
             W, b = weights[i], biases[i]
             if i > 0:
@@ -481,19 +503,56 @@ cdef class NetworkForward:
 
     def matches(self, list layers):
         """True if ``layers`` are the bound layers, holding the bound
-        arrays, activations and slopes."""
+        arrays, activations and slopes.  Attributes are compared only when
+        some layer has been assigned to since the last check (Dense bumps
+        a generation counter on every assignment): at batch 1 the full
+        comparison would cost a tenth of the forward pass."""
         cdef Py_ssize_t i
         if len(layers) != self.n_layers:
             return False
         for i in range(self.n_layers):
-            layer = layers[i]
-            if layer is not self.layers[i]:
+            if layers[i] is not self.layers[i]:
                 return False
+        if self.generation == _layer_generation:
+            return True
+        for i in range(self.n_layers):
+            layer = layers[i]
             pair = <tuple>self.arrays[i]
             if (layer._weight is not pair[0] or layer._bias is not pair[1]
                     or layer.activation is not self.activations[i] or layer.slope != self.slopes[i]):
                 return False
+        self.generation = _layer_generation
         return True
+
+    def run(self, X):
+        """The output for X (n, in_features), or None when X is not a
+        C-contiguous array of the network's dtype with rows the kernels take
+        in one call (the caller then converts and checks it the long way).
+        Raises ValueError for NaN or infinity, like the model's checks."""
+        cdef Py_buffer view
+        cdef int ok
+        cdef Py_ssize_t n
+        try:
+            PyObject_GetBuffer(X, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)
+        except (BufferError, ValueError, TypeError):
+            return None  # not a contiguous buffer
+        try:
+            if (view.ndim != 2 or view.shape[1] != self.in_features or view.shape[0] > _NETWORK_RUN_MAX_ROWS
+                    or view.format.decode() != ("d" if self.f64 else "f")):
+                return None
+            n = view.shape[0]
+            with nogil:
+                if self.f64:
+                    ok = fnn_all_finite_f64(<const double *>view.buf, <size_t>(view.len // 8))
+                else:
+                    ok = fnn_all_finite_f32(<const float *>view.buf, <size_t>(view.len // 4))
+        finally:
+            PyBuffer_Release(&view)
+        if not ok:
+            raise ValueError("X contains NaN or infinity")
+        out = _np_empty((n, self.out_features), self.dtype)
+        self.forward(X, out)
+        return out
 
     def forward(self, X, out):
         """out = the network's output for X (n, in_features), both C-contiguous

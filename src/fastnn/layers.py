@@ -125,6 +125,13 @@ class Dense:
                 raise ValueError(f"trainable names parameters 'weight' and 'bias'; got {t!r}")
         self.trainable = frozenset(trainable)
 
+    def __setattr__(self, name, value):
+        # Any change to a layer (new arrays, activation, slope, dtype) makes
+        # the networks bound for one-call inference check it again (see
+        # Sequential._network): bump the generation they compare with.
+        object.__setattr__(self, name, value)
+        _core.bump_layer_generation()
+
     # ---- parameters ---------------------------------------------------------
 
     def reset_parameters(self, seed=None):

@@ -179,6 +179,14 @@ class Sequential:
     def forward(self, X):
         """The network's output for X (n_samples, n_inputs), with the output
         activation applied (softmax probabilities, sigmoid, ...)."""
+        if type(X) is np.ndarray:
+            # The common case in one C call: a C-contiguous batch of the
+            # model's dtype (at batch 1 the checks would cost as much as
+            # the arithmetic).  Anything else takes the general path.
+            net = self._network(False)
+            out = None if net is None else net.run(X)
+            if out is not None:
+                return out
         X, single = self._check_input(X)
         out = self._forward_checked(X)
         return out[0] if single else out
