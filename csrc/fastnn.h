@@ -164,6 +164,51 @@ fnn_status fnn_network_forward_f32(int n, const float *x, int n_layers,
 fnn_status fnn_network_forward_f64(int n, const double *x, int n_layers,
                                    const fnn_dense_layer_f64 *layers);
 
+/*
+ * One training step of a network whose output layer feeds a softmax
+ * cross-entropy (the output layer's own activation is not applied: the
+ * loss fuses the softmax), with plain SGD, in one call: the forward pass
+ * into each layer's a, the loss and its gradient (labels, or a target
+ * matrix y when labels is NULL) into the output layer's g, then from the
+ * top each layer's backward pass with the update fused into the weight
+ * gradient's epilogue.  A layer with train == 0 is frozen (no update; its
+ * dX is still computed when a layer below it learns).  If the loss is not
+ * finite nothing is updated (*loss tells the caller).
+ */
+typedef struct {
+    int in_features, out_features;
+    float *w;       /* (out_features, in_features), updated in place */
+    float *b;       /* (out_features,) or NULL, updated in place */
+    fnn_activation act;
+    float slope;
+    int train;      /* 1: W (and b) learn at rate lr; 0: frozen */
+    float lr;
+    float *a;       /* (n, out_features): activations */
+    float *g;       /* (n, out_features): d loss / d a, then / d z */
+    float *db;      /* (out_features,): scratch for the bias gradient */
+} fnn_train_layer_f32;
+typedef struct {
+    int in_features, out_features;
+    double *w;
+    double *b;
+    fnn_activation act;
+    double slope;
+    int train;
+    double lr;
+    double *a;
+    double *g;
+    double *db;
+} fnn_train_layer_f64;
+
+fnn_status fnn_network_sgd_step_f32(int n, const float *x, const int64_t *labels,
+                                    const float *y, int n_layers,
+                                    const fnn_train_layer_f32 *layers,
+                                    double *loss, int64_t *n_correct);
+fnn_status fnn_network_sgd_step_f64(int n, const double *x, const int64_t *labels,
+                                    const double *y, int n_layers,
+                                    const fnn_train_layer_f64 *layers,
+                                    double *loss, int64_t *n_correct);
+
 /* ---- element-wise ------------------------------------------------------ */
 
 /* In place: z <- act(z), len elements. */

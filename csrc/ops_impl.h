@@ -359,4 +359,48 @@ void FN(fnn_mse_)(int n, int k, const T *y, const T *t, T *dy, double *loss)
     *loss = total * inv;
 }
 
+fnn_status FN(fnn_network_sgd_step_)(int n, const T *x, const int64_t *labels,
+                                     const T *y, int n_layers,
+                                     const FNN_CAT(fnn_train_layer_, SFX) *layers,
+                                     double *loss, int64_t *n_correct)
+{
+    if (n < 1 || n_layers < 1 || !x || !layers || !loss || (!labels && !y)) return FNN_ERR_ARG;
+    int first_trainable = n_layers;
+    for (int l = 0; l < n_layers; ++l) {
+        const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
+        if (L->in_features < 1 || L->out_features < 1 || !L->w || !L->a || !L->g || !L->db)
+            return FNN_ERR_ARG;
+        if (l > 0 && L->in_features != layers[l - 1].out_features) return FNN_ERR_ARG;
+        if (L->train && first_trainable == n_layers) first_trainable = l;
+    }
+    const int last = n_layers - 1;
+    const T *in = x;
+    for (int l = 0; l < n_layers; ++l) {
+        const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
+        const fnn_activation act = l == last ? FNN_ACT_IDENTITY : L->act;
+        const fnn_status st = FN(fnn_dense_forward_)(n, L->in_features, L->out_features, in, L->w,
+                                                     L->b, act, L->slope, L->a);
+        if (st != FNN_OK) return st;
+        in = L->a;
+    }
+    const FNN_CAT(fnn_train_layer_, SFX) *top = &layers[last];
+    fnn_status st = FN(fnn_softmax_cross_entropy_)(n, top->out_features, top->a, labels, y, top->g,
+                                                   loss, n_correct);
+    if (st != FNN_OK || !isfinite(*loss)) return st; /* no update */
+    for (int l = last; l >= first_trainable; --l) {
+        const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
+        const T *x_in = l ? layers[l - 1].a : x;
+        T *dx = l > first_trainable ? layers[l - 1].g : NULL;
+        const fnn_activation act = l == last ? FNN_ACT_IDENTITY : L->act;
+        if (L->train)
+            st = FN(fnn_dense_backward_sgd_)(n, L->in_features, L->out_features, L->g, L->a, x_in,
+                                             L->w, L->b, L->lr, act, L->slope, L->g, L->db, dx);
+        else /* frozen, but a layer below learns: only dX */
+            st = FN(fnn_dense_backward_)(n, L->in_features, L->out_features, L->g, L->a, x_in, L->w,
+                                         act, L->slope, L->g, NULL, NULL, dx);
+        if (st != FNN_OK) return st;
+    }
+    return FNN_OK;
+}
+
 #undef FN

@@ -430,3 +430,60 @@ def test_results_do_not_depend_on_the_thread_count():
         states.append(model.state_dict())
     for k in states[0]:
         assert np.array_equal(states[0][k], states[1][k]), k
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("setup", ["plain", "frozen_first", "frozen_middle", "no_bias", "one_hot", "layer_lrs",
+                                   "shared_bias_falls_back"])
+def test_one_call_sgd_step_equals_the_per_layer_path(dtype, setup):
+    # The bound one-call step (softmax cross-entropy, plain SGD) runs the
+    # same kernels in the same order as the per-layer path: bit-identical
+    # weights, losses and accuracies, for every layer configuration it takes.
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((53, 6))  # 53 = 3 batches of 16 and one of 5
+    y = rng.integers(0, 3, 53)
+    target = np.eye(3)[y] if setup == "one_hot" else y
+
+    def build():
+        trainable = {"frozen_first": (False, True, True), "frozen_middle": (True, False, True)}.get(
+            setup, (True, True, True))
+        bias = {"no_bias": (False, True, False), "shared_bias_falls_back": (True, "shared", True)}.get(
+            setup, (True, True, True))
+        layers = [fastnn.Dense(6, 9, "tanh", bias[0], trainable=trainable[0]),
+                  fastnn.Dense(9, 7, "relu", bias[1], trainable=trainable[1]),
+                  fastnn.Dense(7, 3, "softmax", bias[2], trainable=trainable[2])]
+        return fastnn.Sequential(layers, dtype=dtype, seed=4)
+
+    results = []
+    for one_call in (True, False):
+        model = build()
+        opt = fastnn.SGD(lr=0.3, layer_lrs={0: 0.05} if setup == "layer_lrs" else None,
+                         schedule=fastnn.StepLR(step_size=2, gamma=0.5))
+        trainer = fastnn.Trainer(model, "cross_entropy", opt, batch_size=16)
+        trainer._sgd_step_possible = one_call
+        hist = trainer.fit(X, target, epochs=3, seed=0, verbose=0)
+        bound = trainer._sgd_step is not None
+        results.append((model.state_dict(), hist.history, bound))
+    (state1, hist1, bound1), (state2, hist2, bound2) = results
+    assert bound1 == (setup != "shared_bias_falls_back") and not bound2
+    for key in state1:
+        assert np.array_equal(state1[key], state2[key]), key
+    assert {k: v for k, v in hist1.items() if k != "seconds"} == {k: v for k, v in hist2.items() if k != "seconds"}
+    if setup == "frozen_first":
+        assert np.array_equal(state1["0.weight"], build().state_dict()["0.weight"])
+
+
+def test_one_call_sgd_step_leaves_the_model_unchanged_on_a_nan_loss():
+    model = _net(("tanh", "softmax"))
+    trainer = fastnn.Trainer(model, "cross_entropy", fastnn.SGD(lr=0.1), batch_size=8)
+    X, y = _data(n=8)
+    trainer.step(X, y)
+    assert trainer._sgd_step is not None
+    # logits near +-1e308: the loss of class 1 overflows to infinity
+    model.layers[1].bias[:2] = [1e308, -1e308]
+    before = model.state_dict()
+    with pytest.raises(fastnn.DivergenceError):
+        trainer.step(X, np.ones(8, dtype=np.int64))
+    after = model.state_dict()
+    for key in before:
+        assert np.array_equal(after[key], before[key]), key

@@ -52,6 +52,34 @@ cdef extern from "fastnn.h" nogil:
     fnn_status fnn_network_forward_f32(int n, const float *x, int n_layers, const fnn_dense_layer_f32 *layers)
     fnn_status fnn_network_forward_f64(int n, const double *x, int n_layers, const fnn_dense_layer_f64 *layers)
 
+    ctypedef struct fnn_train_layer_f32:
+        int in_features, out_features
+        float *w
+        float *b
+        fnn_activation act
+        float slope
+        int train
+        float lr
+        float *a
+        float *g
+        float *db
+    ctypedef struct fnn_train_layer_f64:
+        int in_features, out_features
+        double *w
+        double *b
+        fnn_activation act
+        double slope
+        int train
+        double lr
+        double *a
+        double *g
+        double *db
+    fnn_status fnn_network_sgd_step_f32(int n, const float *x, const int64_t *labels, const float *y, int n_layers,
+                                        const fnn_train_layer_f32 *layers, double *loss, int64_t *n_correct)
+    fnn_status fnn_network_sgd_step_f64(int n, const double *x, const int64_t *labels, const double *y,
+                                        int n_layers, const fnn_train_layer_f64 *layers, double *loss,
+                                        int64_t *n_correct)
+
     fnn_status fnn_gemm_f32(int m, int n, int k, float alpha, const float *a, Py_ssize_t rsa, Py_ssize_t csa,
                             const float *b, Py_ssize_t rsb, Py_ssize_t csb, float beta, float *c, Py_ssize_t ldc,
                             const float *bias, fnn_activation act, float slope)
@@ -622,6 +650,188 @@ cdef class NetworkForward:
             raise MemoryError(f"fastnn: could not allocate {n} rows of hidden activations "
                               f"({hidden * itemsize} bytes)")
         return block
+
+
+cdef class NetworkSGDStep:
+    """A network and its training workspace bound once for
+    fnn_network_sgd_step: a whole SGD step with a softmax cross-entropy
+    loss in one C call (the trainer's fast path; per-layer calls from
+    Python cost tens of microseconds a step, a sixth of a batch-32 step).
+
+    Holds the layers' parameter arrays and the workspace's buffers, so the
+    pointers stay valid; ``matches`` re-checks them like NetworkForward.
+    Not for concurrent use (neither is training one model from two
+    threads)."""
+    cdef readonly tuple layers
+    cdef tuple arrays, activations, slopes
+    cdef readonly object workspace
+    cdef int n_layers, max_rows
+    cdef bint f64
+    cdef unsigned long long generation
+    cdef void *table  # fnn_train_layer_f32/f64[n_layers]
+
+    def __cinit__(self, layers, train, workspace, act_codes):
+        cdef Py_ssize_t i, n = len(layers)
+        cdef float[:, ::1] m32
+        cdef double[:, ::1] m64
+        cdef float[::1] v32
+        cdef double[::1] v64
+        cdef fnn_train_layer_f32 *t32
+        cdef fnn_train_layer_f64 *t64
+        if n < 1:
+            raise ValueError("a network needs at least one layer")
+        self.layers = tuple(layers)
+        self.arrays = tuple((layer._weight, layer._bias) for layer in layers)
+        self.activations = tuple(layer.activation for layer in layers)
+        self.slopes = tuple(layer.slope for layer in layers)
+        self.workspace = workspace
+        self.n_layers = _dims(n)
+        self.max_rows = _dims(workspace.batch_size)
+        self.generation = _layer_generation
+        self.f64 = layers[0]._weight.dtype.itemsize == 8
+        self.table = malloc(n * (sizeof(fnn_train_layer_f64) if self.f64 else sizeof(fnn_train_layer_f32)))
+        if self.table == NULL:
+            raise MemoryError("fastnn: could not allocate the layer table")
+        t32 = <fnn_train_layer_f32 *>self.table
+        t64 = <fnn_train_layer_f64 *>self.table
+        for i in range(n):
+            layer = layers[i]
+            W, b = layer._weight, layer._bias
+            if self.f64:
+                m64 = W
+                t64[i].in_features = _dims(W.shape[1])
+                t64[i].out_features = _dims(W.shape[0])
+                t64[i].w = &m64[0, 0]
+                t64[i].b = NULL
+                if b is not None:
+                    v64 = b
+                    t64[i].b = &v64[0]
+                t64[i].act = <fnn_activation><int>act_codes[i]
+                t64[i].slope = layer.slope
+                t64[i].train = bool(train[i])
+                t64[i].lr = 0.0
+                m64 = workspace.acts[i]
+                t64[i].a = &m64[0, 0]
+                m64 = workspace.grads[i]
+                t64[i].g = &m64[0, 0]
+                v64 = workspace.db[i]
+                t64[i].db = &v64[0]
+            else:
+                m32 = W
+                t32[i].in_features = _dims(W.shape[1])
+                t32[i].out_features = _dims(W.shape[0])
+                t32[i].w = &m32[0, 0]
+                t32[i].b = NULL
+                if b is not None:
+                    v32 = b
+                    t32[i].b = &v32[0]
+                t32[i].act = <fnn_activation><int>act_codes[i]
+                t32[i].slope = <float>layer.slope
+                t32[i].train = bool(train[i])
+                t32[i].lr = 0.0
+                m32 = workspace.acts[i]
+                t32[i].a = &m32[0, 0]
+                m32 = workspace.grads[i]
+                t32[i].g = &m32[0, 0]
+                v32 = workspace.db[i]
+                t32[i].db = &v32[0]
+
+    def __dealloc__(self):
+        free(self.table)
+
+    def matches(self, list layers, workspace):
+        """True if bound to these layers (same arrays, activations, slopes)
+        and this workspace."""
+        cdef Py_ssize_t i
+        if workspace is not self.workspace or len(layers) != self.n_layers:
+            return False
+        for i in range(self.n_layers):
+            if layers[i] is not self.layers[i]:
+                return False
+        if self.generation == _layer_generation:
+            return True
+        for i in range(self.n_layers):
+            layer = layers[i]
+            pair = <tuple>self.arrays[i]
+            if (layer._weight is not pair[0] or layer._bias is not pair[1]
+                    or layer.activation is not self.activations[i] or layer.slope != self.slopes[i]):
+                return False
+        self.generation = _layer_generation
+        return True
+
+    def run(self, X, target, lrs):
+        """One step on X (n, in_features) with integer labels (n,) or a
+        target matrix (n, n_outputs), layer l learning at lrs[l].  Returns
+        (loss, number of rows whose largest logit is the target); when the
+        loss is not finite nothing has been updated."""
+        cdef Py_ssize_t i
+        if len(lrs) != self.n_layers:
+            raise ValueError(f"lrs needs {self.n_layers} learning rates, got {len(lrs)}")
+        if self.f64:
+            for i in range(self.n_layers):
+                (<fnn_train_layer_f64 *>self.table)[i].lr = lrs[i]
+            return self._run_f64(X, target)
+        for i in range(self.n_layers):
+            (<fnn_train_layer_f32 *>self.table)[i].lr = <float>lrs[i]
+        return self._run_f32(X, target)
+
+    cdef tuple _run_f32(self, const float[:, ::1] X, target):
+        cdef fnn_train_layer_f32 *t = <fnn_train_layer_f32 *>self.table
+        cdef const int64_t[::1] labels = None
+        cdef const float[:, ::1] Y = None
+        cdef const int64_t *pl = NULL
+        cdef const float *py = NULL
+        cdef Py_ssize_t n = X.shape[0]
+        self._check_rows(n, X.shape[1], t[0].in_features)
+        if target.ndim == 1:
+            labels = target
+            _shape("target.shape[0]", labels.shape[0], n)
+            pl = &labels[0]
+        else:
+            Y = target
+            _shape("target.shape[0]", Y.shape[0], n)
+            _shape("target.shape[1]", Y.shape[1], t[self.n_layers - 1].out_features)
+            py = &Y[0, 0]
+        cdef double loss = 0.0
+        cdef int64_t correct = 0
+        cdef fnn_status st
+        cdef int i_n = <int>n
+        with nogil:
+            st = fnn_network_sgd_step_f32(i_n, &X[0, 0], pl, py, self.n_layers, t, &loss, &correct)
+        _check(st)
+        return loss, correct
+
+    cdef tuple _run_f64(self, const double[:, ::1] X, target):
+        cdef fnn_train_layer_f64 *t = <fnn_train_layer_f64 *>self.table
+        cdef const int64_t[::1] labels = None
+        cdef const double[:, ::1] Y = None
+        cdef const int64_t *pl = NULL
+        cdef const double *py = NULL
+        cdef Py_ssize_t n = X.shape[0]
+        self._check_rows(n, X.shape[1], t[0].in_features)
+        if target.ndim == 1:
+            labels = target
+            _shape("target.shape[0]", labels.shape[0], n)
+            pl = &labels[0]
+        else:
+            Y = target
+            _shape("target.shape[0]", Y.shape[0], n)
+            _shape("target.shape[1]", Y.shape[1], t[self.n_layers - 1].out_features)
+            py = &Y[0, 0]
+        cdef double loss = 0.0
+        cdef int64_t correct = 0
+        cdef fnn_status st
+        cdef int i_n = <int>n
+        with nogil:
+            st = fnn_network_sgd_step_f64(i_n, &X[0, 0], pl, py, self.n_layers, t, &loss, &correct)
+        _check(st)
+        return loss, correct
+
+    cdef int _check_rows(self, Py_ssize_t n, Py_ssize_t cols, int in_features) except -1:
+        _shape("X.shape[1] (in_features)", cols, in_features)
+        if n < 1 or n > self.max_rows:
+            raise ValueError(f"a step takes 1 to {self.max_rows} rows (the workspace's), got {n}")
+        return 0
 
 
 # ---- output layers and losses -------------------------------------------------

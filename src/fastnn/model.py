@@ -489,6 +489,26 @@ def forward_train(model, X, ws, fused):
     return h
 
 
+def bind_sgd_step(model, ws):
+    """The model and workspace bound for a whole SGD step in one C call
+    (softmax cross-entropy output, plain SGD), or None when a layer needs
+    the per-layer path: a shared bias, a bias frozen while its weights
+    learn (or the reverse), or a hidden activation applied outside the GEMM."""
+    layers = model.layers
+    last = len(layers) - 1
+    train = []
+    for i, layer in enumerate(layers):
+        if layer.bias_mode == "shared" or (i < last and layer.activation in _POST_ACTIVATIONS):
+            return None
+        train_w = "weight" in layer.trainable
+        train_b = layer.bias is not None and "bias" in layer.trainable
+        if layer.bias is not None and train_w != train_b:
+            return None
+        train.append(train_w)
+    codes = [0 if i == last else _core.ACTIVATION_CODES[layer.kernel_activation] for i, layer in enumerate(layers)]
+    return _core.NetworkSGDStep(layers, train, ws, codes)
+
+
 def backward_update(model, X, ws, fused, optimizer, n):
     """Backward pass from ws.grads[-1] (d loss / d output), layer by layer
     from the top, updating each layer as soon as its gradients exist (its dX

@@ -24,7 +24,8 @@ import numpy as np
 
 from . import _core
 from .losses import get_loss
-from .model import Sequential, Workspace, accuracy, backward_update, check_trainable, loss_and_output_grad
+from .model import (Sequential, Workspace, accuracy, backward_update, bind_sgd_step, check_trainable,
+                    loss_and_output_grad)
 from .optimizers import SGD, Optimizer
 
 __all__ = ["Callback", "DivergenceError", "EarlyStopping", "History", "Trainer"]
@@ -194,6 +195,8 @@ class Trainer:
         self.batch_size = int(batch_size)
         check_trainable(model, self.loss)
         self._fused = self.loss.fused_activation is not None
+        self._sgd_step_possible = self.loss.name == "cross_entropy"
+        self._sgd_step = None  # the bound one-call SGD step, see _step
         self._ws = None
         self.stop_training = False
         self._stopped_early = False
@@ -229,6 +232,20 @@ class Trainer:
     def _step(self, X, target):
         ws = self._workspace(X.shape[0])
         n = X.shape[0]
+        opt = self.optimizer
+        if self._sgd_step_possible and opt.fusable:
+            # The common case (softmax cross-entropy, plain SGD): the whole
+            # step in one C call, the same kernels in the same order.
+            step = self._sgd_step
+            if step is None or not step.matches(self.model.layers, ws):
+                step = self._sgd_step = bind_sgd_step(self.model, ws)
+            if step is not None:
+                factor = opt.current_factor()
+                lrs = [opt.layer_lrs.get(i, opt.lr) * factor for i in range(len(self.model.layers))]
+                value, correct = step.run(X, target, lrs)
+                if math.isfinite(value):
+                    opt.finish_step()
+                return value, ws.acts[-1][:n], correct
         value, out, correct = loss_and_output_grad(self.model, self.loss, X, target, ws)
         if not math.isfinite(value):
             return value, out, correct  # the caller raises; no update has happened
