@@ -24,3 +24,22 @@ def restore_engine():
     yield
     fastnn.set_simd_path(path)
     fastnn.set_num_threads(nt)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many fuzz examples each fuzzed function got (tests/test_fuzz.py)."""
+    import sys
+
+    counts = None
+    for mod in list(sys.modules.values()):
+        c = getattr(mod, "FUZZ_COUNTS", None)
+        if c and getattr(mod, "__file__", "").endswith("test_fuzz.py"):
+            counts = c
+            break
+    if not counts:
+        return
+    tr = terminalreporter
+    tr.section("fuzz examples per function")
+    for name in sorted(counts):
+        tr.write_line(f"{name:<48}{counts[name]:>7}")
+    tr.write_line(f"{'total':<48}{sum(counts.values()):>7} examples over {len(counts)} functions")

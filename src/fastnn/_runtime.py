@@ -55,8 +55,8 @@ def set_num_threads(n: int) -> None:
     """
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"n must be an int, got {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+    if not 1 <= n <= 2**31 - 1:
+        raise ValueError(f"n must be in [1, 2**31 - 1], got {n}")
     if n > 1 and _core.openmp_version() == 0:
         warnings.warn("fastnn was built without OpenMP: kernels run on one thread", RuntimeWarning, stacklevel=2)
     _core.set_num_threads(n)
@@ -75,6 +75,8 @@ def set_simd_path(name: str) -> None:
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
+    if name not in _core.simd_compiled():  # (also refuses "avx2\0...", which C would read as "avx2")
+        raise ValueError(f"SIMD path {name!r} is not one of this build's: {_core.simd_compiled()}")
     _core.simd_select(name)
 
 

@@ -1103,6 +1103,8 @@ EXAMPLES: Dict[str, WorkedExample] = {
 
 def get(name: str) -> WorkedExample:
     """The worked example called ``name`` (see :func:`names`)."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
     try:
         return EXAMPLES[name]
     except KeyError:

@@ -33,7 +33,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from . import _core, kernels
-from .layers import Dense
+from .layers import Dense, float_values
 from .losses import get_loss
 from .model import Sequential
 
@@ -126,7 +126,9 @@ def explain(model, x, target, loss="half_squared_error", lr=0.5, *, precision=9,
     m = copy.deepcopy(model)
     m = Sequential(m.layers, dtype="float64")
     loss_obj = get_loss(loss)
-    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    if isinstance(precision, bool) or not isinstance(precision, int) or not 1 <= precision <= 30:
+        raise ValueError(f"precision must be an int in [1, 30] (significant digits), got {precision!r}")
+    x = float_values("x", x).reshape(-1)
     if x.shape != (m.n_inputs,):
         raise ValueError(f"x must be one sample of {m.n_inputs} features, got shape {x.shape}")
     if not np.all(np.isfinite(x)):
@@ -138,9 +140,12 @@ def explain(model, x, target, loss="half_squared_error", lr=0.5, *, precision=9,
         target_arr = target_arr.reshape(1, -1)
     t = loss_obj.prepare_targets(target_arr, m.n_outputs, np.float64)
     L = len(m.layers)
-    lrs = list(lr) if np.ndim(lr) == 1 else [float(lr)] * L
+    lr_arr = float_values("lr", lr)
+    if lr_arr.ndim > 1 or not np.all(np.isfinite(lr_arr)):
+        raise ValueError(f"lr must be one finite learning rate or one per layer, got {lr!r}")
+    lrs = [float(v) for v in lr_arr] if lr_arr.ndim == 1 else [float(lr_arr)] * L
     if len(lrs) != L:
-        raise ValueError(f"give one learning rate or one per layer ({L}), got {len(lrs)}")
+        raise ValueError(f"give one learning rate (lr) or one per layer ({L}), got {len(lrs)}")
     for layer in m.layers:
         if layer.activation in ("step", "sign"):
             raise ValueError(f"explain needs differentiable activations, not {layer.activation!r}")

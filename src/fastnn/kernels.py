@@ -68,11 +68,32 @@ def _check_lr(lr) -> float:
     return lr
 
 
-def _float_array(name, x, ndim, check_finite=True):
-    """x as a C-contiguous float32/float64 array of ndim dimensions."""
+def _asarray(name, x):
+    """np.asarray(x), with numpy's refusals (ragged lists...) naming the argument."""
     if x is None:
         raise TypeError(f"{name} must be an array, got None")
-    arr = np.asarray(x)
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"{name} must be an array of numbers: {e}") from None
+
+
+def _check_flag(name, v) -> bool:
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {v!r}")
+    return bool(v)
+
+
+def _no_overlap(name, arr, **others):
+    """ValueError if arr, written by a kernel, overlaps an array it reads."""
+    for other_name, other in others.items():
+        if other is not None and np.may_share_memory(arr, other):
+            raise ValueError(f"{name} shares memory with {other_name}; pass separate arrays")
+
+
+def _float_array(name, x, ndim, check_finite=True):
+    """x as a C-contiguous float32/float64 array of ndim dimensions."""
+    arr = _asarray(name, x)
     if arr.dtype not in _FLOATS:
         raise TypeError(f"{name} must have dtype float32 or float64, got {arr.dtype}")
     if arr.ndim != ndim:
@@ -142,12 +163,14 @@ def dense_forward(X, W, b=None, activation="identity", *, slope=0.01, out=None, 
     """
     act = activation_code(activation)
     slope = _check_slope(slope)
+    check_finite = _check_flag("check_finite", check_finite)
     X = _float_array("X", X, 2, check_finite)
     W = _float_array("W", W, 2, check_finite)
     b = None if b is None else _float_array("b", b, 1, check_finite)
     dtype = _same_dtype(X=X, W=W, b=b)
     _check_layer(X, W, b)
     A = _out("out", out, (X.shape[0], W.shape[0]), dtype)
+    _no_overlap("out", A, X=X, W=W, b=b)
     _core.dense_forward(X, W, b, A, act, slope)
     return A
 
@@ -162,6 +185,9 @@ def dense_backward(dA, A, X, W, activation="identity", *, slope=0.01, need_dX=Tr
     """
     act = activation_code(activation)
     slope = _check_slope(slope)
+    need_dX = _check_flag("need_dX", need_dX)
+    bias = _check_flag("bias", bias)
+    check_finite = _check_flag("check_finite", check_finite)
     dA = _float_array("dA", dA, 2, check_finite)
     A = _float_array("A", A, 2, check_finite)
     X = _float_array("X", X, 2, check_finite)
@@ -191,6 +217,8 @@ def dense_backward_sgd(dA, A, X, W, b, lr, activation="identity", *, slope=0.01,
     act = activation_code(activation)
     slope = _check_slope(slope)
     lr = _check_lr(lr)
+    need_dX = _check_flag("need_dX", need_dX)
+    check_finite = _check_flag("check_finite", check_finite)
     dA = _float_array("dA", dA, 2, check_finite)
     A = _float_array("A", A, 2, check_finite)
     X = _float_array("X", X, 2, check_finite)
@@ -210,6 +238,9 @@ def dense_backward_sgd(dA, A, X, W, b, lr, activation="identity", *, slope=0.01,
     n, fout = X.shape[0], W.shape[0]
     _check_rows("dA", dA, n, fout)
     _check_rows("A", A, n, fout)
+    _no_overlap("W", W, dA=dA, A=A, X=X, b=b)
+    if b is not None:
+        _no_overlap("b", b, dA=dA, A=A, X=X)
     dZ = np.empty((n, fout), dtype=dtype)
     db_work = np.empty(fout, dtype=dtype)
     dX = np.empty(X.shape, dtype=dtype) if need_dX else None
@@ -223,7 +254,7 @@ def activation(name, Z, *, slope=0.01):
     """act(Z), element-wise, with the same vector maths as the GEMM epilogue."""
     act = activation_code(name)
     slope = _check_slope(slope)
-    Z = np.asarray(Z)
+    Z = _asarray("Z", Z)
     if Z.dtype not in _FLOATS:
         raise TypeError(f"Z must have dtype float32 or float64, got {Z.dtype}")
     A = np.array(Z, dtype=Z.dtype, order="C", copy=True)
@@ -235,10 +266,10 @@ def activation_derivative(name, A, *, slope=0.01):
     """act'(Z) computed from the activation's output A."""
     act = activation_code(name)
     slope = _check_slope(slope)
-    A = np.asarray(A)
+    A = _asarray("A", A)
     if A.dtype not in _FLOATS:
         raise TypeError(f"A must have dtype float32 or float64, got {A.dtype}")
-    A = np.ascontiguousarray(A)
+    A = np.ascontiguousarray(A).reshape(A.shape)  # (ascontiguousarray makes a 0-d array 1-d)
     D = np.empty_like(A)
     _core.activation_derivative(A.reshape(-1), D.reshape(-1), act, slope)
     return D
@@ -249,7 +280,7 @@ def sgd_update(param, grad, lr):
     lr = _check_lr(lr)
     if not isinstance(param, np.ndarray):
         raise TypeError(f"param must be a numpy.ndarray (it is updated in place), got {type(param).__name__}")
-    grad = np.asarray(grad)
+    grad = _asarray("grad", grad)
     if param.dtype not in _FLOATS:
         raise TypeError(f"param must have dtype float32 or float64, got {param.dtype}")
     _same_dtype(param=param, grad=grad)
@@ -257,6 +288,8 @@ def sgd_update(param, grad, lr):
     if grad.shape != param.shape:
         raise ValueError(f"grad must have shape {param.shape}, got {grad.shape}")
     grad = np.ascontiguousarray(grad)
+    if np.may_share_memory(param, grad):  # read all of grad before param changes
+        grad = grad.copy()
     _core.sgd_update(param.reshape(-1), grad.reshape(-1), lr)
     return param
 
@@ -279,6 +312,8 @@ def _loss_inputs(name_y, Y, name_t, T):
         raise ValueError(f"{name_t} must have the shape of {name_y} {Y.shape}, got {T.shape}")
     if Y.shape[0] == 0:
         raise ValueError("a loss needs at least one sample; got an empty batch")
+    if Y.shape[1] == 0:
+        raise ValueError(f"{name_y} must have at least one output column, got shape {Y.shape}")
     return Y, T
 
 
@@ -295,7 +330,7 @@ def softmax_cross_entropy(Z, y):
         raise ValueError("a loss needs at least one sample; got an empty batch")
     if Z.shape[1] == 0:
         raise ValueError("Z must have at least one class column")
-    y = np.asarray(y)
+    y = _asarray("y", y)
     dZ = np.empty_like(Z)
     if y.ndim == 1:
         if not np.issubdtype(y.dtype, np.integer):

@@ -31,6 +31,28 @@ def _is_scalar(x):
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
+def check_seed(seed, name="seed"):
+    """seed as np.random.default_rng accepts it, or an error naming it."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name} must be None, an int >= 0 or a numpy.random.Generator, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"{name} must be >= 0, got {seed}")
+    return int(seed)
+
+
+def float_values(name, value):
+    """value as a float64 array; numbers only (no text, complex or objects)."""
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"{name} must be an array of real numbers: {e}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float64)
+
+
 class Dense:
     """A fully connected layer: ``a = act(W x + b)``, batched as ``A = act(X W^T + b)``.
 
@@ -79,7 +101,7 @@ class Dense:
         if not _is_scalar(slope) or not math.isfinite(slope) or slope < 0:
             raise ValueError(f"slope must be a finite number >= 0, got {slope!r}")
         self.slope = float(slope)
-        if init not in ("auto", "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "zeros"):
+        if not isinstance(init, str) or init not in ("auto", "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "zeros"):
             raise ValueError(f"unknown init {init!r}")
         self.init = init
         self._dtype = np.dtype(np.float64)
@@ -96,14 +118,15 @@ class Dense:
         elif _is_scalar(bias):
             self.bias_mode, bias_value = "shared", np.array([float(bias)])
         else:
-            arr = np.array(bias, dtype=np.float64)
+            arr = float_values("bias", bias)
             if arr.shape != (self.out_features,):
                 raise ValueError(f"bias array must have shape ({self.out_features},), got {arr.shape}")
             self.bias_mode, bias_value = "per_neuron", arr
         self.bias = bias_value
 
+        seed = check_seed(seed)
         if weight is not None:
-            w = np.array(weight, dtype=np.float64)
+            w = float_values("weight", weight)
             if w.shape != (self.out_features, self.in_features):
                 raise ValueError(
                     f"weight must have shape (out_features, in_features) = "
@@ -119,6 +142,8 @@ class Dense:
             trainable = ("weight", "bias")
         elif trainable is False:
             trainable = ()
+        elif isinstance(trainable, str) or not isinstance(trainable, (tuple, list, set, frozenset)):
+            raise TypeError(f"trainable must be True, False or a collection of 'weight'/'bias', got {trainable!r}")
         trainable = tuple(trainable)
         for t in trainable:
             if t not in ("weight", "bias"):
@@ -136,7 +161,7 @@ class Dense:
 
     def reset_parameters(self, seed=None):
         """Draw new weights from ``init`` (biases are left as they are)."""
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(check_seed(seed))
         fan_in, fan_out = self.in_features, self.out_features
         init = self.init
         if init == "auto":
@@ -164,7 +189,7 @@ class Dense:
 
     @weight.setter
     def weight(self, value):
-        arr = np.array(value, dtype=getattr(self, "_dtype", np.float64), order="C")
+        arr = np.array(float_values("weight", value), dtype=getattr(self, "_dtype", np.float64), order="C")
         if arr.shape != (self.out_features, self.in_features):
             raise ValueError(f"weight must have shape ({self.out_features}, {self.in_features}), got {arr.shape}")
         if not np.all(np.isfinite(arr)):
@@ -186,7 +211,7 @@ class Dense:
         if self.bias_mode == "none":
             raise ValueError("this layer was built with bias=False")
         want = (1,) if self.bias_mode == "shared" else (self.out_features,)
-        arr = np.array(value, dtype=getattr(self, "_dtype", np.float64), order="C").reshape(-1)
+        arr = np.array(float_values("bias", value), dtype=getattr(self, "_dtype", np.float64), order="C").reshape(-1)
         if arr.shape != want:
             raise ValueError(f"bias must have shape {want} ({self.bias_mode} bias), got {arr.shape}")
         if not np.all(np.isfinite(arr)):

@@ -15,6 +15,13 @@ from . import _core
 __all__ = ["BinaryCrossEntropy", "CrossEntropy", "HalfSquaredError", "Loss", "MSE", "get_loss"]
 
 
+def _targets_array(y):
+    try:
+        return np.asarray(y)
+    except (ValueError, TypeError) as e:  # e.g. a ragged nested list
+        raise TypeError(f"targets y must be an array of numbers: {e}") from None
+
+
 class Loss:
     """Base class.  ``fused_activation`` names the output activation that the
     loss applies itself (it then receives the logits), or is None."""
@@ -24,7 +31,7 @@ class Loss:
 
     def prepare_targets(self, y, n_outputs, dtype):
         """Targets as the kernels want them, checked against the model."""
-        y = np.asarray(y)
+        y = _targets_array(y)
         if y.dtype.kind not in "fiub":
             raise TypeError(f"targets must be numeric, got dtype {y.dtype}")
         if y.ndim == 1 and n_outputs == 1:
@@ -51,6 +58,7 @@ class HalfSquaredError(Loss):
     name = "half_squared_error"
 
     def __call__(self, output, target, grad_out):
+        _check_call(output, target, grad_out)
         return _core.half_squared_error(output, target, grad_out)
 
 
@@ -60,6 +68,7 @@ class MSE(Loss):
     name = "mse"
 
     def __call__(self, output, target, grad_out):
+        _check_call(output, target, grad_out)
         return _core.mse(output, target, grad_out)
 
 
@@ -74,7 +83,7 @@ class CrossEntropy(Loss):
     fused_activation = "softmax"
 
     def prepare_targets(self, y, n_outputs, dtype):
-        y = np.asarray(y)
+        y = _targets_array(y)
         if y.ndim == 1:
             if y.dtype.kind == "f":
                 if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
@@ -96,6 +105,7 @@ class CrossEntropy(Loss):
     def loss_and_correct(self, logits, target, grad_out):
         """The loss and how many rows' largest logit is the target class,
         both from the one pass of the fused kernel."""
+        _check_call(logits, target, grad_out, labels=True)
         if target.ndim == 1:
             return _core.softmax_cross_entropy(logits, target, None, grad_out, True)
         return _core.softmax_cross_entropy(logits, None, target, grad_out, True)
@@ -115,7 +125,36 @@ class BinaryCrossEntropy(Loss):
         return y
 
     def __call__(self, logits, target, grad_out):
+        _check_call(logits, target, grad_out)
         return _core.sigmoid_binary_cross_entropy(logits, target, grad_out)
+
+
+def _check_call(output, target, grad_out, labels=False):
+    """TypeError/ValueError naming the argument of Loss.__call__ that the
+    kernels cannot take (they need C-contiguous 2-D float arrays of one dtype,
+    grad_out writable, and target int64 labels or a matrix like output)."""
+    if not isinstance(output, np.ndarray) or output.dtype not in (np.float32, np.float64) or output.ndim != 2:
+        raise TypeError(f"output must be a 2-D float32/float64 numpy array, got {_desc(output)}")
+    if not isinstance(grad_out, np.ndarray) or grad_out.dtype != output.dtype or grad_out.shape != output.shape:
+        raise TypeError(f"grad_out must be a numpy array like output ({output.dtype}, {output.shape}), "
+                        f"got {_desc(grad_out)}")
+    if not grad_out.flags.writeable:
+        raise ValueError("grad_out is read-only; it must be writable")
+    if not isinstance(target, np.ndarray):
+        raise TypeError(f"target must be a numpy array, got {type(target).__name__}")
+    if labels and target.ndim == 1:
+        if target.dtype != np.int64 or target.shape != output.shape[:1]:
+            raise TypeError(f"target labels must be int64 of shape {output.shape[:1]}, got {_desc(target)}")
+    elif target.dtype != output.dtype or target.shape != output.shape:
+        raise TypeError(f"target must be a numpy array like output ({output.dtype}, {output.shape}), "
+                        f"got {_desc(target)}")
+    for name, arr in (("output", output), ("target", target), ("grad_out", grad_out)):
+        if not arr.flags.c_contiguous:
+            raise ValueError(f"{name} must be C-contiguous")
+
+
+def _desc(a):
+    return f"{a.dtype} array of shape {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
 
 
 _LOSSES = {cls.name: cls for cls in (HalfSquaredError, MSE, CrossEntropy, BinaryCrossEntropy)}

@@ -119,8 +119,13 @@ class Optimizer:
         self.weight_decay = _positive("weight_decay", weight_decay, allow_zero=True)
         if layer_lrs is None:
             layer_lrs = {}
+        elif isinstance(layer_lrs, (str, bytes)) or not isinstance(layer_lrs, (dict, list, tuple)):
+            raise TypeError(f"layer_lrs must be a dict {{layer: lr}} or a list, got {type(layer_lrs).__name__}")
         elif not isinstance(layer_lrs, dict):
             layer_lrs = {i: v for i, v in enumerate(layer_lrs) if v is not None}
+        for i in layer_lrs:
+            if isinstance(i, bool) or not isinstance(i, numbers.Integral) or i < 0:
+                raise ValueError(f"layer_lrs keys must be layer indices (ints >= 0), got {i!r}")
         self.layer_lrs = {int(i): _positive(f"layer_lrs[{i}]", v, allow_zero=True) for i, v in layer_lrs.items()}
         if schedule is not None and not isinstance(schedule, Schedule):
             raise TypeError(f"schedule must be a fastnn Schedule, got {type(schedule).__name__}")
@@ -215,6 +220,8 @@ class SGD(Optimizer):
         self.momentum = _positive("momentum", momentum, allow_zero=True)
         if self.momentum >= 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
         self.nesterov = bool(nesterov)
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
@@ -258,9 +265,9 @@ class Adam(Optimizer):
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, layer_lrs=None, schedule=None):
         super().__init__(lr, weight_decay, layer_lrs, schedule)
-        if len(betas) != 2:
-            raise ValueError(f"betas must be a pair, got {betas!r}")
-        self.betas = tuple(_positive("beta", b, allow_zero=True) for b in betas)
+        if isinstance(betas, (str, bytes)) or not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = tuple(_positive(f"betas[{i}]", b, allow_zero=True) for i, b in enumerate(betas))
         if not all(b < 1 for b in self.betas):
             raise ValueError(f"betas must be in [0, 1), got {betas}")
         self.eps = _positive("eps", eps)

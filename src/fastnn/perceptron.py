@@ -16,6 +16,7 @@ import numbers
 import numpy as np
 
 from . import _core, _memory
+from .layers import check_seed, float_values
 
 __all__ = ["Perceptron"]
 
@@ -44,16 +45,22 @@ class Perceptron:
         _memory.check_dim("n_outputs", self.n_outputs)
         _memory.check_alloc((self.n_inputs + 1) * self.n_outputs * 8,
                             f"the weights of Perceptron({self.n_inputs}, {self.n_outputs})")
-        self.weight = np.zeros((self.n_outputs, self.n_inputs)) if weight is None else np.array(weight, float)
-        self.bias = np.zeros(self.n_outputs) if bias is None else np.array(bias, float).reshape(-1)
+        self.weight = np.zeros((self.n_outputs, self.n_inputs)) if weight is None else float_values("weight", weight)
+        self.bias = np.zeros(self.n_outputs) if bias is None else float_values("bias", bias).reshape(-1)
         if self.weight.shape != (self.n_outputs, self.n_inputs):
             raise ValueError(f"weight must have shape ({self.n_outputs}, {self.n_inputs}), got {self.weight.shape}")
         if self.bias.shape != (self.n_outputs,):
             raise ValueError(f"bias must have shape ({self.n_outputs},), got {self.bias.shape}")
+        for name, arr in (("weight", self.weight), ("bias", self.bias)):
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"{name} contains NaN or infinity")
         self.errors_ = []  # mistakes per epoch of the last fit
 
     def _check_X(self, X):
-        X = np.asarray(X)
+        try:
+            X = np.asarray(X)
+        except (ValueError, TypeError) as e:  # e.g. a ragged nested list
+            raise TypeError(f"X must be an array of numbers: {e}") from None
         if X.dtype.kind not in "fiub":
             raise TypeError(f"X must be numeric, got dtype {X.dtype}")
         if X.ndim == 1:
@@ -80,8 +87,11 @@ class Perceptron:
     def fit(self, X, d, epochs=100, shuffle=False, seed=None):
         """Apply the rule sample by sample; stop early after an epoch with
         no mistakes.  Returns self; ``errors_`` lists mistakes per epoch."""
+        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
+            raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+        seed = check_seed(seed)
         X = self._check_X(X)
-        d = np.asarray(d)
+        d = float_values("d", d)
         if d.ndim == 1:
             d = d.reshape(-1, 1)
         if d.shape != (X.shape[0], self.n_outputs):

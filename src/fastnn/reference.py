@@ -19,6 +19,9 @@ Conventions (as in the notes and in ``csrc/fastnn.h``):
 * loss values are returned as Python floats.
 """
 
+import math
+import numbers
+
 import numpy as np
 
 __all__ = [
@@ -48,9 +51,16 @@ ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus")
 # small helpers
 # --------------------------------------------------------------------------
 
+def _asarray(x, name):
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError) as e:  # e.g. a ragged nested list
+        raise TypeError(f"{name}: expected a numeric array ({e})") from None
+
+
 def _float_array(x, name):
     """``x`` as an ndarray of float32/float64 (anything else -> float64)."""
-    x = np.asarray(x)
+    x = _asarray(x, name)
     if x.dtype not in (np.float32, np.float64):
         if x.dtype.kind not in "biuf":
             raise TypeError(f"{name}: expected a numeric array, got dtype {x.dtype}")
@@ -70,16 +80,31 @@ def _check_ndim(x, ndim, name):
         raise ValueError(f"{name}: expected a {ndim}-d array, got shape {x.shape}")
 
 
+def _real(value, name, lo=None, hi=None, lo_open=False, hi_open=False):
+    """A finite real number (not a bool) in the given range, as a float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if lo is not None and (value < lo or (lo_open and value == lo)):
+        raise ValueError(f"{name} must be {'>' if lo_open else '>='} {lo}, got {value}")
+    if hi is not None and (value > hi or (hi_open and value == hi)):
+        raise ValueError(f"{name} must be {'<' if hi_open else '<='} {hi}, got {value}")
+    return value
+
+
 def _check_activation(name, slope):
-    if name not in ACTIVATIONS:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; expected one of {ACTIVATIONS}")
-    if not slope >= 0:  # also rejects NaN
-        raise ValueError(f"slope must be >= 0, got {slope!r}")
+    _real(slope, "slope", lo=0)
 
 
 def _check_writable(x, name):
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name}: must be a numpy array (it is updated in place)")
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name}: must have dtype float32 or float64 (it is updated in place), got {x.dtype}")
     if not x.flags.writeable:
         raise ValueError(f"{name}: array is read-only (it is updated in place)")
 
@@ -124,7 +149,7 @@ def activation(name, Z, slope=0.01):
     if name == "tanh":
         return np.tanh(Z)
     if name == "relu":
-        return np.where(Z > 0, Z, t(0))
+        return np.where(Z <= 0, t(0), Z)  # NaN stays NaN
     if name == "leaky_relu":
         return np.where(Z > 0, Z, t(slope) * Z)
     # softplus
@@ -243,6 +268,7 @@ def dense_backward_sgd(dA, A, X, W, b, lr, activation="identity", slope=0.01,
     belongs to the point where it was evaluated).  Returns dX (None if
     ``need_dX`` is False).
     """
+    lr = _real(lr, "lr")
     _check_writable(W, "W")
     if b is not None:
         _check_writable(b, "b")
@@ -307,7 +333,7 @@ def softmax_cross_entropy(Z, y):
     """
     Z = _float_array(Z, "Z")
     n, k = _check_loss_2d(Z, "Z")
-    y = np.asarray(y)
+    y = _asarray(y, "y")
     if y.dtype.kind in "iu":
         if y.shape != (n,):
             raise ValueError(f"y: integer labels must have shape ({n},), got {y.shape}")
@@ -394,8 +420,9 @@ def sgd_update(param, grad, lr):
     Notes 004: "W_{t+1} = W_t - lambda_t grad f(W_t)"; notes 004 worked
     example: "w5^{t+1} = w5 - lambda dL/dw5".  Returns None.
     """
+    lr = _real(lr, "lr")
     _check_writable(param, "param")
-    grad = np.asarray(grad)
+    grad = _float_array(grad, "grad")
     if grad.shape != param.shape:
         raise ValueError(f"grad: shape {grad.shape} does not match param {param.shape}")
     param -= param.dtype.type(lr) * grad.astype(param.dtype, copy=False)
@@ -411,6 +438,38 @@ def _output_activation(name, Z, slope):
     return activation(name, Z, slope)
 
 
+def _check_network(weights, biases, activations, slope):
+    """The layer lists as lists of float64 arrays, checked against each other."""
+    lists = {}
+    for name, seq in (("weights", weights), ("biases", biases), ("activations", activations)):
+        if isinstance(seq, (str, bytes, np.ndarray)) or not isinstance(seq, (list, tuple)):
+            raise TypeError(f"{name} must be a list with one entry per layer, got {type(seq).__name__}")
+        lists[name] = list(seq)
+    L = len(lists["weights"])
+    if L == 0:
+        raise ValueError("weights must hold at least one layer")
+    for name in ("biases", "activations"):
+        if len(lists[name]) != L:
+            raise ValueError(f"{name} has {len(lists[name])} entries but weights has {L} layers")
+    Ws, bs = [], []
+    for l, (W, b, act) in enumerate(zip(lists["weights"], lists["biases"], lists["activations"])):
+        W = _float_array(W, f"weights[{l}]").astype(np.float64)
+        _check_ndim(W, 2, f"weights[{l}]")
+        if l and W.shape[1] != Ws[-1].shape[0]:
+            raise ValueError(f"weights[{l}] has shape {W.shape} but layer {l - 1} gives {Ws[-1].shape[0]} outputs")
+        if b is not None:
+            b = _float_array(b, f"biases[{l}]").astype(np.float64)
+            if b.shape not in ((), (W.shape[0],)):
+                raise ValueError(f"biases[{l}] must be a scalar or of shape ({W.shape[0]},), got {b.shape}")
+        if act != "softmax":
+            if not isinstance(act, str) or act not in ACTIVATIONS:
+                raise ValueError(f"activations[{l}]: unknown activation {act!r}")
+        Ws.append(W)
+        bs.append(b)
+    _real(slope, "slope", lo=0)
+    return Ws, bs, lists["activations"]
+
+
 def network_forward(weights, biases, activations, X, slope=0.01):
     """Activations of every layer of a stack of dense layers, input first.
 
@@ -418,9 +477,14 @@ def network_forward(weights, biases, activations, X, slope=0.01):
     shared by the layer's neurons, or None; ``activations[l]`` a name from
     ACTIVATIONS or "softmax" (last layer).  Returns [X, A_1, ..., A_L].
     """
-    outs = [np.asarray(X, dtype=np.float64)]
+    weights, biases, activations = _check_network(weights, biases, activations, slope)
+    X = _float_array(X, "X").astype(np.float64)
+    _check_ndim(X, 2, "X")
+    if X.shape[1] != weights[0].shape[1]:
+        raise ValueError(f"X has {X.shape[1]} features but weights[0] expects {weights[0].shape[1]}")
+    outs = [X]
     for W, b, act in zip(weights, biases, activations):
-        Z = outs[-1] @ np.asarray(W).T
+        Z = outs[-1] @ W.T
         if b is not None:
             Z = Z + b  # a scalar b is the notes' bias shared by the layer
         outs.append(_output_activation(act, Z, slope))
@@ -437,6 +501,11 @@ def network_gradients(weights, biases, activations, X, y, loss, slope=0.01):
     labels or targets) or "binary_cross_entropy" (sigmoid output).
     Returns (loss_value, [dW_l], [db_l]).
     """
+    if not isinstance(loss, str) or loss not in ("half_squared_error", "mse", "cross_entropy",
+                                                  "binary_cross_entropy"):
+        raise ValueError(f"unknown loss {loss!r}; expected half_squared_error, mse, cross_entropy "
+                         "or binary_cross_entropy")
+    weights, biases, activations = _check_network(weights, biases, activations, slope)
     outs = network_forward(weights, biases, activations, X, slope)
     L = len(weights)
     Y = outs[-1]
@@ -447,7 +516,10 @@ def network_gradients(weights, biases, activations, X, y, loss, slope=0.01):
         value, delta = fn(Zl, y)
     else:
         fn = {"half_squared_error": half_squared_error, "mse": mse}[loss]
-        value, dY = fn(Y, np.asarray(y, dtype=np.float64).reshape(Y.shape))
+        y = _float_array(y, "y")
+        if y.size != Y.size:
+            raise ValueError(f"y must hold one target per output, {Y.shape}, got shape {y.shape}")
+        value, dY = fn(Y, y.astype(np.float64).reshape(Y.shape))
         delta = dY * activation_derivative(activations[-1], Y, slope)
     dWs, dbs = [None] * L, [None] * L
     for l in range(L - 1, -1, -1):
@@ -463,6 +535,15 @@ def network_gradients(weights, biases, activations, X, y, loss, slope=0.01):
     return value, dWs, dbs
 
 
+def _same_shape(*named):
+    """The arrays of ``(name, array)`` pairs as float arrays of one shape."""
+    arrays = _common(*named)
+    for (name, _), a in zip(named[1:], arrays[1:]):
+        if a.shape != arrays[0].shape:
+            raise ValueError(f"{name}: shape {a.shape} does not match {named[0][0]} {arrays[0].shape}")
+    return arrays
+
+
 def sgd_step(p, g, v, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
     """One SGD step (PyTorch's convention, dampening 0); returns (p, v).
 
@@ -470,6 +551,12 @@ def sgd_step(p, g, v, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
         p <- p - lr (g + momentum v)  with Nesterov,  p - lr v  without.
     With momentum = weight_decay = 0 this is the notes' p <- p - lr g.
     """
+    p, g, v = _same_shape(("p", p), ("g", g), ("v", v))
+    lr = _real(lr, "lr", lo=0)
+    momentum = _real(momentum, "momentum", lo=0, hi=1, hi_open=True)
+    weight_decay = _real(weight_decay, "weight_decay", lo=0)
+    if not isinstance(nesterov, (bool, np.bool_)):
+        raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
     g = g + weight_decay * p
     v = momentum * v + g
     step = g + momentum * v if nesterov else v
@@ -484,7 +571,15 @@ def adam_step(p, g, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
         v <- b2 v + (1 - b2) g^2;      p <- p - lr m_hat / (sqrt(v_hat) + eps)
     with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t).
     """
-    b1, b2 = betas
+    p, g, m, v = _same_shape(("p", p), ("g", g), ("m", m), ("v", v))
+    if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Integral) or t < 1:
+        raise ValueError(f"t must be an int >= 1 (steps count from 1), got {t!r}")
+    lr = _real(lr, "lr", lo=0)
+    if isinstance(betas, (str, bytes)) or not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    b1, b2 = (_real(b, f"betas[{i}]", lo=0, hi=1, hi_open=True) for i, b in enumerate(betas))
+    eps = _real(eps, "eps", lo=0, lo_open=True)
+    weight_decay = _real(weight_decay, "weight_decay", lo=0)
     p = p * (1 - lr * weight_decay)
     m = b1 * m + (1 - b1) * g
     v = b2 * v + (1 - b2) * g * g

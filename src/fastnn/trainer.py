@@ -23,6 +23,7 @@ import time
 import numpy as np
 
 from . import _core
+from .layers import check_seed
 from .losses import get_loss
 from .model import (Sequential, Workspace, accuracy, backward_update, bind_sgd_step, check_trainable,
                     loss_and_output_grad)
@@ -96,14 +97,20 @@ class EarlyStopping(Callback):
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto", restore_best_weights=True):
         if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 0:
             raise ValueError(f"patience must be an int >= 0, got {patience!r}")
+        if not isinstance(monitor, str):
+            raise TypeError(f"monitor must be a str such as 'val_loss', got {type(monitor).__name__}")
         self.monitor = monitor
         self.patience = int(patience)
+        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not math.isfinite(min_delta):
+            raise ValueError(f"min_delta must be a finite number, got {min_delta!r}")
         self.min_delta = abs(float(min_delta))
         if mode == "auto":
             mode = "max" if "acc" in monitor else "min"
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min', 'max' or 'auto', got {mode!r}")
         self.mode = mode
+        if not isinstance(restore_best_weights, (bool, np.bool_)):
+            raise TypeError(f"restore_best_weights must be True or False, got {restore_best_weights!r}")
         self.restore_best_weights = bool(restore_best_weights)
 
     def on_train_begin(self, trainer):
@@ -314,7 +321,8 @@ class Trainer:
         target = self.loss.prepare_targets(y, model.n_outputs, model.dtype)
         if target.shape[0] != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} samples but y has {target.shape[0]}")
-        if not 0.0 <= float(validation_split) < 1.0:
+        if (isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real)
+                or not 0.0 <= float(validation_split) < 1.0):
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
         if validation_data is not None and validation_split:
             raise ValueError("give validation_data or validation_split, not both")
@@ -325,7 +333,7 @@ class Trainer:
             X_val, t_val = X[-n_val:], target[-n_val:]
             X, target = X[:-n_val], target[:-n_val]
         elif validation_data is not None:
-            if len(validation_data) != 2:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (X_val, y_val)")
             X_val, _ = model._check_input(validation_data[0], "X_val")
             t_val = self.loss.prepare_targets(validation_data[1], model.n_outputs, model.dtype)
@@ -337,6 +345,8 @@ class Trainer:
         if n == 0:
             raise ValueError("no training samples")
 
+        if isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
+            raise TypeError(f"callbacks must be a list of fastnn.Callback, got {type(callbacks).__name__}")
         callbacks = list(callbacks)
         if isinstance(early_stopping, numbers.Integral) and not isinstance(early_stopping, bool):
             early_stopping = EarlyStopping(patience=int(early_stopping))
@@ -363,7 +373,7 @@ class Trainer:
             history = ckpt.history
             first_epoch = ckpt.epoch
         else:
-            rng = np.random.default_rng(seed)
+            rng = np.random.default_rng(check_seed(seed))
         opt.steps_per_epoch = steps_per_epoch
         opt.total_steps = opt.step_count + steps_per_epoch * max(0, epochs - first_epoch)
         ws = self._workspace(bs)
