@@ -17,10 +17,12 @@ import os
 import tempfile
 import zipfile
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from . import _core, _memory
-from .layers import FORWARD_ONLY, Dense, finish_activation
+from .layers import FORWARD_ONLY, Dense, check_seed, finish_activation
 from .losses import Loss, get_loss
 
 __all__ = ["ModelFileError", "Sequential", "load"]
@@ -36,7 +38,12 @@ class ModelFileError(ValueError):
 
 
 def _dtype_of(dtype):
-    dt = np.dtype(dtype)
+    if dtype is None:
+        raise TypeError("dtype must be float32 or float64, got None")
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as e:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r} ({e})") from None
     if dt not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, got {dt}")
     return dt
@@ -60,6 +67,8 @@ class Sequential:
     """
 
     def __init__(self, layers, dtype="float32", seed=None):
+        if isinstance(layers, (str, bytes, Dense)) or not hasattr(layers, "__iter__"):
+            raise TypeError(f"layers must be a list of fastnn.Dense layers, got {type(layers).__name__}")
         layers = list(layers)
         if not layers:
             raise ValueError("a Sequential model needs at least one layer")
@@ -78,6 +87,7 @@ class Sequential:
                 raise ValueError(f"softmax is an output activation: layer {i} is not the last layer")
         self.layers = layers
         self.dtype = _dtype_of(dtype)
+        seed = check_seed(seed)
         if seed is not None:
             rng = np.random.default_rng(seed)
             for layer in layers:
@@ -135,6 +145,8 @@ class Sequential:
 
     def load_state_dict(self, state):
         """Set parameters from a state_dict (all checked before any is set)."""
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state must be a dict of arrays (from state_dict), got {type(state).__name__}")
         own = dict(self.parameters())
         missing = sorted(set(own) - set(state))
         extra = sorted(set(state) - set(own))
@@ -142,7 +154,10 @@ class Sequential:
             raise ValueError(f"state does not match the model: missing {missing}, unexpected {extra}")
         new = {}
         for name, arr in own.items():
-            value = np.asarray(state[name])
+            try:
+                value = np.asarray(state[name])
+            except (ValueError, TypeError) as e:
+                raise TypeError(f"{name}: expected a numeric array ({e})") from None
             if value.shape != arr.shape:
                 raise ValueError(f"{name}: expected shape {arr.shape}, got {value.shape}")
             if value.dtype.kind not in "fiu":
@@ -157,7 +172,10 @@ class Sequential:
     # ---- inference ----------------------------------------------------------------
 
     def _check_input(self, X, name="X"):
-        X = np.asarray(X)
+        try:
+            X = np.asarray(X)
+        except (ValueError, TypeError) as e:  # e.g. a ragged nested list
+            raise TypeError(f"{name} must be an array of numbers: {e}") from None
         if X.dtype.kind not in "fiub":
             raise TypeError(f"{name} must be numeric, got dtype {X.dtype}")
         single = X.ndim == 1
