@@ -254,17 +254,19 @@ void FN(fnn_softmax_)(int n, int k, const T *z, T *p)
     }
 }
 
-fnn_status FN(fnn_softmax_cross_entropy_)(int n, int k, const T *z,
-                                          const int64_t *labels, const T *y,
-                                          T *dz, double *loss,
-                                          int64_t *n_correct)
+/* The rows of the softmax cross-entropy: the summed (not averaged) loss
+ * and correct count of n rows, gradients scaled by inv_n (1 / the whole
+ * batch's size, which may hold more rows than these). */
+static fnn_status FN(softmax_cross_entropy_rows)(int n, int k, const T *z,
+                                                 const int64_t *labels, const T *y,
+                                                 T *dz, double inv_n, double *loss_sum,
+                                                 int64_t *n_correct)
 {
     if (labels) /* check every label before anything is written */
         for (int i = 0; i < n; ++i)
             if (labels[i] < 0 || labels[i] >= k) return FNN_ERR_LABEL;
     double total = 0.0;
     int64_t correct = 0;
-    const double inv_n = 1.0 / (double)n;
     for (int i = 0; i < n; ++i) {
         const T *zi = z + (size_t)i * k;
         T *dzi = dz + (size_t)i * k;
@@ -310,9 +312,21 @@ fnn_status FN(fnn_softmax_cross_entropy_)(int n, int k, const T *z,
             dzi[j] = (T)(((double)dzi[j] * inv_s * ysum - yj) * inv_n);
         }
     }
-    *loss = total * inv_n;
+    *loss_sum = total;
     if (n_correct) *n_correct = correct;
     return FNN_OK;
+}
+
+fnn_status FN(fnn_softmax_cross_entropy_)(int n, int k, const T *z,
+                                          const int64_t *labels, const T *y,
+                                          T *dz, double *loss,
+                                          int64_t *n_correct)
+{
+    const double inv_n = 1.0 / (double)n;
+    double total = 0.0;
+    const fnn_status st = FN(softmax_cross_entropy_rows)(n, k, z, labels, y, dz, inv_n, &total, n_correct);
+    if (st == FNN_OK) *loss = total * inv_n;
+    return st;
 }
 
 void FN(fnn_sigmoid_bce_)(int n, int k, const T *z, const T *t, T *dz,
@@ -359,6 +373,107 @@ void FN(fnn_mse_)(int n, int k, const T *y, const T *t, T *dy, double *loss)
     *loss = total * inv;
 }
 
+/* One half of a split SGD step (rows r0..r1 of the batch of n): forward,
+ * loss rows, backward into the half's gradient buffers; single-threaded
+ * GEMMs.  Updates nothing. */
+static fnn_status FN(sgd_step_half)(int h, int r0, int r1, int n, const T *x,
+                                    const int64_t *labels, const T *y, int n_layers,
+                                    int first_trainable,
+                                    const FNN_CAT(fnn_train_layer_, SFX) *layers,
+                                    double *loss_sum, int64_t *n_correct)
+{
+    const int m = r1 - r0, last = n_layers - 1;
+    for (int l = 0; l < n_layers; ++l) {
+        const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
+        const int in = L->in_features, out = L->out_features;
+        const T *xin = (l ? layers[l - 1].a : x) + (ptrdiff_t)r0 * in;
+        const fnn_status st = FN(fnn_gemm_threads_)(1, m, out, in, (T)1, xin, in, 1, L->w, 1, in, (T)0,
+                                                    L->a + (ptrdiff_t)r0 * out, out, L->b,
+                                                    l == last ? FNN_ACT_IDENTITY : L->act, L->slope);
+        if (st != FNN_OK) return st;
+    }
+    const FNN_CAT(fnn_train_layer_, SFX) *top = &layers[last];
+    const int k = top->out_features;
+    fnn_status st = FN(softmax_cross_entropy_rows)(
+        m, k, top->a + (ptrdiff_t)r0 * k, labels ? labels + r0 : NULL, labels ? NULL : y + (ptrdiff_t)r0 * k,
+        top->g + (ptrdiff_t)r0 * k, 1.0 / (double)n, loss_sum, n_correct);
+    if (st != FNN_OK) return st;
+    for (int l = last; l >= first_trainable; --l) {
+        const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
+        const int in = L->in_features, out = L->out_features;
+        T *g = L->g + (ptrdiff_t)r0 * out;
+        const T *xin = (l ? layers[l - 1].a : x) + (ptrdiff_t)r0 * in;
+        FN(activation_backward)(m, out, g, L->a + (ptrdiff_t)r0 * out, l == last ? FNN_ACT_IDENTITY : L->act,
+                                L->slope, g, (L->train && L->b) ? L->db_part[h] : NULL);
+        if (l > first_trainable) { /* dX = dZ W, with W as it was before this step */
+            st = FN(fnn_gemm_threads_)(1, m, in, out, (T)1, g, out, 1, L->w, in, 1, (T)0,
+                                       layers[l - 1].g + (ptrdiff_t)r0 * in, in, NULL, FNN_ACT_IDENTITY, (T)0);
+            if (st != FNN_OK) return st;
+        }
+        if (L->train) { /* this half's dW = dZ^T X */
+            st = FN(fnn_gemm_threads_)(1, out, in, m, (T)1, g, 1, out, xin, in, 1, (T)0, L->dw_part[h], in,
+                                       NULL, FNN_ACT_IDENTITY, (T)0);
+            if (st != FNN_OK) return st;
+        }
+    }
+    return FNN_OK;
+}
+
+/* Multiply-adds below which the split step stays on one thread (its two
+ * halves then run one after the other). */
+#define FNN_STEP_MIN_WORK_PER_THREAD (256.0 * 1024.0)
+
+static fnn_status FN(sgd_step_split)(int n, const T *x, const int64_t *labels, const T *y,
+                                     int n_layers, int first_trainable,
+                                     const FNN_CAT(fnn_train_layer_, SFX) *layers, double work,
+                                     double *loss, int64_t *n_correct)
+{
+    const int half = n / 2;
+    double sums[2] = {0.0, 0.0};
+    int64_t correct[2] = {0, 0};
+    fnn_status status[2] = {FNN_OK, FNN_OK};
+    int nt = fnn_get_num_threads() >= 2 && work / 2 >= FNN_STEP_MIN_WORK_PER_THREAD ? 2 : 1;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1) default(shared)
+#endif
+    {
+        int team = 1, tid = 0;
+#ifdef _OPENMP
+        team = omp_get_num_threads();
+        tid = omp_get_thread_num();
+#endif
+        for (int h = tid; h < 2; h += team)
+            status[h] = FN(sgd_step_half)(h, h ? half : 0, h ? n : half, n, x, labels, y, n_layers,
+                                          first_trainable, layers, &sums[h], &correct[h]);
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+        const double total = (sums[0] + sums[1]) / (double)n;
+        if (status[0] == FNN_OK && status[1] == FNN_OK && isfinite(total)) {
+            /* W -= lr (dW0 + dW1): each thread a contiguous share of every
+             * trainable layer's weights, thread 0 the biases. */
+            for (int l = first_trainable; l < n_layers; ++l) {
+                const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
+                if (!L->train) continue;
+                const size_t len = (size_t)L->out_features * L->in_features;
+                const size_t lo = len * tid / team, hi = len * (tid + 1) / team;
+                T *w = L->w;
+                const T *p0 = L->dw_part[0], *p1 = L->dw_part[1];
+                const T lr = L->lr;
+                for (size_t i = lo; i < hi; ++i) w[i] -= lr * (p0[i] + p1[i]);
+                if (L->b && tid == 0)
+                    for (int o = 0; o < L->out_features; ++o)
+                        L->b[o] -= lr * (L->db_part[0][o] + L->db_part[1][o]);
+            }
+        }
+    }
+    if (status[0] != FNN_OK) return status[0];
+    if (status[1] != FNN_OK) return status[1];
+    *loss = (sums[0] + sums[1]) / (double)n;
+    if (n_correct) *n_correct = correct[0] + correct[1];
+    return FNN_OK;
+}
+
 fnn_status FN(fnn_network_sgd_step_)(int n, const T *x, const int64_t *labels,
                                      const T *y, int n_layers,
                                      const FNN_CAT(fnn_train_layer_, SFX) *layers,
@@ -374,6 +489,16 @@ fnn_status FN(fnn_network_sgd_step_)(int n, const T *x, const int64_t *labels,
         if (L->train && first_trainable == n_layers) first_trainable = l;
     }
     const int last = n_layers - 1;
+    int split = n >= FNN_STEP_SPLIT_ROWS;
+    double work = 0.0;
+    for (int l = 0; l < n_layers; ++l) {
+        const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
+        work += 3.0 * n * L->in_features * L->out_features;
+        if (L->train && (!L->dw_part[0] || !L->dw_part[1] || (L->b && (!L->db_part[0] || !L->db_part[1]))))
+            split = 0;
+    }
+    if (split)
+        return FN(sgd_step_split)(n, x, labels, y, n_layers, first_trainable, layers, work, loss, n_correct);
     const T *in = x;
     for (int l = 0; l < n_layers; ++l) {
         const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];

@@ -487,3 +487,31 @@ def test_one_call_sgd_step_leaves_the_model_unchanged_on_a_nan_loss():
     after = model.state_dict()
     for key in before:
         assert np.array_equal(after[key], before[key]), key
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_split_sgd_step_is_independent_of_threads_and_close_to_the_full_batch(dtype):
+    # Batches of 32 rows or more split into two halves that run the whole
+    # pass independently (data parallel), then W -= lr (dW0 + dW1): the same
+    # halves with 1 and 2 threads (bit-identical), and the same gradient as
+    # the full-batch per-layer path up to rounding.
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((301, 40))
+    y = rng.integers(0, 5, 301)
+    runs = {}
+    for name, threads, one_call in (("t1", 1, True), ("t2", 2, True), ("layers", 2, False)):
+        fastnn.set_num_threads(threads)
+        layers = [fastnn.Dense(40, 64, "sigmoid"), fastnn.Dense(64, 48, "relu", trainable=False),
+                  fastnn.Dense(48, 5, "softmax")]
+        model = fastnn.Sequential(layers, dtype=dtype, seed=3)
+        trainer = fastnn.Trainer(model, "cross_entropy", fastnn.SGD(lr=0.2), batch_size=64)
+        trainer._sgd_step_possible = one_call
+        hist = trainer.fit(X, y, epochs=3, seed=5, verbose=0)
+        runs[name] = (model.state_dict(), hist["loss"])
+    for key in runs["t1"][0]:
+        assert np.array_equal(runs["t1"][0][key], runs["t2"][0][key]), key
+        tol = 1e-4 if dtype == "float32" else 1e-11
+        assert _rel(runs["t1"][0][key], runs["layers"][0][key]) <= tol, key
+    assert runs["t1"][1] == runs["t2"][1]
+    assert np.allclose(runs["t1"][1], runs["layers"][1], rtol=1e-5 if dtype == "float32" else 1e-12)
+    assert np.array_equal(runs["t1"][0]["1.weight"], runs["layers"][0]["1.weight"])  # frozen
