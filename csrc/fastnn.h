@@ -175,11 +175,11 @@ fnn_status fnn_network_forward_f64(int n, const double *x, int n_layers,
  * dX is still computed when a layer below it learns).  If the loss is not
  * finite nothing is updated (*loss tells the caller).
  *
- * Two threads: a batch of at least FNN_STEP_SPLIT_ROWS rows, given the
- * dw_part/db_part buffers, is split into two halves that go through the
- * whole forward and backward pass independently (data parallel: no
- * synchronisation inside the step's small GEMMs), and the update
- * W -= lr (dW0 + dW1) follows one barrier.  The halves are the same with
+ * Two threads: a batch of at least FNN_STEP_SPLIT_ROWS rows is split into
+ * two halves that go through the forward pass, the loss and the backward
+ * chain (dZ, dX) independently (data parallel: no synchronisation inside
+ * the step's small GEMMs); after one barrier the team updates each layer
+ * with W -= lr dZ^T X over the whole batch.  The halves are the same with
  * one thread (run one after the other), so results do not depend on the
  * thread count.
  */
@@ -195,10 +195,6 @@ typedef struct {
     float *a;       /* (n, out_features): activations */
     float *g;       /* (n, out_features): d loss / d a, then / d z */
     float *db;      /* (out_features,): scratch for the bias gradient */
-    /* The two halves' weight and bias gradients (out x in, out), or NULL:
-     * see fnn_network_sgd_step below. */
-    float *dw_part[2];
-    float *db_part[2];
 } fnn_train_layer_f32;
 typedef struct {
     int in_features, out_features;
@@ -211,8 +207,6 @@ typedef struct {
     double *a;
     double *g;
     double *db;
-    double *dw_part[2];
-    double *db_part[2];
 } fnn_train_layer_f64;
 
 fnn_status fnn_network_sgd_step_f32(int n, const float *x, const int64_t *labels,

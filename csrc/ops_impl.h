@@ -6,6 +6,11 @@
 
 #define FN(name) FNN_CAT(name, SFX)
 
+#ifndef FNN_MIN_INT_DEFINED
+#define FNN_MIN_INT_DEFINED
+static inline int fnn_min_int(int a, int b) { return a < b ? a : b; }
+#endif
+
 /* act'(z), written from the activation's output a. */
 static inline T FN(act_derivative)(T a, fnn_activation act, T slope)
 {
@@ -374,14 +379,19 @@ void FN(fnn_mse_)(int n, int k, const T *y, const T *t, T *dy, double *loss)
 }
 
 /* One half of a split SGD step (rows r0..r1 of the batch of n): forward,
- * loss rows, backward into the half's gradient buffers; single-threaded
- * GEMMs.  Updates nothing. */
-static fnn_status FN(sgd_step_half)(int h, int r0, int r1, int n, const T *x,
+ * loss rows, and the backward chain dZ, dX, all with single-threaded
+ * GEMMs.  Writes only this half's rows of the workspace; updates nothing. */
+static fnn_status FN(sgd_step_half)(int r0, int r1, int n, const T *x,
                                     const int64_t *labels, const T *y, int n_layers,
                                     int first_trainable,
                                     const FNN_CAT(fnn_train_layer_, SFX) *layers,
                                     double *loss_sum, int64_t *n_correct)
 {
+    /* With one thread and halves the GEMMs would compute exactly as the
+     * whole batch does (more than FNN_NETWORK_SMALL_M rows each: the packed
+     * path, whose sums do not depend on the rows around them), the caller
+     * runs both halves as one: loss_sum/n_correct then have two entries,
+     * one per half, so even the loss is summed as with two threads. */
     const int m = r1 - r0, last = n_layers - 1;
     for (int l = 0; l < n_layers; ++l) {
         const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
@@ -394,29 +404,54 @@ static fnn_status FN(sgd_step_half)(int h, int r0, int r1, int n, const T *x,
     }
     const FNN_CAT(fnn_train_layer_, SFX) *top = &layers[last];
     const int k = top->out_features;
-    fnn_status st = FN(softmax_cross_entropy_rows)(
-        m, k, top->a + (ptrdiff_t)r0 * k, labels ? labels + r0 : NULL, labels ? NULL : y + (ptrdiff_t)r0 * k,
-        top->g + (ptrdiff_t)r0 * k, 1.0 / (double)n, loss_sum, n_correct);
-    if (st != FNN_OK) return st;
+    const int whole = r0 == 0 && r1 == n, half = n / 2;
+    fnn_status st = FNN_OK;
+    for (int part = 0; part < (whole ? 2 : 1); ++part) {
+        const int p0 = whole ? (part ? half : 0) : r0, p1 = whole ? (part ? n : half) : r1;
+        st = FN(softmax_cross_entropy_rows)(
+            p1 - p0, k, top->a + (ptrdiff_t)p0 * k, labels ? labels + p0 : NULL,
+            labels ? NULL : y + (ptrdiff_t)p0 * k, top->g + (ptrdiff_t)p0 * k, 1.0 / (double)n,
+            &loss_sum[part], &n_correct[part]);
+        if (st != FNN_OK) return st;
+    }
     for (int l = last; l >= first_trainable; --l) {
         const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
         const int in = L->in_features, out = L->out_features;
         T *g = L->g + (ptrdiff_t)r0 * out;
-        const T *xin = (l ? layers[l - 1].a : x) + (ptrdiff_t)r0 * in;
         FN(activation_backward)(m, out, g, L->a + (ptrdiff_t)r0 * out, l == last ? FNN_ACT_IDENTITY : L->act,
-                                L->slope, g, (L->train && L->b) ? L->db_part[h] : NULL);
+                                L->slope, g, NULL);
         if (l > first_trainable) { /* dX = dZ W, with W as it was before this step */
             st = FN(fnn_gemm_threads_)(1, m, in, out, (T)1, g, out, 1, L->w, in, 1, (T)0,
                                        layers[l - 1].g + (ptrdiff_t)r0 * in, in, NULL, FNN_ACT_IDENTITY, (T)0);
             if (st != FNN_OK) return st;
         }
-        if (L->train) { /* this half's dW = dZ^T X */
-            st = FN(fnn_gemm_threads_)(1, out, in, m, (T)1, g, 1, out, xin, in, 1, (T)0, L->dw_part[h], in,
-                                       NULL, FNN_ACT_IDENTITY, (T)0);
-            if (st != FNN_OK) return st;
-        }
     }
     return FNN_OK;
+}
+
+/* Thread tid of team's share of a layer's update W += -lr dZ^T X over the
+ * whole batch (K = n): a slice of W's rows or of its columns, whichever
+ * dimension is larger, in whole register tiles, so each thread packs only
+ * its part of the larger operand.  The sums over the batch are those of
+ * the one-thread GEMM whatever the slicing. */
+static fnn_status FN(sgd_update_share)(int tid, int team, int n, const FNN_CAT(fnn_train_layer_, SFX) *L,
+                                       const T *xin)
+{
+    const int in = L->in_features, out = L->out_features;
+    int mr = 1, nr = 1;
+    fnn_simd_tile(sizeof(T) == 8, &mr, &nr);
+    if (out >= in) {
+        const int tiles = (out + mr - 1) / mr;
+        const int o0 = fnn_min_int(out, tiles * tid / team * mr), o1 = fnn_min_int(out, tiles * (tid + 1) / team * mr);
+        if (o1 <= o0) return FNN_OK;
+        return FN(fnn_gemm_threads_)(1, o1 - o0, in, n, -L->lr, L->g + o0, 1, out, xin, in, 1, (T)1,
+                                     L->w + (ptrdiff_t)o0 * in, in, NULL, FNN_ACT_IDENTITY, (T)0);
+    }
+    const int tiles = (in + nr - 1) / nr;
+    const int c0 = fnn_min_int(in, tiles * tid / team * nr), c1 = fnn_min_int(in, tiles * (tid + 1) / team * nr);
+    if (c1 <= c0) return FNN_OK;
+    return FN(fnn_gemm_threads_)(1, out, c1 - c0, n, -L->lr, L->g, 1, out, xin + c0, in, 1, (T)1, L->w + c0,
+                                 in, NULL, FNN_ACT_IDENTITY, (T)0);
 }
 
 /* Multiply-adds below which the split step stays on one thread (its two
@@ -442,28 +477,38 @@ static fnn_status FN(sgd_step_split)(int n, const T *x, const int64_t *labels, c
         team = omp_get_num_threads();
         tid = omp_get_thread_num();
 #endif
-        for (int h = tid; h < 2; h += team)
-            status[h] = FN(sgd_step_half)(h, h ? half : 0, h ? n : half, n, x, labels, y, n_layers,
-                                          first_trainable, layers, &sums[h], &correct[h]);
+        /* 1. The halves, data parallel: forward, loss, dZ and dX. */
+        if (team == 1 && half > FNN_NETWORK_SMALL_M)
+            status[0] = FN(sgd_step_half)(0, n, n, x, labels, y, n_layers, first_trainable, layers, sums,
+                                          correct);
+        else
+            for (int h = tid; h < 2; h += team)
+                status[h] = FN(sgd_step_half)(h ? half : 0, h ? n : half, n, x, labels, y, n_layers,
+                                              first_trainable, layers, &sums[h], &correct[h]);
 #ifdef _OPENMP
 #pragma omp barrier
 #endif
-        const double total = (sums[0] + sums[1]) / (double)n;
-        if (status[0] == FNN_OK && status[1] == FNN_OK && isfinite(total)) {
-            /* W -= lr (dW0 + dW1): each thread a contiguous share of every
-             * trainable layer's weights, thread 0 the biases. */
+        /* 2. The updates, from the whole batch's dZ and X, each GEMM split
+         * across the team; thread 0 also does the biases. */
+        if (status[0] == FNN_OK && status[1] == FNN_OK && isfinite((sums[0] + sums[1]) / (double)n)) {
             for (int l = first_trainable; l < n_layers; ++l) {
                 const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
                 if (!L->train) continue;
-                const size_t len = (size_t)L->out_features * L->in_features;
-                const size_t lo = len * tid / team, hi = len * (tid + 1) / team;
-                T *w = L->w;
-                const T *p0 = L->dw_part[0], *p1 = L->dw_part[1];
-                const T lr = L->lr;
-                for (size_t i = lo; i < hi; ++i) w[i] -= lr * (p0[i] + p1[i]);
-                if (L->b && tid == 0)
-                    for (int o = 0; o < L->out_features; ++o)
-                        L->b[o] -= lr * (L->db_part[0][o] + L->db_part[1][o]);
+                const T *xin = l ? layers[l - 1].a : x;
+                const fnn_status st = FN(sgd_update_share)(tid, team, n, L, xin);
+                if (st != FNN_OK) {
+#ifdef _OPENMP
+#pragma omp atomic write
+#endif
+                    status[0] = st;
+                }
+                if (L->b && tid == team - 1) { /* db = column sums of dZ, in row order */
+                    const int out = L->out_features;
+                    for (int o = 0; o < out; ++o) L->db[o] = (T)0;
+                    for (int i = 0; i < n; ++i)
+                        for (int o = 0; o < out; ++o) L->db[o] += L->g[(size_t)i * out + o];
+                    for (int o = 0; o < out; ++o) L->b[o] -= L->lr * L->db[o];
+                }
             }
         }
     }
@@ -489,15 +534,10 @@ fnn_status FN(fnn_network_sgd_step_)(int n, const T *x, const int64_t *labels,
         if (L->train && first_trainable == n_layers) first_trainable = l;
     }
     const int last = n_layers - 1;
-    int split = n >= FNN_STEP_SPLIT_ROWS;
     double work = 0.0;
-    for (int l = 0; l < n_layers; ++l) {
-        const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
-        work += 3.0 * n * L->in_features * L->out_features;
-        if (L->train && (!L->dw_part[0] || !L->dw_part[1] || (L->b && (!L->db_part[0] || !L->db_part[1]))))
-            split = 0;
-    }
-    if (split)
+    for (int l = 0; l < n_layers; ++l)
+        work += 3.0 * n * layers[l].in_features * layers[l].out_features;
+    if (n >= FNN_STEP_SPLIT_ROWS)
         return FN(sgd_step_split)(n, x, labels, y, n_layers, first_trainable, layers, work, loss, n_correct);
     const T *in = x;
     for (int l = 0; l < n_layers; ++l) {

@@ -63,8 +63,6 @@ cdef extern from "fastnn.h" nogil:
         float *a
         float *g
         float *db
-        float *dw_part[2]
-        float *db_part[2]
     ctypedef struct fnn_train_layer_f64:
         int in_features, out_features
         double *w
@@ -76,8 +74,6 @@ cdef extern from "fastnn.h" nogil:
         double *a
         double *g
         double *db
-        double *dw_part[2]
-        double *db_part[2]
     fnn_status fnn_network_sgd_step_f32(int n, const float *x, const int64_t *labels, const float *y, int n_layers,
                                         const fnn_train_layer_f32 *layers, double *loss, int64_t *n_correct)
     fnn_status fnn_network_sgd_step_f64(int n, const double *x, const int64_t *labels, const double *y,
@@ -669,14 +665,13 @@ cdef class NetworkSGDStep:
     cdef readonly tuple layers
     cdef tuple arrays, activations, slopes
     cdef readonly object workspace
-    cdef tuple parts  # the halves' gradient buffers (held: the table points into them)
     cdef int n_layers, max_rows
     cdef bint f64
     cdef unsigned long long generation
     cdef void *table  # fnn_train_layer_f32/f64[n_layers]
 
-    def __cinit__(self, layers, train, workspace, act_codes, dw_part, db_part):
-        cdef Py_ssize_t i, h, n = len(layers)
+    def __cinit__(self, layers, train, workspace, act_codes):
+        cdef Py_ssize_t i, n = len(layers)
         cdef float[:, ::1] m32
         cdef double[:, ::1] m64
         cdef float[::1] v32
@@ -690,7 +685,6 @@ cdef class NetworkSGDStep:
         self.activations = tuple(layer.activation for layer in layers)
         self.slopes = tuple(layer.slope for layer in layers)
         self.workspace = workspace
-        self.parts = (tuple(dw_part), tuple(db_part))
         self.n_layers = _dims(n)
         self.max_rows = _dims(workspace.batch_size)
         self.generation = _layer_generation
@@ -722,14 +716,6 @@ cdef class NetworkSGDStep:
                 t64[i].g = &m64[0, 0]
                 v64 = workspace.db[i]
                 t64[i].db = &v64[0]
-                for h in range(2):
-                    t64[i].dw_part[h] = NULL
-                    t64[i].db_part[h] = NULL
-                    if dw_part[i] is not None:
-                        m64 = dw_part[i][h]
-                        t64[i].dw_part[h] = &m64[0, 0]
-                        v64 = db_part[i][h]
-                        t64[i].db_part[h] = &v64[0]
             else:
                 m32 = W
                 t32[i].in_features = _dims(W.shape[1])
@@ -749,14 +735,6 @@ cdef class NetworkSGDStep:
                 t32[i].g = &m32[0, 0]
                 v32 = workspace.db[i]
                 t32[i].db = &v32[0]
-                for h in range(2):
-                    t32[i].dw_part[h] = NULL
-                    t32[i].db_part[h] = NULL
-                    if dw_part[i] is not None:
-                        m32 = dw_part[i][h]
-                        t32[i].dw_part[h] = &m32[0, 0]
-                        v32 = db_part[i][h]
-                        t32[i].db_part[h] = &v32[0]
 
     def __dealloc__(self):
         free(self.table)

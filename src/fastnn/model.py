@@ -524,16 +524,7 @@ def bind_sgd_step(model, ws):
             return None
         train.append(train_w)
     codes = [0 if i == last else _core.ACTIVATION_CODES[layer.kernel_activation] for i, layer in enumerate(layers)]
-    # Each half of a split batch keeps its own weight and bias gradients
-    # (allocated once per workspace; see fnn_network_sgd_step).
-    if getattr(ws, "dW_part", None) is None:
-        dt = model.dtype
-        _memory.check_alloc(2 * sum(layer.weight.size + layer.out_features for layer in layers) * dt.itemsize,
-                            "the gradient buffers of a split training step")
-        ws.dW_part = [np.empty((2,) + layer.weight.shape, dtype=dt) for layer in layers]
-        ws.db_part = [np.empty((2, layer.out_features), dtype=dt) for layer in layers]
-    dw_part = [ws.dW_part[i] if train[i] else None for i in range(len(layers))]
-    return _core.NetworkSGDStep(layers, train, ws, codes, dw_part, ws.db_part)
+    return _core.NetworkSGDStep(layers, train, ws, codes)
 
 
 def backward_update(model, X, ws, fused, optimizer, n):
