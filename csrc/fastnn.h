@@ -167,34 +167,39 @@ fnn_status fnn_network_forward_f64(int n, const double *x, int n_layers,
 /*
  * One training step of a network whose output layer feeds a softmax
  * cross-entropy (the output layer's own activation is not applied: the
- * loss fuses the softmax), with plain SGD, in one call: the forward pass
- * into each layer's a, the loss and its gradient (labels, or a target
- * matrix y when labels is NULL) into the output layer's g, then from the
- * top each layer's backward pass with the update fused into the weight
- * gradient's epilogue.  A layer with train == 0 is frozen (no update; its
- * dX is still computed when a layer below it learns).  If the loss is not
- * finite nothing is updated (*loss tells the caller).
+ * loss fuses the softmax), in one call: the forward pass into each layer's
+ * a, the loss and its gradient (labels, or a target matrix y when labels
+ * is NULL) into the output layer's g, the backward pass and the update:
+ * plain SGD (adam == NULL; fused into the weight gradient's epilogue) or
+ * Adam/AdamW (the layers' dw, m and v buffers; bias corrections in *adam).
+ * A layer with train == 0 is frozen (no update; its dX is still computed
+ * when a layer below it learns).  If the loss is not finite nothing is
+ * updated (*loss tells the caller).
  *
  * Two threads: a batch of at least FNN_STEP_SPLIT_ROWS rows is split into
  * two halves that go through the forward pass, the loss and the backward
  * chain (dZ, dX) independently (data parallel: no synchronisation inside
  * the step's small GEMMs); after one barrier the team updates each layer
- * with W -= lr dZ^T X over the whole batch.  The halves are the same with
- * one thread (run one after the other), so results do not depend on the
- * thread count.
+ * from dZ^T X over the whole batch, each thread a slice of W.  The halves
+ * are the same with one thread, so results do not depend on the thread
+ * count.
  */
 #define FNN_STEP_SPLIT_ROWS 32
+
 typedef struct {
     int in_features, out_features;
-    float *w;       /* (out_features, in_features), updated in place */
-    float *b;       /* (out_features,) or NULL, updated in place */
+    float *w;        /* (out_features, in_features), updated in place */
+    float *b;        /* (out_features,) or NULL, updated in place */
     fnn_activation act;
     float slope;
-    int train;      /* 1: W (and b) learn at rate lr; 0: frozen */
+    int train;       /* 1: W (and b) learn at rate lr; 0: frozen */
     float lr;
-    float *a;       /* (n, out_features): activations */
-    float *g;       /* (n, out_features): d loss / d a, then / d z */
-    float *db;      /* (out_features,): scratch for the bias gradient */
+    float *a;        /* (n, out_features): activations */
+    float *g;        /* (n, out_features): d loss / d a, then / d z */
+    float *db;       /* (out_features,): the bias gradient */
+    float *dw;       /* Adam only: (out, in) weight gradient */
+    float *m_w, *v_w; /* Adam only: moments of W (out, in) and of b (out) */
+    float *m_b, *v_b;
 } fnn_train_layer_f32;
 typedef struct {
     int in_features, out_features;
@@ -207,16 +212,29 @@ typedef struct {
     double *a;
     double *g;
     double *db;
+    double *dw;
+    double *m_w, *v_w;
+    double *m_b, *v_b;
 } fnn_train_layer_f64;
 
-fnn_status fnn_network_sgd_step_f32(int n, const float *x, const int64_t *labels,
-                                    const float *y, int n_layers,
-                                    const fnn_train_layer_f32 *layers,
-                                    double *loss, int64_t *n_correct);
-fnn_status fnn_network_sgd_step_f64(int n, const double *x, const int64_t *labels,
-                                    const double *y, int n_layers,
-                                    const fnn_train_layer_f64 *layers,
-                                    double *loss, int64_t *n_correct);
+/* Adam's constants for one step (see fnn_adam_update_f32). */
+typedef struct {
+    float b1, b2, eps, weight_decay, bc1, bc2;
+} fnn_adam_f32;
+typedef struct {
+    double b1, b2, eps, weight_decay, bc1, bc2;
+} fnn_adam_f64;
+
+fnn_status fnn_network_train_step_f32(int n, const float *x, const int64_t *labels,
+                                      const float *y, int n_layers,
+                                      const fnn_train_layer_f32 *layers,
+                                      const fnn_adam_f32 *adam,
+                                      double *loss, int64_t *n_correct);
+fnn_status fnn_network_train_step_f64(int n, const double *x, const int64_t *labels,
+                                      const double *y, int n_layers,
+                                      const fnn_train_layer_f64 *layers,
+                                      const fnn_adam_f64 *adam,
+                                      double *loss, int64_t *n_correct);
 
 /* ---- element-wise ------------------------------------------------------ */
 

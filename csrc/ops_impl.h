@@ -434,34 +434,63 @@ static fnn_status FN(sgd_step_half)(int r0, int r1, int n, const T *x,
  * dimension is larger, in whole register tiles, so each thread packs only
  * its part of the larger operand.  The sums over the batch are those of
  * the one-thread GEMM whatever the slicing. */
-static fnn_status FN(sgd_update_share)(int tid, int team, int n, const FNN_CAT(fnn_train_layer_, SFX) *L,
-                                       const T *xin)
+static fnn_status FN(update_share)(int tid, int team, int n, const FNN_CAT(fnn_train_layer_, SFX) *L,
+                                   const T *xin, const FNN_CAT(fnn_adam_, SFX) *adam)
 {
     const int in = L->in_features, out = L->out_features;
     int mr = 1, nr = 1;
     fnn_simd_tile(sizeof(T) == 8, &mr, &nr);
+    int o0 = 0, o1 = out, c0 = 0, c1 = in;
     if (out >= in) {
         const int tiles = (out + mr - 1) / mr;
-        const int o0 = fnn_min_int(out, tiles * tid / team * mr), o1 = fnn_min_int(out, tiles * (tid + 1) / team * mr);
-        if (o1 <= o0) return FNN_OK;
-        return FN(fnn_gemm_threads_)(1, o1 - o0, in, n, -L->lr, L->g + o0, 1, out, xin, in, 1, (T)1,
-                                     L->w + (ptrdiff_t)o0 * in, in, NULL, FNN_ACT_IDENTITY, (T)0);
+        o0 = fnn_min_int(out, tiles * tid / team * mr);
+        o1 = fnn_min_int(out, tiles * (tid + 1) / team * mr);
+    } else {
+        const int tiles = (in + nr - 1) / nr;
+        c0 = fnn_min_int(in, tiles * tid / team * nr);
+        c1 = fnn_min_int(in, tiles * (tid + 1) / team * nr);
     }
-    const int tiles = (in + nr - 1) / nr;
-    const int c0 = fnn_min_int(in, tiles * tid / team * nr), c1 = fnn_min_int(in, tiles * (tid + 1) / team * nr);
-    if (c1 <= c0) return FNN_OK;
-    return FN(fnn_gemm_threads_)(1, out, c1 - c0, n, -L->lr, L->g, 1, out, xin + c0, in, 1, (T)1, L->w + c0,
-                                 in, NULL, FNN_ACT_IDENTITY, (T)0);
+    if (o1 <= o0 || c1 <= c0) return FNN_OK;
+    const ptrdiff_t at = (ptrdiff_t)o0 * in + c0;
+    if (!adam) /* plain SGD, in the GEMM's epilogue: W += -lr dZ^T X */
+        return FN(fnn_gemm_threads_)(1, o1 - o0, c1 - c0, n, -L->lr, L->g + o0, 1, out, xin + c0, in, 1, (T)1,
+                                     L->w + at, in, NULL, FNN_ACT_IDENTITY, (T)0);
+    /* Adam: this share of dW = dZ^T X, then the update of the same elements */
+    const fnn_status st = FN(fnn_gemm_threads_)(1, o1 - o0, c1 - c0, n, (T)1, L->g + o0, 1, out, xin + c0, in,
+                                                1, (T)0, L->dw + at, in, NULL, FNN_ACT_IDENTITY, (T)0);
+    if (st != FNN_OK) return st;
+    for (int o = o0; o < o1; ++o) {
+        const ptrdiff_t r = (ptrdiff_t)o * in + c0;
+        FN(fnn_adam_update_)(L->w + r, L->dw + r, L->m_w + r, L->v_w + r, (size_t)(c1 - c0), L->lr, adam->b1,
+                             adam->b2, adam->eps, adam->weight_decay, adam->bc1, adam->bc2);
+    }
+    return FNN_OK;
+}
+
+/* db = column sums of dZ (in row order, as the per-layer kernels sum), then
+ * the bias update. */
+static void FN(bias_update)(int n, const FNN_CAT(fnn_train_layer_, SFX) *L, const FNN_CAT(fnn_adam_, SFX) *adam)
+{
+    const int out = L->out_features;
+    for (int o = 0; o < out; ++o) L->db[o] = (T)0;
+    for (int i = 0; i < n; ++i)
+        for (int o = 0; o < out; ++o) L->db[o] += L->g[(size_t)i * out + o];
+    if (adam)
+        FN(fnn_adam_update_)(L->b, L->db, L->m_b, L->v_b, (size_t)out, L->lr, adam->b1, adam->b2, adam->eps,
+                             adam->weight_decay, adam->bc1, adam->bc2);
+    else
+        for (int o = 0; o < out; ++o) L->b[o] -= L->lr * L->db[o];
 }
 
 /* Multiply-adds below which the split step stays on one thread (its two
  * halves then run one after the other). */
 #define FNN_STEP_MIN_WORK_PER_THREAD (256.0 * 1024.0)
 
-static fnn_status FN(sgd_step_split)(int n, const T *x, const int64_t *labels, const T *y,
-                                     int n_layers, int first_trainable,
-                                     const FNN_CAT(fnn_train_layer_, SFX) *layers, double work,
-                                     double *loss, int64_t *n_correct)
+static fnn_status FN(train_step_split)(int n, const T *x, const int64_t *labels, const T *y,
+                                       int n_layers, int first_trainable,
+                                       const FNN_CAT(fnn_train_layer_, SFX) *layers,
+                                       const FNN_CAT(fnn_adam_, SFX) *adam, double work,
+                                       double *loss, int64_t *n_correct)
 {
     const int half = n / 2;
     double sums[2] = {0.0, 0.0};
@@ -495,20 +524,14 @@ static fnn_status FN(sgd_step_split)(int n, const T *x, const int64_t *labels, c
                 const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
                 if (!L->train) continue;
                 const T *xin = l ? layers[l - 1].a : x;
-                const fnn_status st = FN(sgd_update_share)(tid, team, n, L, xin);
+                const fnn_status st = FN(update_share)(tid, team, n, L, xin, adam);
                 if (st != FNN_OK) {
 #ifdef _OPENMP
 #pragma omp atomic write
 #endif
                     status[0] = st;
                 }
-                if (L->b && tid == team - 1) { /* db = column sums of dZ, in row order */
-                    const int out = L->out_features;
-                    for (int o = 0; o < out; ++o) L->db[o] = (T)0;
-                    for (int i = 0; i < n; ++i)
-                        for (int o = 0; o < out; ++o) L->db[o] += L->g[(size_t)i * out + o];
-                    for (int o = 0; o < out; ++o) L->b[o] -= L->lr * L->db[o];
-                }
+                if (L->b && tid == team - 1) FN(bias_update)(n, L, adam);
             }
         }
     }
@@ -519,16 +542,19 @@ static fnn_status FN(sgd_step_split)(int n, const T *x, const int64_t *labels, c
     return FNN_OK;
 }
 
-fnn_status FN(fnn_network_sgd_step_)(int n, const T *x, const int64_t *labels,
-                                     const T *y, int n_layers,
-                                     const FNN_CAT(fnn_train_layer_, SFX) *layers,
-                                     double *loss, int64_t *n_correct)
+fnn_status FN(fnn_network_train_step_)(int n, const T *x, const int64_t *labels,
+                                       const T *y, int n_layers,
+                                       const FNN_CAT(fnn_train_layer_, SFX) *layers,
+                                       const FNN_CAT(fnn_adam_, SFX) *adam,
+                                       double *loss, int64_t *n_correct)
 {
     if (n < 1 || n_layers < 1 || !x || !layers || !loss || (!labels && !y)) return FNN_ERR_ARG;
     int first_trainable = n_layers;
     for (int l = 0; l < n_layers; ++l) {
         const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
         if (L->in_features < 1 || L->out_features < 1 || !L->w || !L->a || !L->g || !L->db)
+            return FNN_ERR_ARG;
+        if (adam && L->train && (!L->dw || !L->m_w || !L->v_w || (L->b && (!L->m_b || !L->v_b))))
             return FNN_ERR_ARG;
         if (l > 0 && L->in_features != layers[l - 1].out_features) return FNN_ERR_ARG;
         if (L->train && first_trainable == n_layers) first_trainable = l;
@@ -538,7 +564,8 @@ fnn_status FN(fnn_network_sgd_step_)(int n, const T *x, const int64_t *labels,
     for (int l = 0; l < n_layers; ++l)
         work += 3.0 * n * layers[l].in_features * layers[l].out_features;
     if (n >= FNN_STEP_SPLIT_ROWS)
-        return FN(sgd_step_split)(n, x, labels, y, n_layers, first_trainable, layers, work, loss, n_correct);
+        return FN(train_step_split)(n, x, labels, y, n_layers, first_trainable, layers, adam, work, loss,
+                                    n_correct);
     const T *in = x;
     for (int l = 0; l < n_layers; ++l) {
         const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
@@ -557,10 +584,19 @@ fnn_status FN(fnn_network_sgd_step_)(int n, const T *x, const int64_t *labels,
         const T *x_in = l ? layers[l - 1].a : x;
         T *dx = l > first_trainable ? layers[l - 1].g : NULL;
         const fnn_activation act = l == last ? FNN_ACT_IDENTITY : L->act;
-        if (L->train)
+        if (L->train && !adam)
             st = FN(fnn_dense_backward_sgd_)(n, L->in_features, L->out_features, L->g, L->a, x_in,
                                              L->w, L->b, L->lr, act, L->slope, L->g, L->db, dx);
-        else /* frozen, but a layer below learns: only dX */
+        else if (L->train) { /* gradients, then Adam on them (dX used the old W) */
+            st = FN(fnn_dense_backward_)(n, L->in_features, L->out_features, L->g, L->a, x_in, L->w,
+                                         act, L->slope, L->g, L->dw, L->b ? L->db : NULL, dx);
+            if (st != FNN_OK) return st;
+            FN(fnn_adam_update_)(L->w, L->dw, L->m_w, L->v_w, (size_t)L->out_features * L->in_features, L->lr,
+                                 adam->b1, adam->b2, adam->eps, adam->weight_decay, adam->bc1, adam->bc2);
+            if (L->b)
+                FN(fnn_adam_update_)(L->b, L->db, L->m_b, L->v_b, (size_t)L->out_features, L->lr, adam->b1,
+                                     adam->b2, adam->eps, adam->weight_decay, adam->bc1, adam->bc2);
+        } else /* frozen, but a layer below learns: only dX */
             st = FN(fnn_dense_backward_)(n, L->in_features, L->out_features, L->g, L->a, x_in, L->w,
                                          act, L->slope, L->g, NULL, NULL, dx);
         if (st != FNN_OK) return st;

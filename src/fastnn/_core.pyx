@@ -8,7 +8,7 @@ here are the last line that keeps a bad shape from reaching C.
 """
 
 from libc.stdint cimport int64_t
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport calloc, malloc, free
 from libc.string cimport memcpy
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_C_CONTIGUOUS, PyBUF_FORMAT
 from cython cimport floating
@@ -63,6 +63,11 @@ cdef extern from "fastnn.h" nogil:
         float *a
         float *g
         float *db
+        float *dw
+        float *m_w
+        float *v_w
+        float *m_b
+        float *v_b
     ctypedef struct fnn_train_layer_f64:
         int in_features, out_features
         double *w
@@ -74,11 +79,21 @@ cdef extern from "fastnn.h" nogil:
         double *a
         double *g
         double *db
-    fnn_status fnn_network_sgd_step_f32(int n, const float *x, const int64_t *labels, const float *y, int n_layers,
-                                        const fnn_train_layer_f32 *layers, double *loss, int64_t *n_correct)
-    fnn_status fnn_network_sgd_step_f64(int n, const double *x, const int64_t *labels, const double *y,
-                                        int n_layers, const fnn_train_layer_f64 *layers, double *loss,
-                                        int64_t *n_correct)
+        double *dw
+        double *m_w
+        double *v_w
+        double *m_b
+        double *v_b
+    ctypedef struct fnn_adam_f32:
+        float b1, b2, eps, weight_decay, bc1, bc2
+    ctypedef struct fnn_adam_f64:
+        double b1, b2, eps, weight_decay, bc1, bc2
+    fnn_status fnn_network_train_step_f32(int n, const float *x, const int64_t *labels, const float *y,
+                                          int n_layers, const fnn_train_layer_f32 *layers,
+                                          const fnn_adam_f32 *adam, double *loss, int64_t *n_correct)
+    fnn_status fnn_network_train_step_f64(int n, const double *x, const int64_t *labels, const double *y,
+                                          int n_layers, const fnn_train_layer_f64 *layers,
+                                          const fnn_adam_f64 *adam, double *loss, int64_t *n_correct)
 
     fnn_status fnn_gemm_f32(int m, int n, int k, float alpha, const float *a, Py_ssize_t rsa, Py_ssize_t csa,
                             const float *b, Py_ssize_t rsb, Py_ssize_t csb, float beta, float *c, Py_ssize_t ldc,
@@ -652,30 +667,44 @@ cdef class NetworkForward:
         return block
 
 
-cdef class NetworkSGDStep:
-    """A network and its training workspace bound once for
-    fnn_network_sgd_step: a whole SGD step with a softmax cross-entropy
-    loss in one C call (the trainer's fast path; per-layer calls from
-    Python cost tens of microseconds a step, a sixth of a batch-32 step).
+cdef inline void _point_f32(float **p, float[:, ::1] m2, float[::1] m1):
+    p[0] = NULL
+    if m2 is not None:
+        p[0] = &m2[0, 0]
+    elif m1 is not None:
+        p[0] = &m1[0]
 
-    Holds the layers' parameter arrays and the workspace's buffers, so the
-    pointers stay valid; ``matches`` re-checks them like NetworkForward.
-    Not for concurrent use (neither is training one model from two
-    threads)."""
+
+cdef inline void _point_f64(double **p, double[:, ::1] m2, double[::1] m1):
+    p[0] = NULL
+    if m2 is not None:
+        p[0] = &m2[0, 0]
+    elif m1 is not None:
+        p[0] = &m1[0]
+
+
+cdef class NetworkTrainStep:
+    """A network, its training workspace and (for Adam) the optimizer's
+    moment arrays bound once for fnn_network_train_step: a whole training
+    step with a softmax cross-entropy loss and plain SGD or Adam in one C
+    call (the trainer's fast path: per-layer calls from Python cost tens of
+    microseconds a step, and one call lets two threads split the batch).
+
+    Holds every array it points into; ``matches`` tells whether the model,
+    workspace and optimizer state are still the bound ones.  Not for
+    concurrent use (neither is training one model from two threads)."""
     cdef readonly tuple layers
-    cdef tuple arrays, activations, slopes
-    cdef readonly object workspace
+    cdef tuple arrays, activations, slopes, moments
+    cdef readonly object workspace, optimizer_state
     cdef int n_layers, max_rows
-    cdef bint f64
+    cdef bint f64, adam
     cdef unsigned long long generation
     cdef void *table  # fnn_train_layer_f32/f64[n_layers]
 
-    def __cinit__(self, layers, train, workspace, act_codes):
+    def __cinit__(self, layers, train, workspace, act_codes, moments=None, optimizer_state=None):
+        """moments: None for plain SGD, else per layer None (frozen) or
+        (m_w, v_w, m_b, v_b) with m_b, v_b None for a layer without bias."""
         cdef Py_ssize_t i, n = len(layers)
-        cdef float[:, ::1] m32
-        cdef double[:, ::1] m64
-        cdef float[::1] v32
-        cdef double[::1] v64
         cdef fnn_train_layer_f32 *t32
         cdef fnn_train_layer_f64 *t64
         if n < 1:
@@ -684,70 +713,78 @@ cdef class NetworkSGDStep:
         self.arrays = tuple((layer._weight, layer._bias) for layer in layers)
         self.activations = tuple(layer.activation for layer in layers)
         self.slopes = tuple(layer.slope for layer in layers)
+        self.adam = moments is not None
+        self.moments = tuple(moments) if self.adam else ()
+        self.optimizer_state = optimizer_state
         self.workspace = workspace
         self.n_layers = _dims(n)
         self.max_rows = _dims(workspace.batch_size)
         self.generation = _layer_generation
         self.f64 = layers[0]._weight.dtype.itemsize == 8
-        self.table = malloc(n * (sizeof(fnn_train_layer_f64) if self.f64 else sizeof(fnn_train_layer_f32)))
+        self.table = calloc(n, sizeof(fnn_train_layer_f64) if self.f64 else sizeof(fnn_train_layer_f32))
         if self.table == NULL:
             raise MemoryError("fastnn: could not allocate the layer table")
         t32 = <fnn_train_layer_f32 *>self.table
         t64 = <fnn_train_layer_f64 *>self.table
         for i in range(n):
             layer = layers[i]
-            W, b = layer._weight, layer._bias
+            mom = self.moments[i] if self.adam else None
+            if self.adam and train[i] and mom is None:
+                raise ValueError(f"layer {i} learns but has no Adam moments")
             if self.f64:
-                m64 = W
-                t64[i].in_features = _dims(W.shape[1])
-                t64[i].out_features = _dims(W.shape[0])
-                t64[i].w = &m64[0, 0]
-                t64[i].b = NULL
-                if b is not None:
-                    v64 = b
-                    t64[i].b = &v64[0]
+                t64[i].in_features = _dims(layer._weight.shape[1])
+                t64[i].out_features = _dims(layer._weight.shape[0])
+                _point_f64(&t64[i].w, layer._weight, None)
+                _point_f64(&t64[i].b, None, layer._bias)
                 t64[i].act = <fnn_activation><int>act_codes[i]
                 t64[i].slope = layer.slope
                 t64[i].train = bool(train[i])
-                t64[i].lr = 0.0
-                m64 = workspace.acts[i]
-                t64[i].a = &m64[0, 0]
-                m64 = workspace.grads[i]
-                t64[i].g = &m64[0, 0]
-                v64 = workspace.db[i]
-                t64[i].db = &v64[0]
+                _point_f64(&t64[i].a, workspace.acts[i], None)
+                _point_f64(&t64[i].g, workspace.grads[i], None)
+                _point_f64(&t64[i].db, None, workspace.db[i])
+                if mom is not None:
+                    _point_f64(&t64[i].dw, workspace.dW[i], None)
+                    _point_f64(&t64[i].m_w, mom[0], None)
+                    _point_f64(&t64[i].v_w, mom[1], None)
+                    _point_f64(&t64[i].m_b, None, mom[2])
+                    _point_f64(&t64[i].v_b, None, mom[3])
             else:
-                m32 = W
-                t32[i].in_features = _dims(W.shape[1])
-                t32[i].out_features = _dims(W.shape[0])
-                t32[i].w = &m32[0, 0]
-                t32[i].b = NULL
-                if b is not None:
-                    v32 = b
-                    t32[i].b = &v32[0]
+                t32[i].in_features = _dims(layer._weight.shape[1])
+                t32[i].out_features = _dims(layer._weight.shape[0])
+                _point_f32(&t32[i].w, layer._weight, None)
+                _point_f32(&t32[i].b, None, layer._bias)
                 t32[i].act = <fnn_activation><int>act_codes[i]
                 t32[i].slope = <float>layer.slope
                 t32[i].train = bool(train[i])
-                t32[i].lr = 0.0
-                m32 = workspace.acts[i]
-                t32[i].a = &m32[0, 0]
-                m32 = workspace.grads[i]
-                t32[i].g = &m32[0, 0]
-                v32 = workspace.db[i]
-                t32[i].db = &v32[0]
+                _point_f32(&t32[i].a, workspace.acts[i], None)
+                _point_f32(&t32[i].g, workspace.grads[i], None)
+                _point_f32(&t32[i].db, None, workspace.db[i])
+                if mom is not None:
+                    _point_f32(&t32[i].dw, workspace.dW[i], None)
+                    _point_f32(&t32[i].m_w, mom[0], None)
+                    _point_f32(&t32[i].v_w, mom[1], None)
+                    _point_f32(&t32[i].m_b, None, mom[2])
+                    _point_f32(&t32[i].v_b, None, mom[3])
 
     def __dealloc__(self):
         free(self.table)
 
-    def matches(self, list layers, workspace):
-        """True if bound to these layers (same arrays, activations, slopes)
-        and this workspace."""
+    def matches(self, list layers, workspace, optimizer_state=None):
+        """True if bound to these layers (same arrays, activations, slopes),
+        this workspace and (Adam) these moment arrays."""
         cdef Py_ssize_t i
-        if workspace is not self.workspace or len(layers) != self.n_layers:
+        if (workspace is not self.workspace or optimizer_state is not self.optimizer_state
+                or len(layers) != self.n_layers):
             return False
         for i in range(self.n_layers):
             if layers[i] is not self.layers[i]:
                 return False
+        if self.adam:
+            for i in range(self.n_layers):
+                mom = self.moments[i]
+                if mom is not None and (optimizer_state.get((i, "weight")) is not mom[4]
+                                        or optimizer_state.get((i, "bias")) is not mom[5]):
+                    return False
         if self.generation == _layer_generation:
             return True
         for i in range(self.n_layers):
@@ -759,23 +796,32 @@ cdef class NetworkSGDStep:
         self.generation = _layer_generation
         return True
 
-    def run(self, X, target, lrs):
+    def run(self, X, target, lrs, adam=None):
         """One step on X (n, in_features) with integer labels (n,) or a
-        target matrix (n, n_outputs), layer l learning at lrs[l].  Returns
+        target matrix (n, n_outputs), layer l learning at lrs[l]; adam:
+        (b1, b2, eps, weight_decay, bc1, bc2) when bound for Adam.  Returns
         (loss, number of rows whose largest logit is the target); when the
         loss is not finite nothing has been updated."""
         cdef Py_ssize_t i
+        cdef fnn_adam_f32 a32
+        cdef fnn_adam_f64 a64
         if len(lrs) != self.n_layers:
             raise ValueError(f"lrs needs {self.n_layers} learning rates, got {len(lrs)}")
+        if (adam is not None) != self.adam:
+            raise ValueError("adam constants are needed exactly when the step is bound for Adam")
         if self.f64:
             for i in range(self.n_layers):
                 (<fnn_train_layer_f64 *>self.table)[i].lr = lrs[i]
-            return self._run_f64(X, target)
+            if self.adam:
+                a64.b1, a64.b2, a64.eps, a64.weight_decay, a64.bc1, a64.bc2 = adam
+            return self._run_f64(X, target, &a64 if self.adam else NULL)
         for i in range(self.n_layers):
             (<fnn_train_layer_f32 *>self.table)[i].lr = <float>lrs[i]
-        return self._run_f32(X, target)
+        if self.adam:
+            a32.b1, a32.b2, a32.eps, a32.weight_decay, a32.bc1, a32.bc2 = adam
+        return self._run_f32(X, target, &a32 if self.adam else NULL)
 
-    cdef tuple _run_f32(self, const float[:, ::1] X, target):
+    cdef tuple _run_f32(self, const float[:, ::1] X, target, const fnn_adam_f32 *adam):
         cdef fnn_train_layer_f32 *t = <fnn_train_layer_f32 *>self.table
         cdef const int64_t[::1] labels = None
         cdef const float[:, ::1] Y = None
@@ -797,11 +843,11 @@ cdef class NetworkSGDStep:
         cdef fnn_status st
         cdef int i_n = <int>n
         with nogil:
-            st = fnn_network_sgd_step_f32(i_n, &X[0, 0], pl, py, self.n_layers, t, &loss, &correct)
+            st = fnn_network_train_step_f32(i_n, &X[0, 0], pl, py, self.n_layers, t, adam, &loss, &correct)
         _check(st)
         return loss, correct
 
-    cdef tuple _run_f64(self, const double[:, ::1] X, target):
+    cdef tuple _run_f64(self, const double[:, ::1] X, target, const fnn_adam_f64 *adam):
         cdef fnn_train_layer_f64 *t = <fnn_train_layer_f64 *>self.table
         cdef const int64_t[::1] labels = None
         cdef const double[:, ::1] Y = None
@@ -823,7 +869,7 @@ cdef class NetworkSGDStep:
         cdef fnn_status st
         cdef int i_n = <int>n
         with nogil:
-            st = fnn_network_sgd_step_f64(i_n, &X[0, 0], pl, py, self.n_layers, t, &loss, &correct)
+            st = fnn_network_train_step_f64(i_n, &X[0, 0], pl, py, self.n_layers, t, adam, &loss, &correct)
         _check(st)
         return loss, correct
 

@@ -507,11 +507,12 @@ def forward_train(model, X, ws, fused):
     return h
 
 
-def bind_sgd_step(model, ws):
-    """The model and workspace bound for a whole SGD step in one C call
-    (softmax cross-entropy output, plain SGD), or None when a layer needs
-    the per-layer path: a shared bias, a bias frozen while its weights
-    learn (or the reverse), or a hidden activation applied outside the GEMM."""
+def bind_train_step(model, ws, optimizer):
+    """The model, workspace and optimizer bound for a whole training step in
+    one C call (softmax cross-entropy output; plain SGD or Adam), or None
+    when something needs the per-layer path: a shared bias, a bias frozen
+    while its weights learn (or the reverse), a hidden activation applied
+    outside the GEMM, or optimizer state of another dtype."""
     layers = model.layers
     last = len(layers) - 1
     train = []
@@ -524,7 +525,30 @@ def bind_sgd_step(model, ws):
             return None
         train.append(train_w)
     codes = [0 if i == last else _core.ACTIVATION_CODES[layer.kernel_activation] for i, layer in enumerate(layers)]
-    return _core.NetworkSGDStep(layers, train, ws, codes)
+    if optimizer.fusable:
+        return _core.NetworkTrainStep(layers, train, ws, codes)
+    # Adam: its moments, created as its update would create them
+    moments = []
+    for i, layer in enumerate(layers):
+        if not train[i]:
+            moments.append(None)
+            continue
+        if ws.dW[i] is None:
+            return None
+        pair = []
+        for name, param in (("weight", layer._weight), ("bias", layer._bias)):
+            if param is None:
+                pair.append(None)
+                continue
+            st = optimizer.state.get((i, name))
+            if st is None:
+                st = optimizer.state[(i, name)] = (np.zeros_like(param), np.zeros_like(param))
+            if any(a.dtype != param.dtype or a.shape != param.shape or not a.flags.c_contiguous for a in st):
+                return None
+            pair.append(st)
+        sw, sb = pair
+        moments.append((sw[0], sw[1], None if sb is None else sb[0], None if sb is None else sb[1], sw, sb))
+    return _core.NetworkTrainStep(layers, train, ws, codes, moments, optimizer.state)
 
 
 def backward_update(model, X, ws, fused, optimizer, n):

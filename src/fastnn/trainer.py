@@ -25,9 +25,9 @@ import numpy as np
 from . import _core
 from .layers import check_seed
 from .losses import get_loss
-from .model import (Sequential, Workspace, accuracy, backward_update, bind_sgd_step, check_trainable,
+from .model import (Sequential, Workspace, accuracy, backward_update, bind_train_step, check_trainable,
                     loss_and_output_grad)
-from .optimizers import SGD, Optimizer
+from .optimizers import SGD, Adam, Optimizer
 
 __all__ = ["Callback", "DivergenceError", "EarlyStopping", "History", "Trainer"]
 
@@ -202,8 +202,8 @@ class Trainer:
         self.batch_size = int(batch_size)
         check_trainable(model, self.loss)
         self._fused = self.loss.fused_activation is not None
-        self._sgd_step_possible = self.loss.name == "cross_entropy"
-        self._sgd_step = None  # the bound one-call SGD step, see _step
+        self._train_step_possible = self.loss.name == "cross_entropy"
+        self._train_step = None  # the bound one-call training step, see _step
         self._ws = None
         self.stop_training = False
         self._stopped_early = False
@@ -240,16 +240,25 @@ class Trainer:
         ws = self._workspace(X.shape[0])
         n = X.shape[0]
         opt = self.optimizer
-        if self._sgd_step_possible and opt.fusable:
-            # The common case (softmax cross-entropy, plain SGD): the whole
-            # step in one C call, the same kernels in the same order.
-            step = self._sgd_step
-            if step is None or not step.matches(self.model.layers, ws):
-                step = self._sgd_step = bind_sgd_step(self.model, ws)
+        adam = type(opt) is Adam
+        if self._train_step_possible and (opt.fusable or adam):
+            # The common cases (softmax cross-entropy; plain SGD or Adam):
+            # the whole step in one C call, the same kernels in the same order.
+            state = opt.state if adam else None
+            step = self._train_step
+            if step is None or not step.matches(self.model.layers, ws, state):
+                step = self._train_step = bind_train_step(self.model, ws, opt)
+                if step is None:  # this model needs the per-layer path
+                    self._train_step_possible = False
             if step is not None:
                 factor = opt.current_factor()
                 lrs = [opt.layer_lrs.get(i, opt.lr) * factor for i in range(len(self.model.layers))]
-                value, correct = step.run(X, target, lrs)
+                consts = None
+                if adam:
+                    t = opt.step_count + 1
+                    b1, b2 = opt.betas
+                    consts = (b1, b2, opt.eps, opt.weight_decay, 1 - b1 ** t, 1 - b2 ** t)
+                value, correct = step.run(X, target, lrs, consts)
                 if math.isfinite(value):
                     opt.finish_step()
                 return value, ws.acts[-1][:n], correct
