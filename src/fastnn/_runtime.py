@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import warnings
@@ -80,7 +81,33 @@ def set_simd_path(name: str) -> None:
     _core.simd_select(name)
 
 
+def _cgroup_cpu_quota(path: str = "/sys/fs/cgroup/cpu.max"):
+    """The CPUs a cgroup (v2) CPU quota allows, "quota period" rounded up;
+    None when there is no quota or no cgroup file."""
+    try:
+        with open(path) as f:
+            quota, period = f.read().split()[:2]
+        if quota == "max":
+            return None
+        return max(1, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        return None
+
+
+def _respect_cpu_quota() -> None:
+    """Unless OMP_NUM_THREADS says otherwise, use no more threads than the
+    container's CPU quota allows: OpenMP counts the CPUs of the affinity
+    mask (os.sched_getaffinity), not the quota, and a team larger than the
+    quota is throttled part way through every parallel region."""
+    if os.environ.get("OMP_NUM_THREADS"):
+        return
+    quota = _cgroup_cpu_quota()
+    if quota is not None and quota < _core.get_num_threads():
+        _core.set_num_threads(quota)
+
+
 def _check_environment() -> None:
+    _respect_cpu_quota()
     forced = os.environ.get("FASTNN_SIMD")
     if forced and forced != _core.simd_selected():
         warnings.warn(
