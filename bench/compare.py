@@ -307,7 +307,7 @@ def bench_models(args, torch, sklearn, peak, results):
         for bs in ((128,) if args.quick else (32, 128)):
             with Threads(threads, torch):
                 c = model_contenders(X, y, bs, torch, sklearn)
-                r = measure(c, 1 if args.quick else args.epoch_repeats, 1, args.pause)
+                r = measure(c, 1 if args.quick else args.epoch_repeats, 1, args.epoch_pause)
             rows.append({"what": f"train epoch, batch {bs}", "threads": threads, "results": r,
                          "fastnn_gflops": epoch_flops / r["fastnn"]["median"] / 1e9})
     # inference
@@ -384,13 +384,17 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for kernels and inference")
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--epoch-repeats", type=int, default=3)
-    ap.add_argument("--pause", type=float, default=None, help="seconds between contenders")
+    ap.add_argument("--pause", type=float, default=None, help="seconds between contenders (kernels, inference)")
+    ap.add_argument("--epoch-pause", type=float, default=None,
+                    help="seconds between training epochs of different contenders: OpenBLAS's idle workers "
+                         "busy-wait about 0.1 s after a call, which would slow the next contender")
     ap.add_argument("--data-home", default=None)
     ap.add_argument("--skip-kernels", action="store_true")
     ap.add_argument("--skip-models", action="store_true")
     args = ap.parse_args(argv)
     args.repeats = args.repeats or (3 if args.quick else 7)
     args.pause = args.pause if args.pause is not None else (0.0 if args.quick else 0.05)
+    args.epoch_pause = args.epoch_pause if args.epoch_pause is not None else (0.0 if args.quick else 0.3)
 
     print("contenders: fastnn, numpy (fastnn.reference maths)")
     torch = optional("torch", "pip install torch==2.13.0")
