@@ -25,3 +25,35 @@ for n in (1,8,32,128,1024):
     if r[2][0]>1.08*r[1][0]: flag.append('FWD')
     if r[2][1]>1.08*r[1][1]: flag.append('BWD')
     print(f"n={n:5d} {i:4d}->{o:3d} fwd {r[1][0]:8.1f} {r[2][0]:8.1f}  bwd {r[1][1]:8.1f} {r[2][1]:8.1f}  {' '.join(flag)}")
+
+# The paths a user's calls take: the whole network's forward pass in one C
+# call (Sequential.forward) and the one-call training step (Trainer.step),
+# 1 against 2 threads, interleaved, best of 7.
+model = fastnn.Sequential([fastnn.Dense(784, 64, "sigmoid"), fastnn.Dense(64, 128, "sigmoid"),
+                           fastnn.Dense(128, 512, "sigmoid"), fastnn.Dense(512, 10, "softmax")], seed=0)
+for n in (1, 4, 16, 17, 64, 256, 2048):
+    X = rng.standard_normal((n, 784)).astype(np.float32)
+    best = {1: [], 2: []}
+    for _ in range(7):
+        for t in (1, 2):
+            fastnn.set_num_threads(t)
+            best[t].append(min(timeit.repeat(lambda: model.forward(X), number=max(1, 2000 // n), repeat=1))
+                           / max(1, 2000 // n) * 1e6)
+    f1, f2 = min(best[1]), min(best[2])
+    print(f"forward   n={n:5d}  1 thread {f1:9.1f} us  2 threads {f2:9.1f} us  {'SLOWER' if f2 > 1.08 * f1 else ''}")
+for opt_name in ("sgd", "adam"):
+    for n in (1, 8, 16, 31, 32, 64, 128, 256):
+        X = rng.standard_normal((n, 784)).astype(np.float32)
+        y = rng.integers(0, 10, n)
+        best = {1: [], 2: []}
+        trainers = {t: fastnn.Trainer(model, "cross_entropy", fastnn.SGD(1e-9) if opt_name == "sgd"
+                                      else fastnn.Adam(1e-9), batch_size=n) for t in (1, 2)}
+        for _ in range(7):
+            for t in (1, 2):
+                fastnn.set_num_threads(t)
+                tr = trainers[t]
+                best[t].append(min(timeit.repeat(lambda: tr.step(X, y), number=max(1, 400 // n), repeat=1))
+                               / max(1, 400 // n) * 1e6)
+        s1, s2 = min(best[1]), min(best[2])
+        print(f"step {opt_name:4s} n={n:5d}  1 thread {s1:9.1f} us  2 threads {s2:9.1f} us  "
+              f"{'SLOWER' if s2 > 1.08 * s1 else ''}")
