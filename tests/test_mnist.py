@@ -33,6 +33,9 @@ def test_short_run_on_full_files_reaches_95_percent(capsys):
     assert np.array_equal(report.confusion_matrix.sum(axis=1), np.bincount(d.y_test, minlength=10))
     out = capsys.readouterr().out
     assert "epoch 3/3" in out and "test accuracy" in out and "confusion matrix" in out
+    # peak memory reported: at least the training images as float32 (55000 x 784 x 4 bytes)
+    assert run.peak_memory_bytes >= 55000 * 784 * 4
+    assert f"peak memory (RSS) of this process {run.peak_memory_bytes / 2**20:.0f} MiB" in out
 
 
 def test_offline_fallback_trains_on_the_sample(tmp_path, capsys):

@@ -102,6 +102,7 @@ class MNISTRun(NamedTuple):
     report: TestReport
     data_source: str = "full"
     seconds: float = 0.0
+    peak_memory_bytes: int | None = None  # the process's peak RSS at the end (None if unknown)
 
 
 def evaluate_test_set(model, X, y):
@@ -189,6 +190,19 @@ def train_mnist(epochs=80, batch_size=128, optimizer="adam", lr=None, hidden=(64
 
     report = evaluate_test_set(model, prep.X_test, prep.y_test)
     total = time.perf_counter() - t_start
-    _log(verbose, f"trained in {train_seconds:.1f} s ({total:.1f} s with data preparation)")
+    peak = peak_memory_bytes()
+    _log(verbose, f"trained in {train_seconds:.1f} s ({total:.1f} s with data preparation)"
+         + ("" if peak is None else f"; peak memory (RSS) of this process {peak / 2**20:.0f} MiB"))
     _log(verbose, str(report))
-    return MNISTRun(model, history, report, prep.source, train_seconds)
+    return MNISTRun(model, history, report, prep.source, train_seconds, peak)
+
+
+def peak_memory_bytes():
+    """The largest resident set this process has had, in bytes (getrusage's
+    ru_maxrss: KiB on Linux, bytes on macOS), or None where unavailable."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(rss) if sys.platform == "darwin" else int(rss) * 1024
