@@ -661,6 +661,30 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
     *threads_used = 1;
     if (m <= 0 || n <= 0) return FNN_OK;
     if (m <= FNN_SMALL_M && csa == 1 && rsb == 1 && k > 0) {
+        /* Each output is its own dot product: columns split across threads
+         * (in whole groups of 4) give the same results for any split. */
+        int nt_small = max_threads;
+        const double work_small = (double)m * n * k;
+        if (work_small / FNN_MIN_WORK_PER_THREAD < nt_small)
+            nt_small = fnn_maxi(1, (int)(work_small / FNN_MIN_WORK_PER_THREAD));
+#ifdef _OPENMP
+        if (nt_small > 1) {
+            int used = nt_small;
+#pragma omp parallel num_threads(nt_small) default(shared)
+            {
+                const int team = omp_get_num_threads(), tid = omp_get_thread_num();
+                const int groups = (n + 3) / 4;
+                const int j0 = fnn_mini(n, (int)((long)groups * tid / team) * 4);
+                const int j1 = fnn_mini(n, (int)((long)groups * (tid + 1) / team) * 4);
+                if (tid == 0) used = team;
+                if (j1 > j0)
+                    FN(gemm_small_m)(m, j1 - j0, k, alpha, a, rsa, b + (ptrdiff_t)j0 * csb, csb, beta, c + j0,
+                                     ldc, bias ? bias + j0 : NULL, act, slope);
+            }
+            *threads_used = used;
+            return FNN_OK;
+        }
+#endif
         FN(gemm_small_m)(m, n, k, alpha, a, rsa, b, csb, beta, c, ldc, bias, act, slope);
         return FNN_OK;
     }

@@ -4,6 +4,7 @@
  * through fnn_gemm_f32/f64 (runtime.c) to the selected SIMD path.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fnn_internal.h"

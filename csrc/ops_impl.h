@@ -62,13 +62,39 @@ static void FN(activation_backward)(int n, int out, const T *da, const T *a,
     }
 }
 
+/* A (n x out) = act(X W^T + b) with at most nt threads.  Normally one GEMM
+ * with op(B) = W^T read through strides and the bias and activation in its
+ * epilogue.  A narrow layer (the 10 outputs of a classifier) would fill
+ * only out of the micro-tile's NR columns, so it computes the transpose
+ * A^T = W X^T instead, whose rows fill whole MR-row tiles, and transposes
+ * it into A adding the bias.  Each element is the same sum in the same
+ * order either way: the results are identical. */
+static fnn_status FN(dense_forward_threads)(int nt, int n, int in, int out, const T *x, const T *w,
+                                            const T *b, fnn_activation act, T slope, T *a)
+{
+    int mr = 1, nr = 1;
+    fnn_simd_tile(sizeof(T) == 8, &mr, &nr);
+    if (2 * out > nr || out > mr || in < 1) /* (the choice depends on the layer only, not on n) */
+        return FN(fnn_gemm_threads_)(nt, n, out, in, (T)1, x, in, 1, w, 1, in, (T)0, a, out, b, act, slope);
+    T *at = (T *)malloc((size_t)out * n * sizeof(T));
+    if (!at) return FNN_ERR_NOMEM;
+    const fnn_status st = FN(fnn_gemm_threads_)(nt, out, n, in, (T)1, w, in, 1, x, 1, in, (T)0, at, n, NULL,
+                                                FNN_ACT_IDENTITY, (T)0);
+    if (st == FNN_OK) {
+        for (int i = 0; i < n; ++i)
+            for (int j = 0; j < out; ++j)
+                a[(size_t)i * out + j] = at[(size_t)j * n + i] + (b ? b[j] : (T)0);
+        if (act != FNN_ACT_IDENTITY) FN(fnn_activation_)(a, (size_t)n * out, act, slope);
+    }
+    free(at);
+    return st;
+}
+
 fnn_status FN(fnn_dense_forward_)(int n, int in, int out, const T *x,
                                   const T *w, const T *b, fnn_activation act,
                                   T slope, T *a)
 {
-    /* A (n x out) = act(X W^T + b): op(B) = W^T is read through strides. */
-    return FN(fnn_gemm_)(n, out, in, (T)1, x, in, 1, w, 1, in, (T)0, a, out,
-                         b, act, slope);
+    return FN(dense_forward_threads)(fnn_get_num_threads(), n, in, out, x, w, b, act, slope, a);
 }
 
 /* Below this many multiply-adds per thread the one-region small-batch
@@ -397,9 +423,9 @@ static fnn_status FN(sgd_step_half)(int r0, int r1, int n, const T *x,
         const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
         const int in = L->in_features, out = L->out_features;
         const T *xin = (l ? layers[l - 1].a : x) + (ptrdiff_t)r0 * in;
-        const fnn_status st = FN(fnn_gemm_threads_)(1, m, out, in, (T)1, xin, in, 1, L->w, 1, in, (T)0,
-                                                    L->a + (ptrdiff_t)r0 * out, out, L->b,
-                                                    l == last ? FNN_ACT_IDENTITY : L->act, L->slope);
+        const fnn_status st = FN(dense_forward_threads)(1, m, in, out, xin, L->w, L->b,
+                                                        l == last ? FNN_ACT_IDENTITY : L->act, L->slope,
+                                                        L->a + (ptrdiff_t)r0 * out);
         if (st != FNN_OK) return st;
     }
     const FNN_CAT(fnn_train_layer_, SFX) *top = &layers[last];

@@ -448,9 +448,8 @@ def all_finite(x):
 # Bumped by every assignment to a Dense layer's attributes: a bound network
 # re-checks its layers only when this has moved.
 cdef unsigned long long _layer_generation = 0
-# NetworkForward.run takes batches up to this many rows (the model's
-# inference chunk); larger ones go through the model's chunked loop.
-cdef Py_ssize_t _NETWORK_RUN_MAX_ROWS = 8192
+# NetworkForward runs batches through the network this many rows at a time.
+cdef Py_ssize_t _NETWORK_CHUNK_ROWS = 1024
 
 from numpy import empty as _np_empty
 
@@ -580,7 +579,7 @@ cdef class NetworkForward:
         except (BufferError, ValueError, TypeError):
             return None  # not a contiguous buffer
         try:
-            if (view.ndim != 2 or view.shape[1] != self.in_features or view.shape[0] > _NETWORK_RUN_MAX_ROWS
+            if (view.ndim != 2 or view.shape[1] != self.in_features
                     or view.format.decode() != ("d" if self.f64 else "f")):
                 return None
             n = view.shape[0]
@@ -614,20 +613,28 @@ cdef class NetworkForward:
         _shape("out.shape[1] (out_features)", out.shape[1], t[self.n_layers - 1].out_features)
         if n == 0:
             return 0
-        cdef int i_n = _dims(n)
+        _dims(n)
+        # Rows go through the network in chunks: a chunk's activations stay
+        # in cache from one layer to the next (measured on the notes'
+        # network, batch 10,000: 1024-row chunks 14.9 ms, 8192-row 18.6 ms).
+        cdef Py_ssize_t chunk = min(n, _NETWORK_CHUNK_ROWS), s0, rows
         cdef size_t tbytes = self.n_layers * sizeof(fnn_dense_layer_f32)
-        cdef char *block = <char *>self._alloc(n, tbytes, sizeof(float))
+        cdef char *block = <char *>self._alloc(chunk, tbytes, sizeof(float))
         cdef float *h = <float *>(block + tbytes)
-        cdef fnn_status st
+        cdef fnn_status st = FNN_OK
         with nogil:
             # This call's own copy of the table: concurrent calls never share one.
             t = <fnn_dense_layer_f32 *>block
             memcpy(t, self.table, tbytes)
             for i in range(self.n_layers - 1):
                 t[i].a = h + off
-                off += n * t[i].out_features
-            t[self.n_layers - 1].a = &out[0, 0]
-            st = fnn_network_forward_f32(i_n, &X[0, 0], self.n_layers, t)
+                off += chunk * t[i].out_features
+            s0 = 0
+            while s0 < n and st == FNN_OK:
+                rows = min(chunk, n - s0)
+                t[self.n_layers - 1].a = &out[s0, 0]
+                st = fnn_network_forward_f32(<int>rows, &X[s0, 0], self.n_layers, t)
+                s0 += rows
             free(block)
         return _check(st)
 
@@ -639,19 +646,27 @@ cdef class NetworkForward:
         _shape("out.shape[1] (out_features)", out.shape[1], t[self.n_layers - 1].out_features)
         if n == 0:
             return 0
-        cdef int i_n = _dims(n)
+        _dims(n)
+        # Rows go through the network in chunks: a chunk's activations stay
+        # in cache from one layer to the next (measured on the notes'
+        # network, batch 10,000: 1024-row chunks 14.9 ms, 8192-row 18.6 ms).
+        cdef Py_ssize_t chunk = min(n, _NETWORK_CHUNK_ROWS), s0, rows
         cdef size_t tbytes = self.n_layers * sizeof(fnn_dense_layer_f64)
-        cdef char *block = <char *>self._alloc(n, tbytes, sizeof(double))
+        cdef char *block = <char *>self._alloc(chunk, tbytes, sizeof(double))
         cdef double *h = <double *>(block + tbytes)
-        cdef fnn_status st
+        cdef fnn_status st = FNN_OK
         with nogil:
             t = <fnn_dense_layer_f64 *>block
             memcpy(t, self.table, tbytes)
             for i in range(self.n_layers - 1):
                 t[i].a = h + off
-                off += n * t[i].out_features
-            t[self.n_layers - 1].a = &out[0, 0]
-            st = fnn_network_forward_f64(i_n, &X[0, 0], self.n_layers, t)
+                off += chunk * t[i].out_features
+            s0 = 0
+            while s0 < n and st == FNN_OK:
+                rows = min(chunk, n - s0)
+                t[self.n_layers - 1].a = &out[s0, 0]
+                st = fnn_network_forward_f64(<int>rows, &X[s0, 0], self.n_layers, t)
+                s0 += rows
             free(block)
         return _check(st)
 

@@ -242,15 +242,10 @@ class Sequential:
             return out
         net = self._network(logits)
         if net is not None:
-            # One C call per chunk: the whole network, one parallel region
-            # at small batches (where the Python per layer was most of the
-            # time).
-            if n <= _INFERENCE_CHUNK:
-                net.forward(X, out)
-                return out
-            for s in range(0, n, _INFERENCE_CHUNK):
-                e = min(n, s + _INFERENCE_CHUNK)
-                net.forward(X[s:e], out[s:e])
+            # One C call: the whole network (one parallel region at small
+            # batches, where the Python per layer was most of the time),
+            # chunks of rows in C for large ones.
+            net.forward(X, out)
             return out
         chunk = min(n, _INFERENCE_CHUNK)
         layers = self.layers
