@@ -347,6 +347,28 @@ def bench_models(args, torch, sklearn, peak, results):
         cells = "".join(f" {r[k]['median'] / f:>14.2f}x" if k in r else f" {'-':>15}" for k in names if k != "fastnn")
         print(f"{row['what']:26}{row['threads']:>8} {unit:>12} {row['fastnn_gflops']:>8.1f} "
               f"{100 * row['fastnn_gflops'] / pk:>6.0f}{cells}")
+    summary(rows)
+
+
+def summary(rows):
+    """The training rows as the speed issue states its targets: fastnn on 2
+    threads against each other library at its better thread count."""
+    epochs = {(r["what"], r["threads"]): r["results"] for r in rows if r["what"].startswith("train epoch")}
+    lines = []
+    for what in sorted({w for w, _ in epochs}):
+        if (what, 2) not in epochs:
+            continue
+        mine = epochs[(what, 2)]["fastnn"]["median"]
+        parts = []
+        for lib in ("numpy", "torch", "sklearn"):
+            theirs = [epochs[(what, t)][lib]["median"] for t in (1, 2) if (what, t) in epochs and lib in epochs[(what, t)]]
+            if theirs:
+                parts.append(f"{lib} {min(theirs) / mine:.2f}x")
+        if (what, 1) in epochs:
+            parts.append(f"fastnn 1 -> 2 threads {epochs[(what, 1)]['fastnn']['median'] / mine:.2f}x")
+        lines.append(f"  {what}, fastnn on 2 threads vs the others' better thread count: " + ", ".join(parts))
+    if lines:
+        print("\n".join(["summary:"] + lines))
 
 
 def chart(results, path):
