@@ -13,6 +13,23 @@
 #include <omp.h>
 #endif
 
+/* A per-thread scratch buffer that only grows (each OpenMP thread and each
+ * calling thread has its own): the transposed output of a narrow layer, so
+ * that a training step allocates nothing once warm. */
+static FNN_THREAD_LOCAL void *fnn_ops_buf = NULL;
+static FNN_THREAD_LOCAL size_t fnn_ops_cap = 0;
+
+static void *fnn_ops_scratch(size_t bytes)
+{
+    if (bytes <= fnn_ops_cap) return fnn_ops_buf;
+    void *p = malloc(bytes);
+    if (!p) return NULL;
+    free(fnn_ops_buf);
+    fnn_ops_buf = p;
+    fnn_ops_cap = bytes;
+    return p;
+}
+
 #define T float
 #define SFX f32
 #include "ops_impl.h"

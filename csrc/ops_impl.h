@@ -76,7 +76,7 @@ static fnn_status FN(dense_forward_threads)(int nt, int n, int in, int out, cons
     fnn_simd_tile(sizeof(T) == 8, &mr, &nr);
     if (2 * out > nr || out > mr || in < 1) /* (the choice depends on the layer only, not on n) */
         return FN(fnn_gemm_threads_)(nt, n, out, in, (T)1, x, in, 1, w, 1, in, (T)0, a, out, b, act, slope);
-    T *at = (T *)malloc((size_t)out * n * sizeof(T));
+    T *at = (T *)fnn_ops_scratch((size_t)out * n * sizeof(T));
     if (!at) return FNN_ERR_NOMEM;
     const fnn_status st = FN(fnn_gemm_threads_)(nt, out, n, in, (T)1, w, in, 1, x, 1, in, (T)0, at, n, NULL,
                                                 FNN_ACT_IDENTITY, (T)0);
@@ -86,7 +86,6 @@ static fnn_status FN(dense_forward_threads)(int nt, int n, int in, int out, cons
                 a[(size_t)i * out + j] = at[(size_t)j * n + i] + (b ? b[j] : (T)0);
         if (act != FNN_ACT_IDENTITY) FN(fnn_activation_)(a, (size_t)n * out, act, slope);
     }
-    free(at);
     return st;
 }
 

@@ -70,11 +70,16 @@ def rel_err(got, ref):
     return float(np.linalg.norm(got - ref) / max(np.linalg.norm(ref), 1e-30))
 
 
-def check(got, ref, dtype, what):
+def check(got, ref, dtype, what, terms=None):
+    """got matches ref to the dtype's tolerance, relative to |ref| or, for a
+    sum of products, to the size of its terms (``terms``: |ref| when they
+    cancel is no measure of float32's honest rounding)."""
     assert isinstance(got, np.ndarray), f"{what}: not an ndarray"
     assert got.dtype == dtype, f"{what}: dtype {got.dtype}, expected {np.dtype(dtype)}"
     assert got.shape == np.shape(ref), f"{what}: shape {got.shape}, expected {np.shape(ref)}"
     err = rel_err(got, ref)
+    if terms is not None:
+        err = min(err, float(np.linalg.norm(np.asarray(got, np.float64) - ref) / max(terms, 1e-30)))
     assert err <= TOL[dtype], f"{what}: relative error {err:.3e} > {TOL[dtype]:.0e}"
 
 
@@ -119,16 +124,19 @@ def run_dense_backward(n, d, m, act, dtype, seed, need_dX=True, bias=True, slope
     dA = rng.normal(size=(n, m)).astype(dtype)
     dW_r, db_r, dX_r = R.dense_backward(*f64(dA, A, X, W), act, slope=slope,
                                         need_dX=need_dX, bias=bias)
+    dZ_r = np.abs(dA.astype(np.float64) * R.activation_derivative(act, A.astype(np.float64), slope=slope))
+    terms_dW = np.linalg.norm(dZ_r.T @ np.abs(X.astype(np.float64)))
+    terms_dX = np.linalg.norm(dZ_r @ np.abs(W.astype(np.float64)))
     for eng in engines():
         dW, db, dX = K.dense_backward(dA, A, X, W, act, slope=slope, need_dX=need_dX, bias=bias)
         what = f"dense_backward {act} ({n},{d})->{m} {eng}"
-        check(dW, dW_r, dtype, what + " dW")
+        check(dW, dW_r, dtype, what + " dW", terms=terms_dW)
         if bias:
             check(db, db_r, dtype, what + " db")
         else:
             assert db is None, what + ": db should be None with bias=False"
         if need_dX:
-            check(dX, dX_r, dtype, what + " dX")
+            check(dX, dX_r, dtype, what + " dX", terms=terms_dX)
         else:
             assert dX is None, what + ": dX should be None with need_dX=False"
 
@@ -145,6 +153,7 @@ def run_dense_backward_sgd(n, d, m, act, dtype, seed, need_dX=True, bias=True, s
     # step scaled up by 1/|dW| would magnify that honest rounding.
     dZ_r = dA.astype(np.float64) * R.activation_derivative(act, A.astype(np.float64), slope=slope)
     terms = np.linalg.norm(np.abs(dZ_r).T @ np.abs(X.astype(np.float64)))
+    terms_dX = np.linalg.norm(np.abs(dZ_r) @ np.abs(W0.astype(np.float64)))
     lr = 0.5 * float(np.linalg.norm(W0.astype(np.float64)) / max(terms, 1e-30))
     lr = float(dtype(lr))
     W_r = W0.astype(np.float64) - lr * dW_r
@@ -157,7 +166,7 @@ def run_dense_backward_sgd(n, d, m, act, dtype, seed, need_dX=True, bias=True, s
         if bias:
             check(b, b_r, dtype, what + " b")
         if need_dX:
-            check(dX, dX_r, dtype, what + " dX")
+            check(dX, dX_r, dtype, what + " dX", terms=terms_dX)
         else:
             assert dX is None, what + ": dX should be None with need_dX=False"
 

@@ -100,10 +100,11 @@ def test_forward_matches_reference(act):
     assert np.allclose(got.sum(axis=1), 1)
 
 
+@pytest.mark.parametrize("simd", fastnn.simd_paths())
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("n", [1, 2, 3, 5, 16, 17, 300])
-def test_one_call_network_forward_matches_reference(dtype, threads, n):
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 16, 17, 300, 2100])
+def test_one_call_network_forward_matches_reference(dtype, threads, n, simd):
     # Every batch size that takes the one-region small-batch path (n <= 16,
     # each layer's columns split across threads) and the per-layer GEMM path.
     rng = np.random.default_rng(n)
@@ -118,6 +119,7 @@ def test_one_call_network_forward_matches_reference(dtype, threads, n):
                              [None if layer.bias is None else layer.bias.astype(np.float64) for layer in layers],
                              acts + ["softmax"], X, slope=0.2)[-1]
     fastnn.set_num_threads(threads)
+    fastnn.set_simd_path(simd)  # every instruction set this CPU has (restored by conftest)
     got = model.forward(X)
     tol = 1e-5 if dtype == "float32" else 1e-12
     assert got.dtype == np.dtype(dtype) and got.shape == (n, 5)

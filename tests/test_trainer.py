@@ -496,15 +496,17 @@ def test_one_call_sgd_step_leaves_the_model_unchanged_on_a_nan_loss():
         assert np.array_equal(after[key], before[key]), key
 
 
+@pytest.mark.parametrize("simd", fastnn.simd_paths())
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("batch_size", [32, 64])
-def test_split_sgd_step_is_independent_of_threads_and_equals_the_full_batch(dtype, batch_size):
+def test_split_sgd_step_is_independent_of_threads_and_equals_the_full_batch(dtype, batch_size, simd):
     # Batches of 32 rows or more split into two halves that run forward,
     # loss and the backward chain independently (data parallel); the team
     # then updates each layer from the whole batch.  With 1 and 2 threads
     # the results are bit-identical; with halves of more than 16 rows (the
     # packed GEMM path) they are bit-identical to the per-layer path too,
     # with 16-row halves (the dot-product path) equal up to rounding.
+    fastnn.set_simd_path(simd)  # every instruction set this CPU has (restored by conftest)
     rng = np.random.default_rng(1)
     X = rng.standard_normal((301, 40))
     y = rng.integers(0, 5, 301)

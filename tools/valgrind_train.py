@@ -63,9 +63,13 @@ def train_and_predict(dtype, threads, rng):
     Xb = rng.standard_normal((300, 19)).astype(dtype)
     wide = fastnn.Sequential([fastnn.Dense(19, 300, "softplus"), fastnn.Dense(300, 5, "softmax")], seed=4,
                              dtype=dtype)
-    fastnn.Trainer(wide, "cross_entropy", fastnn.SGD(0.05), batch_size=150).fit(Xb, rng.integers(0, 5, 300),
-                                                                              epochs=1, verbose=0)
+    for opt, bs in ((fastnn.SGD(0.05), 150), (fastnn.Adam(1e-2), 40), (fastnn.Adam(1e-2), 33)):
+        # the one-call training step split in halves (batch >= 32), SGD and
+        # Adam, uneven halves, and the narrow output layer computed as W X^T
+        fastnn.Trainer(wide, "cross_entropy", opt, batch_size=bs).fit(Xb, rng.integers(0, 5, 300), epochs=1,
+                                                                      verbose=0)
     wide.predict(Xb)
+    wide.predict(np.repeat(Xb, 7, axis=0))  # 2100 rows: the forward pass in 1024-row chunks
 
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "model.npz")
