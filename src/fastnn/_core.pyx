@@ -429,6 +429,8 @@ def all_finite(x):
     cdef int ok
     PyObject_GetBuffer(x, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)
     try:
+        if view.len and <size_t>view.buf % <size_t>view.itemsize != 0:
+            raise ValueError("all_finite needs an aligned buffer (not a view at an odd byte offset)")
         fmt = view.format.decode().lstrip("@=")  # native byte order only
         if view.itemsize == 4 and fmt == "f":
             with nogil:
@@ -580,7 +582,8 @@ cdef class NetworkForward:
             return None  # not a contiguous buffer
         try:
             if (view.ndim != 2 or view.shape[1] != self.in_features
-                    or view.format.decode() != ("d" if self.f64 else "f")):
+                    or view.format.decode() != ("d" if self.f64 else "f")
+                    or <size_t>view.buf % <size_t>view.itemsize != 0):  # misaligned: the caller copies
                 return None
             n = view.shape[0]
             with nogil:

@@ -91,6 +91,13 @@ def _no_overlap(name, arr, **others):
             raise ValueError(f"{name} shares memory with {other_name}; pass separate arrays")
 
 
+def _contiguous(arr, dtype=None):
+    """arr as a C-contiguous, aligned array (a copy only if it is neither):
+    a view at an odd byte offset is contiguous but not aligned, and the C
+    kernels load whole floats."""
+    return np.require(arr, dtype=dtype, requirements=("C", "A"))
+
+
 def _float_array(name, x, ndim, check_finite=True):
     """x as a C-contiguous float32/float64 array of ndim dimensions."""
     arr = _asarray(name, x)
@@ -98,7 +105,7 @@ def _float_array(name, x, ndim, check_finite=True):
         raise TypeError(f"{name} must have dtype float32 or float64, got {arr.dtype}")
     if arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
-    arr = np.ascontiguousarray(arr)
+    arr = _contiguous(arr)
     if check_finite and not _core.all_finite(arr.reshape(-1)):
         raise ValueError(f"{name} contains NaN or infinity")
     return arr
@@ -125,8 +132,8 @@ def _writable(name, arr, shape, dtype):
         raise TypeError(f"{name} must have dtype {dtype}, got {arr.dtype}")
     if arr.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
-    if not arr.flags.c_contiguous:
-        raise ValueError(f"{name} must be C-contiguous to be written in place")
+    if not (arr.flags.c_contiguous and (arr.flags.aligned or arr.size == 0)):
+        raise ValueError(f"{name} must be C-contiguous and aligned to be written in place")
     if not arr.flags.writeable:
         raise ValueError(f"{name} is read-only; it must be writable")
     return arr
@@ -269,7 +276,7 @@ def activation_derivative(name, A, *, slope=0.01):
     A = _asarray("A", A)
     if A.dtype not in _FLOATS:
         raise TypeError(f"A must have dtype float32 or float64, got {A.dtype}")
-    A = np.ascontiguousarray(A).reshape(A.shape)  # (ascontiguousarray makes a 0-d array 1-d)
+    A = _contiguous(A).reshape(A.shape)
     D = np.empty_like(A)
     _core.activation_derivative(A.reshape(-1), D.reshape(-1), act, slope)
     return D
@@ -287,7 +294,7 @@ def sgd_update(param, grad, lr):
     _writable("param", param, param.shape, param.dtype)
     if grad.shape != param.shape:
         raise ValueError(f"grad must have shape {param.shape}, got {grad.shape}")
-    grad = np.ascontiguousarray(grad)
+    grad = _contiguous(grad)
     if np.may_share_memory(param, grad):  # read all of grad before param changes
         grad = grad.copy()
     _core.sgd_update(param.reshape(-1), grad.reshape(-1), lr)
@@ -337,7 +344,7 @@ def softmax_cross_entropy(Z, y):
             raise TypeError(f"labels must be integers, got dtype {y.dtype}")
         if y.shape[0] != Z.shape[0]:
             raise ValueError(f"labels must have {Z.shape[0]} entries (one per row of Z), got {y.shape[0]}")
-        labels = np.ascontiguousarray(y, dtype=np.int64)
+        labels = _contiguous(y, np.int64)
         if labels.size and (labels.min() < 0 or labels.max() >= Z.shape[1]):
             raise ValueError(f"labels must lie in [0, {Z.shape[1]}), got values in [{labels.min()}, {labels.max()}]")
         loss = _core.softmax_cross_entropy(Z, labels, None, dZ)

@@ -38,7 +38,7 @@ class Loss:
             y = y.reshape(-1, 1)
         if y.ndim != 2 or y.shape[1] != n_outputs:
             raise ValueError(f"targets must have shape (n_samples, {n_outputs}) for this model, got {y.shape}")
-        y = np.ascontiguousarray(y, dtype=dtype)
+        y = np.require(y, dtype=dtype, requirements=("C", "A"))  # contiguous, aligned
         if not _core.all_finite(y.reshape(-1)):
             raise ValueError("targets contain NaN or infinity")
         return y
@@ -90,7 +90,7 @@ class CrossEntropy(Loss):
                     raise ValueError("class labels must be whole numbers")
             elif y.dtype.kind not in "iub":
                 raise TypeError(f"class labels must be integers, got dtype {y.dtype}")
-            labels = np.ascontiguousarray(y, dtype=np.int64)
+            labels = np.require(y, dtype=np.int64, requirements=("C", "A"))
             if labels.size and (labels.min() < 0 or labels.max() >= n_outputs):
                 raise ValueError(
                     f"class labels must lie in [0, {n_outputs}) for a model with {n_outputs} outputs, "
@@ -149,8 +149,8 @@ def _check_call(output, target, grad_out, labels=False):
         raise TypeError(f"target must be a numpy array like output ({output.dtype}, {output.shape}), "
                         f"got {_desc(target)}")
     for name, arr in (("output", output), ("target", target), ("grad_out", grad_out)):
-        if not arr.flags.c_contiguous:
-            raise ValueError(f"{name} must be C-contiguous")
+        if not (arr.flags.c_contiguous and arr.flags.aligned):
+            raise ValueError(f"{name} must be C-contiguous and aligned (not a view at an odd byte offset)")
 
 
 def _desc(a):

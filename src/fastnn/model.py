@@ -186,10 +186,10 @@ class Sequential:
                              f"got shape {X.shape}")
         if X.shape[1] != self.n_inputs:
             raise ValueError(f"{name} has {X.shape[1]} features but the model expects {self.n_inputs}")
-        if not (X.flags.c_contiguous and X.dtype == self.dtype):  # a copy (e.g. of a broadcast view)
+        if not (X.flags.c_contiguous and X.flags.aligned and X.dtype == self.dtype):  # a copy is made
             _memory.check_alloc(X.shape[0] * X.shape[1] * self.dtype.itemsize,
                                 f"a {self.dtype} copy of {name} with shape {X.shape}")
-        X = np.ascontiguousarray(X, dtype=self.dtype)
+        X = np.require(X, dtype=self.dtype, requirements=("C", "A"))  # contiguous, aligned
         if not _core.all_finite(X):
             raise ValueError(f"{name} contains NaN or infinity")
         return X, single

@@ -67,7 +67,7 @@ class Perceptron:
             X = X.reshape(1, -1)
         if X.ndim != 2 or X.shape[1] != self.n_inputs:
             raise ValueError(f"X must have shape (n_samples, {self.n_inputs}), got {X.shape}")
-        X = np.ascontiguousarray(X, dtype=np.float64)
+        X = np.require(X, dtype=np.float64, requirements=("C", "A"))  # contiguous, aligned
         if not np.all(np.isfinite(X)):
             raise ValueError("X contains NaN or infinity")
         return X
