@@ -859,3 +859,22 @@ def test_plot_samples_without_matplotlib_says_how_to_install(monkeypatch, tmp_pa
     assert 'pip install "fastnn[plot]"' in str(e.value)
     assert "pip install matplotlib" in str(e.value)
     assert not (tmp_path / "x.png").exists()
+
+
+def test_argument_errors_name_the_argument():
+    """Hardening issue: the problems the fuzz found, each an error naming its argument."""
+    with pytest.raises(TypeError, match="dtype"):
+        ds.Normalizer(dtype=None)  # was silently float64
+    norm = ds.Normalizer().fit(np.arange(12.0).reshape(2, 6))
+    for bad in (np.nan, np.inf):
+        with pytest.raises(ValueError, match="X contains NaN"):
+            norm.transform(np.full((1, 6), bad))  # was passed through
+    assert norm.transform(np.zeros((0, 6))).shape == (0, 6)
+    with pytest.raises(TypeError, match="image_shape"):
+        ds.find_corrupted(np.zeros((2, 2, 2)), [0, 1], image_shape=(2.5, 2))  # was truncated to (2, 2)
+    with pytest.raises(TypeError, match="val_fraction"):
+        ds.train_val_split(np.zeros((4, 2)), [0, 1, 0, 1], val_fraction="abc")
+    with pytest.raises(ValueError, match="seed"):
+        ds.train_val_indices([0, 1, 0, 1], seed=-1)
+    with pytest.raises(TypeError, match="timeout"):  # checked before falling back to the sample
+        ds.load_mnist_or_sample(download=False, timeout=None, verbose=False)

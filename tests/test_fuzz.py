@@ -1289,9 +1289,11 @@ def test_fuzz_runtime(data):
 # fastnn.datasets (everything that needs no network) and fastnn.examples
 # --------------------------------------------------------------------------
 
-#: fastnn.datasets is another hardening task's: its errors are checked for
-#: type (ValueError/TypeError) only, not for naming the argument.
-ANY = ".*"
+#: wrong types any argument may be given
+BAD_ANY = [None, "abc", {"a": 1}, b"x", object()]
+BAD_FRACTIONS = [0.0, 1.0, -0.5, 1.5, "abc", None, float("nan"), float("inf"), [0.1], True, {"a": 1}]
+BAD_SHAPES = [None, "ab", (2, -2), (2, 0), (2.5, 2), (), 5, {"a": 1}, (True, 2), (2, None)]
+BAD_RANGES = [None, "ab", (0,), (0, 1, 2), 5, (None, 1), (0, float("nan")), (1, 0), {"a": 1}, (True, 2)]
 IDX_DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64, np.int64, np.uint16, bool]
 
 
@@ -1305,17 +1307,34 @@ def test_fuzz_idx(data):
     a = layout(a, data.draw(st.sampled_from(LAYOUTS)))
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, data.draw(st.sampled_from(["a.idx", "a.idx.gz"])))
-        mode = data.draw(st.sampled_from(["roundtrip", "bad array", "garbage"]))
+        mode = data.draw(st.sampled_from(["roundtrip", "bad array", "bad arg", "garbage"]))
         if mode == "roundtrip":
+            before = a.copy()
             D.write_idx(path, a)
+            np.testing.assert_array_equal(a, before)
             b = D.read_idx(path)
-            assert b.shape == a.shape
+            assert b.shape == a.shape and b.flags.writeable
             np.testing.assert_array_equal(b, a)
         elif mode == "bad array":
             bad = data.draw(st.sampled_from([np.zeros(3, complex), np.zeros(3, np.float16), np.full(3, None, object),
-                                             np.array(5), np.array([2**40]), "abc", None, [[1], [1, 2]]]))
-            expect_error("write_idx|array|IDX", D.write_idx, path, bad)
+                                             np.array(5), np.array([2**40]), "abc", None, [[1], [1, 2]],
+                                             {"a": 1}, np.zeros(3, "U2")]))
+            expect_error("array", D.write_idx, path, bad)
             assert not os.path.exists(path)
+        elif mode == "bad arg":
+            arg = data.draw(st.sampled_from(["path", "compresslevel", "expected_magic"]))
+            value = data.draw(st.sampled_from({
+                "path": [None, 5, b"a.idx", "", ["a"], "a\x00b"],
+                "compresslevel": [None, -1, 10, 1.5, "9", True],
+                "expected_magic": ["abc", -1, 2**32, 1.5, True, [0x803]]}[arg]))
+            if arg == "expected_magic":
+                D.write_idx(path, a)
+                expect_error(arg, D.read_idx, path, expected_magic=value)
+            elif arg == "compresslevel":
+                expect_error(arg, D.write_idx, path, a, compresslevel=value)
+                assert not os.path.exists(path)
+            else:
+                expect_error(arg, data.draw(st.sampled_from([D.read_idx, lambda p: D.write_idx(p, a)])), value)
         else:
             D.write_idx(path, a)
             raw = open(path, "rb").read()
@@ -1339,34 +1358,67 @@ def test_fuzz_idx(data):
 def test_fuzz_normalizer(data):
     tick("Normalizer")
     n = data.draw(st.integers(1, 5))
-    dt = data.draw(st.sampled_from([np.uint8, np.float32, np.float64, np.int16]))
+    dt = data.draw(st.sampled_from([np.uint8, np.float32, np.float64, np.int16, np.int64, np.float16, bool]))
     X = (np.arange(n * 6).reshape(n, 2, 3) * 7 % 256).astype(dt)
     method = data.draw(st.sampled_from(["minmax", "standardize"]))
     per_pixel = data.draw(st.booleans())
     if data.draw(st.booleans(), label="bad ctor"):
-        arg = data.draw(st.sampled_from(["method", "value_range", "eps", "dtype"]))
+        arg = data.draw(st.sampled_from(["method", "per_pixel", "value_range", "eps", "dtype"]))
         args = dict(method=method, per_pixel=per_pixel)
         args[arg] = data.draw(st.sampled_from({
-            "method": [None, "zscore", 3, ["minmax"]],
-            "value_range": ["ab", (1, 0), (0,), 5, (0, float("nan")), (None, 1)],
-            "eps": ["abc", None],
-            "dtype": [np.int32, "abc", 3]}[arg]))  # (dtype=None is taken as float64)
+            "method": [None, "zscore", 3, ["minmax"], "MINMAX"],
+            "per_pixel": BAD_FLAGS,
+            "value_range": BAD_RANGES[1:] + [(0, float("inf"))],  # (None is the default)
+            "eps": ["abc", None, -1.0, float("nan"), float("inf"), True, [1e-8]],
+            "dtype": [np.int32, "abc", 3, None, complex, bool, object, {"a": 1}]}[arg]))
         if arg == "value_range":
             args["method"] = "minmax"
-        expect_error(ANY, D.Normalizer, **args)
+        expect_error(arg, D.Normalizer, **args)
         return
-    norm = D.Normalizer(method, per_pixel=per_pixel).fit(layout(X, data.draw(st.sampled_from(LAYOUTS))))
-    Z = norm.transform(X)
+    lay = data.draw(st.sampled_from(LAYOUTS))
+    Xl = layout(X, lay)
+    norm = D.Normalizer(method, per_pixel=per_pixel).fit(Xl)
+    ref = D.Normalizer(method, per_pixel=per_pixel).fit(X.copy())
+    np.testing.assert_array_equal(norm.shift_, ref.shift_)
+    np.testing.assert_array_equal(norm.scale_, ref.scale_)
+    Z = norm.transform(Xl)
+    np.testing.assert_array_equal(Z, ref.transform(X.copy()))
+    np.testing.assert_array_equal(Xl, X)  # inputs (read-only ones too) are never written
     assert Z.shape == X.shape and Z.dtype == np.float32 and np.isfinite(Z).all()
     np.testing.assert_allclose(norm.inverse_transform(Z), X.astype(np.float64), rtol=1e-5, atol=1e-3)
     again = D.Normalizer.from_dict(norm.to_dict())
     np.testing.assert_array_equal(again.transform(X), Z)
-    bad = data.draw(st.sampled_from([None, "abc", np.zeros((0, 6)), np.zeros((n, 2, 3), complex),
-                                     np.full((n, 6), None, object), np.full((n, 2, 3), np.nan)]))
-    method = data.draw(st.sampled_from([norm.fit, norm.transform]))
-    if method == norm.transform and isinstance(bad, np.ndarray) and bad.dtype.kind == "f":
-        return  # transform passes NaN through (only fit refuses it)
-    expect_error(ANY, method, bad)
+    mode = data.draw(st.sampled_from(["fit", "transform", "inverse_transform", "from_dict"]))
+    if mode == "from_dict":
+        state = norm.to_dict()
+        key = data.draw(st.sampled_from(["whole", "method", "eps", "dtype", "shift", "scale", "missing"]))
+        if key == "whole":
+            bad = data.draw(st.sampled_from([None, "abc", 5, [1, 2]]))
+        elif key == "missing":
+            bad = dict(state)
+            del bad[data.draw(st.sampled_from(sorted(state)))]
+        else:
+            bad = dict(state)
+            bad[key] = data.draw(st.sampled_from([None, "abc", [1.0] * 7, float("nan"), -1.0, {"a": 1}]))
+        if key in ("shift", "scale") and bad[key] == -1.0 and key == "shift" and not per_pixel:
+            return  # a negative shift is a valid state
+        expect_error("state", D.Normalizer.from_dict, bad)
+        return
+    if mode == "transform":  # zero samples: an empty result
+        assert norm.transform(np.zeros((0, 2, 3))).shape == (0, 2, 3)
+    bad = data.draw(st.sampled_from(BAD_ANY + [np.zeros((n, 0)), np.zeros((n, 2, 3), complex),
+                                              np.full((n, 6), None, object), np.full((n, 2, 3), np.nan),
+                                              np.full((n, 2, 3), np.inf), [[1, 2], [3]], np.float64(3.0)]))
+    if mode == "inverse_transform":
+        if isinstance(bad, (np.ndarray, np.floating)) and bad.dtype.kind == "f":
+            try:  # any real numbers have an inverse (NaN in, NaN out) if their shape fits
+                assert norm.inverse_transform(bad).shape == np.shape(bad)
+            except ValueError as e:
+                assert per_pixel and "Z" in str(e), e
+            return
+        expect_error("Z", norm.inverse_transform, bad)
+        return
+    expect_error("X_train" if mode == "fit" else "X", getattr(norm, mode), bad)
 
 
 @given(data=st.data())
@@ -1378,18 +1430,29 @@ def test_fuzz_splits(data):
     X = np.arange(n * 2).reshape(n, 2)
     frac = data.draw(st.sampled_from([0.1, 0.5, 0.9, 0.01]))
     if data.draw(st.booleans()):
-        s = D.train_val_split(X, y, frac, seed=data.draw(st.sampled_from([None, 0, 5])),
-                              stratify=data.draw(st.booleans()))
+        seed = data.draw(st.sampled_from([0, 5, np.int64(3)]))
+        stratify = data.draw(st.booleans())
+        lay = data.draw(st.sampled_from(LAYOUTS))
+        s = D.train_val_split(layout(X, lay), layout(y, lay), frac, seed=seed, stratify=stratify)
+        ref = D.train_val_split(X, y, frac, seed=seed, stratify=stratify)
+        for got, want in zip(s, ref):
+            np.testing.assert_array_equal(got, want)
         assert len(s.X_train) + len(s.X_val) == n and len(s.X_val) >= 1 and len(s.X_train) >= 1
         assert sorted(np.concatenate([s.X_train[:, 0], s.X_val[:, 0]]) // 2) == list(range(n))
         return
-    arg = data.draw(st.sampled_from(["X", "y", "val_fraction", "seed"]))
+    arg = data.draw(st.sampled_from(["X", "y", "val_fraction", "seed", "stratify"]))
     args = dict(X=X, y=y, val_fraction=frac, seed=0)
     args[arg] = data.draw(st.sampled_from({
-        "X": [None, X[:-1], "abc"], "y": [None, y[:1], y.reshape(-1, 1), "abc"],
-        "val_fraction": [0.0, 1.0, -0.5, "abc", None, float("nan"), [0.1]],
-        "seed": BAD_SEEDS}[arg]))
-    expect_error(ANY, D.train_val_split, **args)
+        "X": [None, X[:-1], "abc", np.array(5), {"a": 1}],
+        "y": [None, y[:1], y.reshape(-1, 1), "abc", np.zeros(n, complex), np.full(n, None, object), {"a": 1}],
+        "val_fraction": BAD_FRACTIONS,
+        "seed": BAD_SEEDS + [True, b"x"],
+        "stratify": BAD_FLAGS}[arg]))
+    if arg == "y" and args["y"] is not None and not isinstance(args["y"], (str, dict)) and len(args["y"]) == 1:
+        args["X"] = X[:1]  # one sample cannot be split
+    expect_error(arg, D.train_val_split, **args)
+    if arg != "X":
+        expect_error(arg, D.train_val_indices, **{k: v for k, v in args.items() if k != "X"})
 
 
 @given(data=st.data())
@@ -1397,26 +1460,116 @@ def test_fuzz_splits(data):
 def test_fuzz_find_corrupted(data):
     tick("find_corrupted/clean")
     n = data.draw(st.integers(0, 6))
-    X = (np.arange(n * 4).reshape(n, 2, 2) % 200).astype(data.draw(st.sampled_from([np.uint8, np.float64])))
+    dt = data.draw(st.sampled_from([np.uint8, np.float64, np.int64, np.float16, bool, np.float32]))
+    X = (np.arange(n * 4).reshape(n, 2, 2) % 200).astype(dt)
     y = np.arange(n) % 3
-    if X.dtype == np.float64 and n:
+    if X.dtype.kind == "f" and n:
         X[0, 0, 0] = data.draw(st.sampled_from([np.nan, np.inf, 300.0, -1.0, 5.0]))
     if data.draw(st.booleans()):
-        Xc, yc, report = D.clean(X, y, image_shape=(2, 2), n_classes=3)
+        lay = data.draw(st.sampled_from(LAYOUTS))
+        Xl, yl = layout(X, lay), layout(y, lay)
+        Xc, yc, report = D.clean(Xl, yl, image_shape=(2, 2), n_classes=3)
+        Xr, yr, ref = D.clean(X.copy(), y.copy(), image_shape=(2, 2), n_classes=3)
+        np.testing.assert_array_equal(Xc, Xr)
+        np.testing.assert_array_equal(yc, yr)
+        np.testing.assert_array_equal(report.keep, ref.keep)
+        np.testing.assert_array_equal(Xl, X)
         assert len(Xc) == len(yc) == report.n_kept and Xc.shape[1:] == (2, 2) and yc.dtype == np.int64
         assert isinstance(str(report), str)
         return
-    if n == 0:
-        return  # no image to check: nothing to complain about
     arg = data.draw(st.sampled_from(["X", "y", "image_shape", "n_classes", "value_range"]))
     args = dict(X=X, y=y, image_shape=(2, 2), n_classes=3)
     args[arg] = data.draw(st.sampled_from({
-        "X": [None, 5, X[:-1]],
-        "y": [None, np.zeros((n, 2)), np.zeros(n + 1), 5],
-        "image_shape": [None, "ab", (2, -2), 5],
-        "n_classes": [None, "abc"],
-        "value_range": [None, "ab", (0,), 5]}[arg]))
-    expect_error(ANY, D.find_corrupted, **args)
+        "X": [None, 5, "abcd", {"a": 1}, np.array(5)] + ([X[:-1]] if n else []),
+        "y": [None, np.zeros((n, 2)), np.zeros(n + 1), 5, "abc", {"a": 1}, [[1], [1, 2]]],
+        "image_shape": BAD_SHAPES,
+        "n_classes": [None, "abc", 0, -1, 2.5, True, [3]],
+        "value_range": BAD_RANGES[:-3] + [(1, 0), {"a": 1}, (True, 2)]}[arg]))
+    names = "X|y" if arg in ("X", "y") else arg
+    expect_error(names, data.draw(st.sampled_from([D.find_corrupted, D.clean])), **args)
+
+
+def _small_mnist(n_train=12, n_test=4):
+    rng = np.random.default_rng(0)
+    return (rng.integers(0, 256, (n_train, 784)).astype(np.uint8), np.arange(n_train) % 3,
+            rng.integers(0, 256, (n_test, 784)).astype(np.uint8), np.arange(n_test) % 3)
+
+
+@given(data=st.data())
+@fuzz_settings(30)
+def test_fuzz_prepare_mnist(data):
+    tick("prepare_mnist")
+    X_train, y_train, X_test, y_test = _small_mnist()
+    valid = dict(data=(X_train, y_train, X_test, y_test), drop_corrupted=False)
+    if data.draw(st.booleans()):
+        flatten, drop = data.draw(st.booleans()), data.draw(st.booleans())
+        p = D.prepare_mnist(**dict(valid, flatten=flatten, drop_corrupted=drop))
+        assert len(p.y_train) + len(p.y_val) == 12 and p.X_train.dtype == np.float32
+        assert p.X_test.shape == (4, 784)
+        return
+    arg = data.draw(st.sampled_from(["data", "val_fraction", "seed", "method", "per_pixel", "stratify",
+                                     "flatten", "drop_corrupted", "dtype", "X_train", "y_train", "y_test"]))
+    args = dict(valid)
+    value = data.draw(st.sampled_from({
+        "data": BAD_ANY + [(X_train, y_train), [1, 2, 3, 4, 5], np.zeros((4, 2))],
+        "val_fraction": BAD_FRACTIONS, "seed": BAD_SEEDS, "method": [None, "z", 3],
+        "per_pixel": BAD_FLAGS, "stratify": BAD_FLAGS, "flatten": BAD_FLAGS, "drop_corrupted": BAD_FLAGS,
+        "dtype": [None, np.int32, "abc"],
+        "X_train": [None, "abc", np.zeros((12, 4), complex), np.full((12, 4), np.nan)],
+        "y_train": [None, np.full(12, 0.5), np.zeros(11, np.int64), np.zeros((12, 1))],
+        "y_test": [None, np.full(4, 0.5), np.zeros(3, np.int64)]}[arg]))
+    if arg in ("X_train", "y_train", "y_test"):
+        parts = dict(zip(["X_train", "y_train", "X_test", "y_test"], valid["data"]))
+        parts[arg] = value
+        args["data"] = tuple(parts.values())
+        # clean() drops images with bad labels; only drop_corrupted=False must refuse them
+        fractional = isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.ndim == 1
+        args["drop_corrupted"] = data.draw(st.booleans()) and not fractional
+        names = f"{arg}|{'X' if arg[0] == 'y' else 'y'}{arg[1:]}"
+    else:
+        args[arg] = value
+        names = arg
+    expect_error(names, D.prepare_mnist, **args)
+
+
+@given(data=st.data())
+@fuzz_settings(30)
+def test_fuzz_dataset_files_args(data):
+    """The loaders' and helpers' arguments, checked before any file or network is touched."""
+    tick("load_mnist/fetch_mnist/plot_samples args")
+    with tempfile.TemporaryDirectory() as d:
+        fn = data.draw(st.sampled_from(["get_data_home", "resolve_mirrors", "fetch_mnist", "load_mnist",
+                                        "load_mnist_or_sample", "load_mnist_sample", "plot_samples"]))
+        if fn == "get_data_home":
+            assert str(D.get_data_home(d)) == d
+            expect_error("data_home", D.get_data_home, data.draw(st.sampled_from([5, b"x", ["a"], "", {"a": 1}])))
+        elif fn == "resolve_mirrors":
+            assert D.resolve_mirrors(["file:///x", " http://a "]) == ["file:///x/", "http://a/"]
+            expect_error("mirrors|mirror", D.resolve_mirrors,
+                         data.draw(st.sampled_from([5, [None], ["a", 3], {"a": 1}, [], "  ,", b"\xff"])))
+        elif fn == "load_mnist_sample":
+            expect_error("flatten", D.load_mnist_sample, data.draw(st.sampled_from(BAD_FLAGS)))
+        elif fn == "plot_samples":
+            pytest.importorskip("matplotlib")
+            X, y = np.zeros((4, 2, 2)), np.arange(4) % 2
+            arg = data.draw(st.sampled_from(["X", "y", "per_class", "dpi", "seed", "path", "title"]))
+            args = dict(X=X, y=y, path=os.path.join(d, "p.png"))
+            args[arg] = data.draw(st.sampled_from({
+                "X": [None, "abc", np.zeros((4, 2, 2), complex), np.zeros((3, 2, 2))],
+                "y": [None, "abc", np.zeros((4, 2)), np.zeros(3)], "per_class": BAD_INTS,
+                "dpi": BAD_INTS, "seed": BAD_SEEDS, "path": [None, 5, "", ["a"]], "title": [5, ["t"]]}[arg]))
+            expect_error("X|y" if arg in "Xy" else arg, D.plot_samples, **args)
+            assert not os.path.exists(os.path.join(d, "p.png"))
+        else:
+            arg = data.draw(st.sampled_from(["data_home", "download", "mirrors", "timeout", "verbose"]
+                                            + (["flatten"] if fn != "fetch_mnist" else [])))
+            args = dict(data_home=d, download=False, verbose=False)
+            args[arg] = data.draw(st.sampled_from({
+                "data_home": [5, b"x", ["a"], "", {"a": 1}], "download": BAD_FLAGS,
+                "mirrors": [5, [None], {"a": 1}], "timeout": [None, 0, -1, "30", float("nan"), float("inf"), True],
+                "verbose": [None, "yes", 2, 0.5], "flatten": BAD_FLAGS}[arg]))
+            expect_error(arg, getattr(D, fn), **args)
+            assert os.listdir(d) == []
 
 
 @given(data=st.data())

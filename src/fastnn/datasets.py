@@ -64,6 +64,8 @@ import errno
 import gzip
 import hashlib
 import http.client
+import math
+import numbers
 import os
 import re
 import secrets
@@ -260,6 +262,109 @@ def _desc(a):
 
 
 # --------------------------------------------------------------------------
+# argument checks: each error names the offending argument
+# --------------------------------------------------------------------------
+def _check_flag(name: str, value) -> bool:
+    """``value`` as a bool; True/False only (no 0/1, strings or None)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _check_verbose(value) -> bool:
+    """``verbose``: True/False, or 0/1 as the trainer's verbose levels."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral) and value in (0, 1):
+        return bool(value)
+    raise TypeError(f"verbose must be True or False (or 0/1), got {value!r}")
+
+
+def _check_int(name: str, value, minimum: int = 0, maximum: Optional[int] = None) -> int:
+    """``value`` as an int in ``minimum..maximum`` (bools and floats refused)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+    return value
+
+
+def _check_real(name: str, value, finite: bool = True) -> float:
+    """``value`` as a float (a real number, not a bool; finite unless told)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if math.isnan(value) or (finite and math.isinf(value)):
+        raise ValueError(f"{name} must be {'finite' if finite else 'a number'}, got {value}")
+    return value
+
+
+def _check_seed(value, name: str = "seed"):
+    """``seed`` as ``np.random.default_rng`` takes it: None, an int >= 0 or a Generator."""
+    if value is None or isinstance(value, np.random.Generator):
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be None, an int >= 0 or a numpy.random.Generator, "
+                        f"got {type(value).__name__} {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return int(value)
+
+
+def _check_range(name: str, value, finite: bool = True) -> Tuple[float, float]:
+    """``value`` as a pair ``(lo, hi)`` of real numbers with ``lo < hi``
+    (``lo <= hi`` and infinite ends allowed when not ``finite``)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+        raise TypeError(f"{name} must be a pair (min, max) of numbers, got {value!r}")
+    if len(value) != 2:
+        raise ValueError(f"{name} must be a pair (min, max) of numbers, got {len(value)} value(s)")
+    lo, hi = (_check_real(name, v, finite=finite) for v in value)
+    if not (hi > lo if finite else hi >= lo):
+        raise ValueError(f"{name} must have max {'>' if finite else '>='} min, got {tuple(value)}")
+    return lo, hi
+
+
+def _check_path(name: str, value) -> Path:
+    """``value`` (a str or os.PathLike naming a file or directory) as a Path."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got "
+                        f"{type(value).__name__} {value!r}")
+    path = os.fspath(value)
+    if not isinstance(path, str):
+        raise TypeError(f"{name} must be a str path, got {type(path).__name__} {path!r}")
+    if not path or "\x00" in path:
+        raise ValueError(f"{name} must be a non-empty path without NUL characters, got {path!r}")
+    return Path(path)
+
+
+def _as_array(name: str, value, numeric: bool = True, min_ndim: int = 0) -> np.ndarray:
+    """``np.asarray(value)``, numpy's refusals (ragged lists...) naming the argument;
+    with ``numeric``, real numbers only (bool, int, float)."""
+    if value is None or isinstance(value, (str, bytes, dict)):
+        raise TypeError(f"{name} must be an array, got {type(value).__name__} {value!r:.40}")
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"{name} must be an array of numbers: {e}") from None
+    if numeric and arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} dimension(s), got shape {arr.shape}")
+    return arr
+
+
+def _check_shape(name: str, value) -> Tuple[int, ...]:
+    """``value`` as a tuple of positive ints (an image shape)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+        raise TypeError(f"{name} must be a tuple of ints, got {value!r}")
+    if len(value) == 0:
+        raise ValueError(f"{name} must have at least one dimension, got {tuple(value)}")
+    return tuple(_check_int(f"{name} entries", d, minimum=1) for d in value)
+
+
+# --------------------------------------------------------------------------
 # locations and mirrors
 # --------------------------------------------------------------------------
 def get_data_home(data_home: Optional[PathLike] = None) -> Path:
@@ -272,7 +377,7 @@ def get_data_home(data_home: Optional[PathLike] = None) -> Path:
     The directory is not created here (only a download creates it).
     """
     if data_home is not None:
-        return Path(os.fspath(data_home)).expanduser()
+        return _check_path("data_home", data_home).expanduser()
     env = os.environ.get(DATA_ENV, "").strip()
     if env:
         return Path(env).expanduser()
@@ -298,18 +403,47 @@ def resolve_mirrors(mirrors: Union[None, str, Iterable[str]] = None) -> List[str
     if mirrors is None:
         env = os.environ.get(MIRROR_ENV, "")
         mirrors = env if env.strip() else DEFAULT_MIRRORS
-    if isinstance(mirrors, (str, bytes)):
-        if isinstance(mirrors, bytes):
-            mirrors = mirrors.decode()
-        mirrors = re.split(r"[\s,]+", mirrors)
+    mirrors = _check_mirrors(mirrors)
     out = []
     for m in mirrors:
-        m = str(m).strip()
+        m = m.strip()
         if m:
             out.append(m if m.endswith("/") else m + "/")
     if not out:
         raise ValueError("no MNIST mirror given (the mirror list is empty)")
     return out
+
+
+def _check_mirrors(mirrors) -> List[str]:
+    """``mirrors`` (a string of URLs or an iterable of URL strings) as a list."""
+    if isinstance(mirrors, bytes):
+        try:
+            mirrors = mirrors.decode()
+        except UnicodeDecodeError as e:
+            raise ValueError(f"mirrors is not valid text: {e}") from None
+    if isinstance(mirrors, str):
+        return re.split(r"[\s,]+", mirrors)
+    if isinstance(mirrors, dict) or not isinstance(mirrors, Iterable):
+        raise TypeError(f"mirrors must be a string of URLs or a sequence of URL strings, "
+                        f"got {type(mirrors).__name__} {mirrors!r}")
+    out = list(mirrors)
+    for m in out:
+        if not isinstance(m, str):
+            raise TypeError(f"mirrors must hold URL strings, got {type(m).__name__} {m!r}")
+    return out
+
+
+def _check_fetch_args(data_home, download, mirrors, timeout, verbose):
+    """Check load_mnist's / fetch_mnist's arguments before touching any file."""
+    if data_home is not None:
+        _check_path("data_home", data_home)
+    _check_flag("download", download)
+    if mirrors is not None:
+        _check_mirrors(mirrors)
+    timeout = _check_real("timeout", timeout)
+    if timeout <= 0:
+        raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
+    return _check_verbose(verbose)
 
 
 # --------------------------------------------------------------------------
@@ -505,6 +639,7 @@ def fetch_mnist(data_home: Optional[PathLike] = None, download: bool = True,
     """
     import warnings
 
+    verbose = _check_fetch_args(data_home, download, mirrors, timeout, verbose)
     home = get_data_home(data_home)
     paths = {key: home / spec.name for key, spec in MNIST_FILES.items()}
     problems = []
@@ -579,7 +714,9 @@ def read_idx(path: PathLike, *, expected_magic: Optional[int] = None) -> np.ndar
     the file and the problem.  Returns a writable array of the file's
     shape in native byte order.
     """
-    path = Path(os.fspath(path))
+    path = _check_path("path", path)
+    if expected_magic is not None:
+        expected_magic = _check_int("expected_magic", expected_magic, 0, 2 ** 32 - 1)
     stream, raw, compressed = _open_maybe_gzip(path)
     try:
         with raw, stream:
@@ -658,10 +795,10 @@ def _idx_dtype_for(a: np.ndarray) -> np.dtype:
             info = np.iinfo(cand)
             if info.min <= lo and hi <= info.max:
                 return np.dtype(cand)
-        raise TypeError(f"write_idx: values {lo}..{hi} do not fit any IDX integer "
-                        f"type (int32 at most)")
-    raise TypeError(f"write_idx: IDX cannot store dtype {a.dtype}; use uint8, int8, "
-                    f"int16, int32, float32 or float64")
+        raise TypeError(f"write_idx: array values {lo}..{hi} do not fit any IDX "
+                        f"integer type (int32 at most)")
+    raise TypeError(f"write_idx: IDX cannot store array dtype {a.dtype}; use uint8, "
+                    f"int8, int16, int32, float32 or float64")
 
 
 def write_idx(path: PathLike, array, *, compresslevel: int = 9) -> Path:
@@ -675,12 +812,13 @@ def write_idx(path: PathLike, array, *, compresslevel: int = 9) -> Path:
     arrays give byte-identical files.  The file is written to a temporary
     file and renamed into place.  Returns the path.
     """
-    path = Path(os.fspath(path))
-    a = np.asarray(array)
+    path = _check_path("path", path)
+    compresslevel = _check_int("compresslevel", compresslevel, 0, 9)
+    a = _as_array("array", array, numeric=False)
     if a.ndim == 0:
-        raise ValueError("write_idx: IDX needs at least one dimension")
+        raise ValueError("write_idx: array must have at least one dimension (IDX needs one)")
     if a.ndim > 255 or any(d >= 2 ** 32 for d in a.shape):
-        raise ValueError(f"write_idx: shape {a.shape} does not fit an IDX header")
+        raise ValueError(f"write_idx: array shape {a.shape} does not fit an IDX header")
     dt = _idx_dtype_for(a)
     header = struct.pack(">BBBB", 0, 0, _IDX_CODES[dt], a.ndim)
     header += struct.pack(f">{a.ndim}I", *a.shape)
@@ -745,6 +883,7 @@ def load_mnist(data_home: Optional[PathLike] = None, download: bool = True,
     y_test``): images ``uint8`` of shape ``(n, 28, 28)``, or ``(n, 784)``
     with ``flatten=True``; labels ``int64`` in 0..9.
     """
+    _check_flag("flatten", flatten)
     paths = fetch_mnist(data_home, download=download, mirrors=mirrors,
                         timeout=timeout, verbose=verbose)
     return _load_paths(paths, flatten, "full")
@@ -763,6 +902,7 @@ def load_mnist_sample(flatten: bool = False) -> MNISTData:
     and ``tools/make_mnist_sample.py``).  Same dtypes and shapes as
     :func:`load_mnist`; ``source == "sample"``.
     """
+    _check_flag("flatten", flatten)
     folder = mnist_sample_dir()
     paths = {key: folder / spec.name for key, spec in MNIST_FILES.items()}
     missing = [str(p) for p in paths.values() if not p.is_file()]
@@ -786,6 +926,9 @@ def load_mnist_or_sample(data_home: Optional[PathLike] = None, download: bool = 
     trainer can say why it falls back.  With ``verbose`` the fallback is
     also announced on stderr.
     """
+    # bad arguments are the caller's error, not a reason to fall back
+    verbose = _check_fetch_args(data_home, download, mirrors, timeout, verbose)
+    _check_flag("flatten", flatten)
     try:
         return load_mnist(data_home, download=download, mirrors=mirrors,
                           flatten=flatten, timeout=timeout, verbose=verbose)
@@ -820,6 +963,17 @@ def _largest_remainder(counts: np.ndarray, total: int) -> np.ndarray:
     return np.minimum(quota, counts)
 
 
+def _check_labels(name: str, y) -> np.ndarray:
+    """Class labels: a 1-D array of numbers or strings (values comparable with
+    each other, so that classes can be told apart)."""
+    y = _as_array(name, y, numeric=False)
+    if y.dtype.kind not in "biufUS":
+        raise TypeError(f"{name} must hold class labels (numbers or strings), got dtype {y.dtype}")
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {y.shape}")
+    return y
+
+
 def train_val_indices(y, val_fraction: float = 0.1, seed: Optional[int] = 0,
                       stratify: bool = True) -> Tuple[np.ndarray, np.ndarray]:
     """Indices ``(train_idx, val_idx)`` of a random training/validation split.
@@ -832,14 +986,15 @@ def train_val_indices(y, val_fraction: float = 0.1, seed: Optional[int] = 0,
     only on ``y``, ``val_fraction`` and ``seed`` (``np.random.default_rng``;
     ``seed=None`` draws a fresh one).  Both index arrays are sorted.
     """
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D, got shape {y.shape}")
+    y = _check_labels("y", y)
     n = len(y)
-    if not 0.0 < float(val_fraction) < 1.0:
+    val_fraction = _check_real("val_fraction", val_fraction)
+    if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    seed = _check_seed(seed)
+    stratify = _check_flag("stratify", stratify)
     if n < 2:
-        raise ValueError(f"need at least 2 samples to split, got {n}")
+        raise ValueError(f"y must hold at least 2 samples to split, got {n}")
     n_val = min(max(int(round(val_fraction * n)), 1), n - 1)
     rng = np.random.default_rng(seed)
     if stratify:
@@ -866,8 +1021,8 @@ def train_val_split(X, y, val_fraction: float = 0.1, seed: Optional[int] = 0,
     :func:`train_val_indices` for how the split is drawn.  Do this before
     fitting a :class:`Normalizer`, and fit it on ``X_train`` only.
     """
-    X = np.asarray(X)
-    y = np.asarray(y)
+    X = _as_array("X", X, numeric=False, min_ndim=1)
+    y = _check_labels("y", y)
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
     tr, va = train_val_indices(y, val_fraction, seed=seed, stratify=stratify)
@@ -927,21 +1082,30 @@ class Normalizer:
     def __init__(self, method: str = "minmax", *, per_pixel: bool = False,
                  value_range: Optional[Tuple[float, float]] = None, eps: float = 1e-8,
                  dtype=np.float32):
-        if method not in self.METHODS:
+        if not isinstance(method, str) or method not in self.METHODS:
             raise ValueError(f"method must be one of {self.METHODS}, got {method!r}")
+        per_pixel = _check_flag("per_pixel", per_pixel)
         if value_range is not None:
             if method != "minmax":
                 raise ValueError("value_range only applies to method='minmax'")
-            lo, hi = (float(v) for v in value_range)
-            if not hi > lo:
-                raise ValueError(f"value_range must have max > min, got {value_range}")
+            value_range = _check_range("value_range", value_range)
+        eps = _check_real("eps", eps)
+        if eps < 0:
+            raise ValueError(f"eps must be >= 0, got {eps}")
+        if dtype is None:
+            raise TypeError("dtype must be a floating dtype such as numpy.float32, got None")
+        try:
+            np_dtype = np.dtype(dtype)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"dtype must be a floating dtype such as numpy.float32, "
+                            f"got {dtype!r} ({e})") from None
+        if np_dtype.kind != "f":
+            raise ValueError(f"dtype must be a floating type, got {np_dtype}")
         self.method = method
-        self.per_pixel = bool(per_pixel)
+        self.per_pixel = per_pixel
         self.value_range = value_range
-        self.eps = float(eps)
-        self.dtype = np.dtype(dtype)
-        if self.dtype.kind != "f":
-            raise ValueError(f"dtype must be a floating type, got {self.dtype}")
+        self.eps = eps
+        self.dtype = np_dtype
 
     def __repr__(self):
         state = "fitted" if self.is_fitted else "not fitted"
@@ -953,20 +1117,21 @@ class Normalizer:
         return hasattr(self, "shift_")
 
     @staticmethod
-    def _as_2d(X):
-        X = np.asarray(X)
-        if X.ndim < 1 or len(X) == 0:
-            raise ValueError(f"need a non-empty batch of samples, got shape {X.shape}")
-        if X.dtype.kind not in "biuf":
-            raise TypeError(f"expected numeric data, got dtype {X.dtype}")
-        return X, X.reshape(len(X), -1)
+    def _as_2d(X, name="X", allow_empty=False):
+        X = _as_array(name, X)
+        if X.ndim < 1 or (len(X) == 0 and not allow_empty):
+            raise ValueError(f"{name} must be a non-empty batch of samples, got shape {X.shape}")
+        if X.size == 0 and len(X):
+            raise ValueError(f"{name} must have at least one value per sample, got shape {X.shape}")
+        X2 = X.reshape(len(X), -1) if len(X) else X
+        if X2.dtype.kind == "f" and not np.isfinite(X2).all():
+            raise ValueError(f"{name} contains NaN or infinite values "
+                             f"(run find_corrupted / clean first)")
+        return X, X2
 
     def fit(self, X_train) -> "Normalizer":
         """Compute the statistics from ``X_train`` (the training split) only."""
-        X, X2 = self._as_2d(X_train)
-        if X2.dtype.kind == "f" and not np.isfinite(X2).all():
-            raise ValueError("X_train contains NaN or infinite values "
-                             "(run find_corrupted / clean first)")
+        X, X2 = self._as_2d(X_train, "X_train")
         axis = 0 if self.per_pixel else None
         shape = X.shape[1:]
         if self.method == "minmax":
@@ -1002,20 +1167,24 @@ class Normalizer:
         if not self.is_fitted:
             raise RuntimeError("this Normalizer is not fitted: call fit(X_train) first")
 
-    def _params_for(self, X):
+    def _params_for(self, X, name="X"):
         if not self.per_pixel:
             return self.shift_, self.scale_
         if X.shape[1:] == self.sample_shape_:
             return self.shift_, self.scale_
         if int(np.prod(X.shape[1:])) == int(np.prod(self.sample_shape_)):
             return self.shift_.reshape(X.shape[1:]), self.scale_.reshape(X.shape[1:])
-        raise ValueError(f"samples of shape {X.shape[1:]} do not match the fitted "
+        raise ValueError(f"{name}: samples of shape {X.shape[1:]} do not match the fitted "
                          f"per-pixel statistics of shape {self.sample_shape_}")
 
     def transform(self, X) -> np.ndarray:
-        """``(X - shift_) / scale_`` as a new array of ``dtype`` (float32 by default)."""
+        """``(X - shift_) / scale_`` as a new array of ``dtype`` (float32 by default).
+
+        NaN or infinite values in ``X`` are refused (``ValueError``), as in
+        :meth:`fit`; a batch of zero samples gives an empty result.
+        """
         self._check_fitted()
-        X, _ = self._as_2d(X)
+        X, _ = self._as_2d(X, allow_empty=True)
         shift, scale = self._params_for(X)
         Z = X.astype(self.dtype, copy=True)
         Z -= np.asarray(shift, dtype=self.dtype)
@@ -1029,8 +1198,8 @@ class Normalizer:
     def inverse_transform(self, Z) -> np.ndarray:
         """Undo :meth:`transform` (float64 result)."""
         self._check_fitted()
-        Z = np.asarray(Z, dtype=np.float64)
-        shift, scale = self._params_for(Z)
+        Z = _as_array("Z", Z).astype(np.float64)
+        shift, scale = self._params_for(Z, "Z")
         return Z * scale + shift
 
     def to_dict(self) -> dict:
@@ -1049,21 +1218,44 @@ class Normalizer:
     @classmethod
     def from_dict(cls, state: dict) -> "Normalizer":
         """Rebuild a fitted Normalizer from :meth:`to_dict`."""
-        norm = cls(state["method"], per_pixel=state["per_pixel"],
-                   value_range=state["value_range"], eps=state["eps"],
-                   dtype=state["dtype"])
-        shape = tuple(state["sample_shape"])
+        keys = ("method", "per_pixel", "value_range", "eps", "dtype", "shift", "scale",
+                "n_samples", "sample_shape")
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be a dict from Normalizer.to_dict(), "
+                            f"got {type(state).__name__}")
+        missing = [k for k in keys if k not in state]
+        if missing:
+            raise ValueError(f"state lacks the key(s) {missing} of Normalizer.to_dict()")
+        try:
+            norm = cls(state["method"], per_pixel=state["per_pixel"],
+                       value_range=state["value_range"], eps=state["eps"],
+                       dtype=state["dtype"])
+            shape = () if not state["sample_shape"] else _check_shape(
+                "sample_shape", state["sample_shape"])
+            n_samples = _check_int("n_samples", state["n_samples"], minimum=1)
+            shift = _as_array("shift", state["shift"]).astype(np.float64)
+            scale = _as_array("scale", state["scale"]).astype(np.float64)
+            want = shape if norm.per_pixel else ()
+            for name, v in (("shift", shift), ("scale", scale)):
+                if v.size != int(np.prod(want)):
+                    raise ValueError(f"{name} has {v.size} value(s), expected shape {want}")
+                if not np.isfinite(v).all():
+                    raise ValueError(f"{name} holds NaN or infinite values")
+            if not (scale > 0).all():
+                raise ValueError("scale must be > 0")
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"state: {e}") from None
         if norm.per_pixel:
-            norm.shift_ = np.asarray(state["shift"], dtype=np.float64).reshape(shape)
-            norm.scale_ = np.asarray(state["scale"], dtype=np.float64).reshape(shape)
+            norm.shift_ = shift.reshape(shape)
+            norm.scale_ = scale.reshape(shape)
         else:
-            norm.shift_, norm.scale_ = float(state["shift"]), float(state["scale"])
+            norm.shift_, norm.scale_ = float(shift.reshape(())), float(scale.reshape(()))
         if norm.method == "minmax":
             norm.min_ = norm.shift_
             norm.max_ = norm.shift_ + norm.scale_
         else:
             norm.mean_, norm.std_ = norm.shift_, norm.scale_
-        norm.n_samples_ = state["n_samples"]
+        norm.n_samples_ = n_samples
         norm.sample_shape_ = shape
         return norm
 
@@ -1144,6 +1336,17 @@ def _label_ok(labels, n_classes: int) -> np.ndarray:
     return ok
 
 
+def _check_images(X) -> None:
+    """X for find_corrupted/clean: an array of images or a sequence of them."""
+    if isinstance(X, np.ndarray):
+        if X.ndim == 0:
+            raise ValueError("X must be an array or sequence of images, got a 0-d array")
+        return
+    if X is None or isinstance(X, (str, bytes, dict)) or not isinstance(X, Sequence):
+        raise TypeError(f"X must be an array or sequence of images, "
+                        f"got {type(X).__name__} {X!r:.40}")
+
+
 def find_corrupted(X, y, *, image_shape: Tuple[int, ...] = IMAGE_SHAPE,
                    n_classes: int = N_CLASSES,
                    value_range: Tuple[float, float] = (0, 255)) -> CorruptionReport:
@@ -1166,15 +1369,17 @@ def find_corrupted(X, y, *, image_shape: Tuple[int, ...] = IMAGE_SHAPE,
     Returns a :class:`CorruptionReport`.  ``len(X) != len(y)`` is a
     ``ValueError``.
     """
-    y_arr = np.asarray(y)
+    _check_images(X)
+    y_arr = _as_array("y", y, numeric=False)
     if y_arr.ndim != 1:
         raise ValueError(f"y must be a 1-D sequence of labels, got shape {y_arr.shape}")
     n = len(X)
     if len(y_arr) != n:
         raise ValueError(f"X has {n} images but y has {len(y_arr)} labels")
-    shape = tuple(int(d) for d in image_shape)
+    shape = _check_shape("image_shape", image_shape)
     size = int(np.prod(shape))
-    lo, hi = value_range
+    n_classes = _check_int("n_classes", n_classes, minimum=1)
+    lo, hi = _check_range("value_range", value_range, finite=False)
     reason = np.full(n, "", dtype=object)
 
     def mark(mask, why):
@@ -1251,7 +1456,7 @@ def clean(X, y, **kwargs):
     """
     report = find_corrupted(X, y, **kwargs)
     keep = np.flatnonzero(report.keep)
-    shape = tuple(int(d) for d in kwargs.get("image_shape", IMAGE_SHAPE))
+    shape = _check_shape("image_shape", kwargs.get("image_shape", IMAGE_SHAPE))
     if isinstance(X, np.ndarray) and X.dtype.kind in "biuf":
         if X.shape[1:] in (shape, (int(np.prod(shape)),)):
             X_clean = X[keep]
@@ -1306,6 +1511,25 @@ class PreparedData:
                 f"normalizer={self.normalizer!r})")
 
 
+def _int_labels(name: str, y) -> np.ndarray:
+    """Labels as int64; integers or integral floats only (no silent truncation)."""
+    y = _as_array(name, y)
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {y.shape}")
+    if y.dtype.kind == "f" and not (np.isfinite(y) & (y == np.round(y))).all():
+        raise ValueError(f"{name} must hold integer class labels, got non-integral values")
+    return y.astype(np.int64)
+
+
+def _renamed(suffix: str, fn, *args, **kwargs):
+    """fn(...) with the X / y its errors name called X<suffix> / y<suffix>."""
+    try:
+        return fn(*args, **kwargs)
+    except (TypeError, ValueError) as e:
+        raise type(e)(re.sub(r"(?<![A-Za-z_])([Xy])(?![A-Za-z_])", r"\1" + suffix,
+                             str(e))) from None
+
+
 def prepare_mnist(data, val_fraction: float = 0.1, seed: Optional[int] = 0, *,
                   method: str = "minmax", per_pixel: bool = False, stratify: bool = True,
                   flatten: bool = True, drop_corrupted: bool = True,
@@ -1320,24 +1544,45 @@ def prepare_mnist(data, val_fraction: float = 0.1, seed: Optional[int] = 0, *,
     only; 4. transform training, validation and test sets with it (to
     ``dtype``, flattened to ``(n, 784)`` when ``flatten``).
     """
+    if data is None or isinstance(data, (str, bytes, dict, np.ndarray)) \
+            or not isinstance(data, (Sequence, MNISTData)):
+        raise TypeError(f"data must be an MNISTData or a tuple (X_train, y_train, X_test, "
+                        f"y_test), got {type(data).__name__}")
+    if len(data) != 4:
+        raise ValueError(f"data must hold 4 arrays (X_train, y_train, X_test, y_test), "
+                         f"got {len(data)}")
     X_train, y_train, X_test, y_test = tuple(data)
+    # cheap arguments first, before any work on the data
+    val_fraction = _check_real("val_fraction", val_fraction)
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    seed = _check_seed(seed)
+    stratify = _check_flag("stratify", stratify)
+    flatten = _check_flag("flatten", flatten)
+    drop_corrupted = _check_flag("drop_corrupted", drop_corrupted)
+    norm = Normalizer(method, per_pixel=per_pixel, dtype=dtype)
     reports = {}
     if drop_corrupted:
-        X_train, y_train, reports["train"] = clean(X_train, y_train)
-        X_test, y_test, reports["test"] = clean(X_test, y_test)
+        X_train, y_train, reports["train"] = _renamed("_train", clean, X_train, y_train)
+        X_test, y_test, reports["test"] = _renamed("_test", clean, X_test, y_test)
     else:
-        X_train, X_test = np.asarray(X_train), np.asarray(X_test)
-        y_train = np.asarray(y_train).astype(np.int64)
-        y_test = np.asarray(y_test).astype(np.int64)
-    split = train_val_split(X_train, y_train, val_fraction, seed=seed, stratify=stratify)
-    norm = Normalizer(method, per_pixel=per_pixel, dtype=dtype).fit(split.X_train)
+        X_train = _as_array("X_train", X_train, min_ndim=1)
+        X_test = _as_array("X_test", X_test, min_ndim=1)
+        y_train = _int_labels("y_train", y_train)
+        y_test = _int_labels("y_test", y_test)
+        if len(X_test) != len(y_test):
+            raise ValueError(f"X_test has {len(X_test)} samples but y_test has {len(y_test)}")
+    split = _renamed("_train", train_val_split, X_train, y_train, val_fraction, seed=seed,
+                     stratify=stratify)
+    norm.fit(split.X_train)
 
-    def prep(X):
-        Z = norm.transform(X)
+    def prep(X, name):
+        Z = _renamed(name[1:], norm.transform, X)
         return Z.reshape(len(Z), -1) if flatten else Z
 
-    return PreparedData(prep(split.X_train), split.y_train, prep(split.X_val),
-                        split.y_val, prep(X_test), y_test, norm, reports,
+    return PreparedData(prep(split.X_train, "X_train"), split.y_train,
+                        prep(split.X_val, "X_train"), split.y_val,
+                        prep(X_test, "X_test"), y_test, norm, reports,
                         source=getattr(data, "source", "full"),
                         reason=getattr(data, "reason", None))
 
@@ -1345,6 +1590,8 @@ def prepare_mnist(data, val_fraction: float = 0.1, seed: Optional[int] = 0, *,
 # --------------------------------------------------------------------------
 # plotting
 # --------------------------------------------------------------------------
+#: most rows (classes) and columns (per_class) plot_samples draws
+_PLOT_MAX = 100
 _PLOT_HINT = ('plot_samples needs matplotlib: pip install "fastnn[plot]" '
               '(or pip install matplotlib)')
 
@@ -1369,12 +1616,19 @@ def plot_samples(X, y, path: PathLike, per_class: int = 5, *,
     except ImportError as e:
         raise ImportError(_PLOT_HINT) from e
 
-    X = np.asarray(X)
-    y = np.asarray(y)
+    X = _as_array("X", X, min_ndim=1)
+    y = _check_labels("y", y)
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} images but y has {len(y)} labels")
-    if per_class < 1:
-        raise ValueError(f"per_class must be at least 1, got {per_class}")
+    per_class = _check_int("per_class", per_class, minimum=1, maximum=_PLOT_MAX)
+    dpi = _check_int("dpi", dpi, minimum=1, maximum=2000)
+    seed = _check_seed(seed)
+    path = _check_path("path", path)
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a str or None, got {type(title).__name__}")
+    if classes is not None and (isinstance(classes, (str, bytes, dict))
+                                or not isinstance(classes, Iterable)):
+        raise TypeError(f"classes must be a sequence of labels, got {type(classes).__name__}")
     if X.ndim == 2:
         side = int(round(np.sqrt(X.shape[1])))
         if side * side != X.shape[1]:
@@ -1384,6 +1638,9 @@ def plot_samples(X, y, path: PathLike, per_class: int = 5, *,
     elif X.ndim != 3:
         raise ValueError(f"expected images (n, h, w) or (n, h*w), got shape {X.shape}")
     classes = list(np.unique(y)) if classes is None else list(classes)
+    if len(classes) > _PLOT_MAX:
+        raise ValueError(f"cannot draw {len(classes)} classes (rows) at once, at most "
+                         f"{_PLOT_MAX}; pass classes=[...] or fewer distinct labels in y")
     rng = np.random.default_rng(seed) if seed is not None else None
     chosen = []
     for c in classes:
@@ -1418,7 +1675,6 @@ def plot_samples(X, y, path: PathLike, per_class: int = 5, *,
             spine.set_visible(len(members) > 0)
     if title:
         fig.suptitle(title)
-    path = Path(os.fspath(path))
     if str(path.parent):
         path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png", dpi=dpi)
