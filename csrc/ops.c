@@ -21,6 +21,7 @@ static FNN_THREAD_LOCAL size_t fnn_ops_cap = 0;
 
 static void *fnn_ops_scratch(size_t bytes)
 {
+    if (bytes == 0) bytes = 1; /* a usable pointer even for nothing */
     if (bytes <= fnn_ops_cap) return fnn_ops_buf;
     void *p = malloc(bytes);
     if (!p) return NULL;

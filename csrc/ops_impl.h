@@ -72,6 +72,7 @@ static void FN(activation_backward)(int n, int out, const T *da, const T *a,
 static fnn_status FN(dense_forward_threads)(int nt, int n, int in, int out, const T *x, const T *w,
                                             const T *b, fnn_activation act, T slope, T *a)
 {
+    if (n <= 0 || out <= 0) return FNN_OK; /* nothing to compute (and no scratch to ask for) */
     int mr = 1, nr = 1;
     fnn_simd_tile(sizeof(T) == 8, &mr, &nr);
     if (2 * out > nr || out > mr || in < 1) /* (the choice depends on the layer only, not on n) */
