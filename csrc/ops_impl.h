@@ -270,6 +270,7 @@ int FN(fnn_all_finite_)(const T *x, size_t len)
 
 void FN(fnn_softmax_)(int n, int k, const T *z, T *p)
 {
+    if (k <= 0) return; /* no columns: nothing to normalise (and no zi[0]) */
     for (int i = 0; i < n; ++i) {
         const T *zi = z + (size_t)i * k;
         T *pi = p + (size_t)i * k;
@@ -293,6 +294,7 @@ static fnn_status FN(softmax_cross_entropy_rows)(int n, int k, const T *z,
                                                  T *dz, double inv_n, double *loss_sum,
                                                  int64_t *n_correct)
 {
+    if (k <= 0) return FNN_ERR_ARG; /* a distribution over no classes */
     if (labels) /* check every label before anything is written */
         for (int i = 0; i < n; ++i)
             if (labels[i] < 0 || labels[i] >= k) return FNN_ERR_LABEL;
