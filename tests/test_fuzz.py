@@ -1067,11 +1067,11 @@ def test_fuzz_sequential_methods(data):
                 fastnn.load(path)
 
 
+@pytest.mark.parametrize("cls", [fastnn.MSE, fastnn.HalfSquaredError, fastnn.CrossEntropy,
+                                 fastnn.BinaryCrossEntropy], ids=lambda c: c.__name__)
 @given(data=st.data())
-@fuzz_settings(40)
-def test_fuzz_losses(data):
-    cls = data.draw(st.sampled_from([fastnn.MSE, fastnn.HalfSquaredError, fastnn.CrossEntropy,
-                                     fastnn.BinaryCrossEntropy]))
+@fuzz_settings(20)
+def test_fuzz_losses(cls, data):  # one test per class: each gets its own examples
     loss = cls()
     tick(f"{cls.__name__}.__call__")
     dtype = data.draw(st.sampled_from(FLOATS))
@@ -1105,10 +1105,10 @@ def test_fuzz_losses(data):
     expect_error(arg, loss, args["output"], args["target"], args["grad_out"])
 
 
+@pytest.mark.parametrize("which", ["SGD", "Adam", "StepLR", "CosineLR", "OneCycleLR"])
 @given(data=st.data())
-@fuzz_settings(60)
-def test_fuzz_optimizers_and_schedules(data):
-    which = data.draw(st.sampled_from(["SGD", "Adam", "StepLR", "CosineLR", "OneCycleLR"]))
+@fuzz_settings(20)
+def test_fuzz_optimizers_and_schedules(which, data):  # one test per class: each gets its own examples
     cls = getattr(fastnn, which)
     valid = {
         "SGD": dict(lr=0.1, momentum=0.5, nesterov=True, weight_decay=0.01, layer_lrs={0: 0.2}, schedule=None),
@@ -1257,10 +1257,10 @@ def test_fuzz_explain(data):
                 lambda rec: math.isfinite(rec.loss) and str(rec))
 
 
+@pytest.mark.parametrize("what", ["set_num_threads", "set_simd_path", "info"])
 @given(data=st.data())
-@fuzz_settings(30)
-def test_fuzz_runtime(data):
-    what = data.draw(st.sampled_from(["set_num_threads", "set_simd_path", "info"]))
+@fuzz_settings(15)
+def test_fuzz_runtime(what, data):
     tick(what)
     if what == "set_num_threads":
         if data.draw(st.booleans()):
