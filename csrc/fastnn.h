@@ -235,6 +235,23 @@ fnn_status fnn_network_train_step_f64(int n, const double *x, const int64_t *lab
                                       const fnn_train_layer_f64 *layers,
                                       const fnn_adam_f64 *adam,
                                       double *loss, int64_t *n_correct);
+/* The same step on the rows rows[0..n) of x_src (n_src rows, ld apart),
+ * gathered into x_buf (n x in_features) inside the step: with two threads
+ * each half copies its own rows just before its forward pass (a minibatch
+ * straight from the shuffled order, no separate gather).  Every index is
+ * checked first (FNN_ERR_ARG, nothing written). */
+fnn_status fnn_network_train_step_rows_f32(int n, const float *x_src, ptrdiff_t ld, int64_t n_src,
+                                           const int64_t *rows, float *x_buf, const int64_t *labels,
+                                           const float *y, int n_layers,
+                                           const fnn_train_layer_f32 *layers,
+                                           const fnn_adam_f32 *adam, double *loss,
+                                           int64_t *n_correct);
+fnn_status fnn_network_train_step_rows_f64(int n, const double *x_src, ptrdiff_t ld, int64_t n_src,
+                                           const int64_t *rows, double *x_buf, const int64_t *labels,
+                                           const double *y, int n_layers,
+                                           const fnn_train_layer_f64 *layers,
+                                           const fnn_adam_f64 *adam, double *loss,
+                                           int64_t *n_correct);
 
 /* ---- element-wise ------------------------------------------------------ */
 

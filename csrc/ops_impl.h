@@ -514,11 +514,21 @@ static void FN(bias_update)(int n, const FNN_CAT(fnn_train_layer_, SFX) *L, cons
  * halves then run one after the other). */
 #define FNN_STEP_MIN_WORK_PER_THREAD (256.0 * 1024.0)
 
+/* Rows r0..r1 of the batch gathered from src (rows ld apart) by index:
+ * each half copies its own rows, on its own thread, just before using them. */
+static void FN(gather_batch_rows)(int r0, int r1, int cols, const T *src, ptrdiff_t ld, const int64_t *rows,
+                                  T *buf)
+{
+    for (int r = r0; r < r1; ++r)
+        memcpy(buf + (size_t)r * cols, src + (ptrdiff_t)rows[r] * ld, (size_t)cols * sizeof(T));
+}
+
 static fnn_status FN(train_step_split)(int n, const T *x, const int64_t *labels, const T *y,
                                        int n_layers, int first_trainable,
                                        const FNN_CAT(fnn_train_layer_, SFX) *layers,
                                        const FNN_CAT(fnn_adam_, SFX) *adam, double work,
-                                       double *loss, int64_t *n_correct)
+                                       double *loss, int64_t *n_correct,
+                                       const T *src, ptrdiff_t ld, const int64_t *rows)
 {
     const int half = n / 2;
     double sums[2] = {0.0, 0.0};
@@ -534,14 +544,19 @@ static fnn_status FN(train_step_split)(int n, const T *x, const int64_t *labels,
         team = omp_get_num_threads();
         tid = omp_get_thread_num();
 #endif
-        /* 1. The halves, data parallel: forward, loss, dZ and dX. */
-        if (team == 1 && half > FNN_NETWORK_SMALL_M)
+        /* 1. The halves, data parallel: forward, loss, dZ and dX (after
+         * gathering their rows of the batch, when given an index). */
+        const int cols = layers[0].in_features;
+        if (team == 1 && half > FNN_NETWORK_SMALL_M) {
+            if (rows) FN(gather_batch_rows)(0, n, cols, src, ld, rows, (T *)x);
             status[0] = FN(sgd_step_half)(0, n, n, x, labels, y, n_layers, first_trainable, layers, sums,
                                           correct);
-        else
-            for (int h = tid; h < 2; h += team)
+        } else
+            for (int h = tid; h < 2; h += team) {
+                if (rows) FN(gather_batch_rows)(h ? half : 0, h ? n : half, cols, src, ld, rows, (T *)x);
                 status[h] = FN(sgd_step_half)(h ? half : 0, h ? n : half, n, x, labels, y, n_layers,
                                               first_trainable, layers, &sums[h], &correct[h]);
+            }
 #ifdef _OPENMP
 #pragma omp barrier
 #endif
@@ -570,11 +585,10 @@ static fnn_status FN(train_step_split)(int n, const T *x, const int64_t *labels,
     return FNN_OK;
 }
 
-fnn_status FN(fnn_network_train_step_)(int n, const T *x, const int64_t *labels,
-                                       const T *y, int n_layers,
-                                       const FNN_CAT(fnn_train_layer_, SFX) *layers,
-                                       const FNN_CAT(fnn_adam_, SFX) *adam,
-                                       double *loss, int64_t *n_correct)
+static fnn_status FN(train_step)(int n, const T *x, const int64_t *labels, const T *y, int n_layers,
+                                  const FNN_CAT(fnn_train_layer_, SFX) *layers,
+                                  const FNN_CAT(fnn_adam_, SFX) *adam, double *loss, int64_t *n_correct,
+                                  const T *src, ptrdiff_t ld, const int64_t *rows)
 {
     if (n < 1 || n_layers < 1 || !x || !layers || !loss || (!labels && !y)) return FNN_ERR_ARG;
     int first_trainable = n_layers;
@@ -593,7 +607,8 @@ fnn_status FN(fnn_network_train_step_)(int n, const T *x, const int64_t *labels,
         work += 3.0 * n * layers[l].in_features * layers[l].out_features;
     if (n >= FNN_STEP_SPLIT_ROWS)
         return FN(train_step_split)(n, x, labels, y, n_layers, first_trainable, layers, adam, work, loss,
-                                    n_correct);
+                                    n_correct, src, ld, rows);
+    if (rows) FN(gather_batch_rows)(0, n, layers[0].in_features, src, ld, rows, (T *)x);
     const T *in = x;
     for (int l = 0; l < n_layers; ++l) {
         const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
@@ -630,6 +645,29 @@ fnn_status FN(fnn_network_train_step_)(int n, const T *x, const int64_t *labels,
         if (st != FNN_OK) return st;
     }
     return FNN_OK;
+}
+
+fnn_status FN(fnn_network_train_step_)(int n, const T *x, const int64_t *labels,
+                                       const T *y, int n_layers,
+                                       const FNN_CAT(fnn_train_layer_, SFX) *layers,
+                                       const FNN_CAT(fnn_adam_, SFX) *adam,
+                                       double *loss, int64_t *n_correct)
+{
+    return FN(train_step)(n, x, labels, y, n_layers, layers, adam, loss, n_correct, NULL, 0, NULL);
+}
+
+fnn_status FN(fnn_network_train_step_rows_)(int n, const T *x_src, ptrdiff_t ld, int64_t n_src,
+                                            const int64_t *rows, T *x_buf, const int64_t *labels,
+                                            const T *y, int n_layers,
+                                            const FNN_CAT(fnn_train_layer_, SFX) *layers,
+                                            const FNN_CAT(fnn_adam_, SFX) *adam,
+                                            double *loss, int64_t *n_correct)
+{
+    if (!x_src || !rows || !x_buf || n < 1 || n_layers < 1 || !layers || ld < layers[0].in_features)
+        return FNN_ERR_ARG;
+    for (int i = 0; i < n; ++i) /* every index before anything is written */
+        if (rows[i] < 0 || rows[i] >= n_src) return FNN_ERR_ARG;
+    return FN(train_step)(n, x_buf, labels, y, n_layers, layers, adam, loss, n_correct, x_src, ld, rows);
 }
 
 #undef FN

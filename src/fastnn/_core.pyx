@@ -94,6 +94,14 @@ cdef extern from "fastnn.h" nogil:
     fnn_status fnn_network_train_step_f64(int n, const double *x, const int64_t *labels, const double *y,
                                           int n_layers, const fnn_train_layer_f64 *layers,
                                           const fnn_adam_f64 *adam, double *loss, int64_t *n_correct)
+    fnn_status fnn_network_train_step_rows_f32(int n, const float *x_src, Py_ssize_t ld, int64_t n_src,
+                                               const int64_t *rows, float *x_buf, const int64_t *labels,
+                                               const float *y, int n_layers, const fnn_train_layer_f32 *layers,
+                                               const fnn_adam_f32 *adam, double *loss, int64_t *n_correct)
+    fnn_status fnn_network_train_step_rows_f64(int n, const double *x_src, Py_ssize_t ld, int64_t n_src,
+                                               const int64_t *rows, double *x_buf, const int64_t *labels,
+                                               const double *y, int n_layers, const fnn_train_layer_f64 *layers,
+                                               const fnn_adam_f64 *adam, double *loss, int64_t *n_correct)
 
     fnn_status fnn_gemm_f32(int m, int n, int k, float alpha, const float *a, Py_ssize_t rsa, Py_ssize_t csa,
                             const float *b, Py_ssize_t rsb, Py_ssize_t csb, float beta, float *c, Py_ssize_t ldc,
@@ -814,12 +822,14 @@ cdef class NetworkTrainStep:
         self.generation = _layer_generation
         return True
 
-    def run(self, X, target, lrs, adam=None):
+    def run(self, X, target, lrs, adam=None, rows=None):
         """One step on X (n, in_features) with integer labels (n,) or a
         target matrix (n, n_outputs), layer l learning at lrs[l]; adam:
         (b1, b2, eps, weight_decay, bc1, bc2) when bound for Adam.  Returns
         (loss, number of rows whose largest logit is the target); when the
-        loss is not finite nothing has been updated."""
+        loss is not finite nothing has been updated.  rows: the batch is
+        X[rows] (int64 indices), gathered into the workspace inside the
+        step (target is then already the batch's)."""
         cdef Py_ssize_t i
         cdef fnn_adam_f32 a32
         cdef fnn_adam_f64 a64
@@ -832,20 +842,26 @@ cdef class NetworkTrainStep:
                 (<fnn_train_layer_f64 *>self.table)[i].lr = lrs[i]
             if self.adam:
                 a64.b1, a64.b2, a64.eps, a64.weight_decay, a64.bc1, a64.bc2 = adam
-            return self._run_f64(X, target, &a64 if self.adam else NULL)
+            return self._run_f64(X, target, &a64 if self.adam else NULL, rows)
         for i in range(self.n_layers):
             (<fnn_train_layer_f32 *>self.table)[i].lr = <float>lrs[i]
         if self.adam:
             a32.b1, a32.b2, a32.eps, a32.weight_decay, a32.bc1, a32.bc2 = adam
-        return self._run_f32(X, target, &a32 if self.adam else NULL)
+        return self._run_f32(X, target, &a32 if self.adam else NULL, rows)
 
-    cdef tuple _run_f32(self, const float[:, ::1] X, target, const fnn_adam_f32 *adam):
+    cdef tuple _run_f32(self, const float[:, ::1] X, target, const fnn_adam_f32 *adam, rows):
         cdef fnn_train_layer_f32 *t = <fnn_train_layer_f32 *>self.table
         cdef const int64_t[::1] labels = None
         cdef const float[:, ::1] Y = None
+        cdef const int64_t[::1] idx = None
+        cdef float[:, ::1] xbuf = None
         cdef const int64_t *pl = NULL
         cdef const float *py = NULL
         cdef Py_ssize_t n = X.shape[0]
+        if rows is not None:
+            idx = rows
+            n = idx.shape[0]
+            xbuf = self.workspace.X
         self._check_rows(n, X.shape[1], t[0].in_features)
         if target.ndim == 1:
             labels = target
@@ -861,17 +877,27 @@ cdef class NetworkTrainStep:
         cdef fnn_status st
         cdef int i_n = <int>n
         with nogil:
-            st = fnn_network_train_step_f32(i_n, &X[0, 0], pl, py, self.n_layers, t, adam, &loss, &correct)
+            if idx is None:
+                st = fnn_network_train_step_f32(i_n, &X[0, 0], pl, py, self.n_layers, t, adam, &loss, &correct)
+            else:
+                st = fnn_network_train_step_rows_f32(i_n, &X[0, 0], X.shape[1], X.shape[0], &idx[0], &xbuf[0, 0],
+                                                       pl, py, self.n_layers, t, adam, &loss, &correct)
         _check(st)
         return loss, correct
 
-    cdef tuple _run_f64(self, const double[:, ::1] X, target, const fnn_adam_f64 *adam):
+    cdef tuple _run_f64(self, const double[:, ::1] X, target, const fnn_adam_f64 *adam, rows):
         cdef fnn_train_layer_f64 *t = <fnn_train_layer_f64 *>self.table
         cdef const int64_t[::1] labels = None
         cdef const double[:, ::1] Y = None
+        cdef const int64_t[::1] idx = None
+        cdef double[:, ::1] xbuf = None
         cdef const int64_t *pl = NULL
         cdef const double *py = NULL
         cdef Py_ssize_t n = X.shape[0]
+        if rows is not None:
+            idx = rows
+            n = idx.shape[0]
+            xbuf = self.workspace.X
         self._check_rows(n, X.shape[1], t[0].in_features)
         if target.ndim == 1:
             labels = target
@@ -887,7 +913,11 @@ cdef class NetworkTrainStep:
         cdef fnn_status st
         cdef int i_n = <int>n
         with nogil:
-            st = fnn_network_train_step_f64(i_n, &X[0, 0], pl, py, self.n_layers, t, adam, &loss, &correct)
+            if idx is None:
+                st = fnn_network_train_step_f64(i_n, &X[0, 0], pl, py, self.n_layers, t, adam, &loss, &correct)
+            else:
+                st = fnn_network_train_step_rows_f64(i_n, &X[0, 0], X.shape[1], X.shape[0], &idx[0], &xbuf[0, 0],
+                                                       pl, py, self.n_layers, t, adam, &loss, &correct)
         _check(st)
         return loss, correct
 

@@ -236,9 +236,11 @@ class Trainer:
                                   "the model keeps its weights from before this step")
         return value
 
-    def _step(self, X, target):
-        ws = self._workspace(X.shape[0])
-        n = X.shape[0]
+    def _step(self, X, target, rows=None):
+        # rows: the batch is X[rows] (target is already the batch's); the
+        # one-call step gathers the rows itself, each half on its thread
+        n = X.shape[0] if rows is None else rows.shape[0]
+        ws = self._workspace(n)
         opt = self.optimizer
         adam = type(opt) is Adam
         if self._train_step_possible and (opt.fusable or adam):
@@ -258,10 +260,14 @@ class Trainer:
                     t = opt.step_count + 1
                     b1, b2 = opt.betas
                     consts = (b1, b2, opt.eps, opt.weight_decay, 1 - b1 ** t, 1 - b2 ** t)
-                value, correct = step.run(X, target, lrs, consts)
+                value, correct = step.run(X, target, lrs, consts, rows)
                 if math.isfinite(value):
                     opt.finish_step()
                 return value, ws.acts[-1][:n], correct
+        if rows is not None:
+            xb = ws.X[:n]
+            _core.gather_rows(X, rows, xb)
+            X = xb
         value, out, correct = loss_and_output_grad(self.model, self.loss, X, target, ws)
         if not math.isfinite(value):
             return value, out, correct  # the caller raises; no update has happened
@@ -427,15 +433,13 @@ class Trainer:
                     for s in range(steps_per_epoch):
                         idx = order[s * bs: (s + 1) * bs]
                         m = idx.shape[0]
-                        if shuffle:
-                            xb = ws.X[:m]
-                            _core.gather_rows(X, idx, xb)
+                        if shuffle:  # the rows are gathered in the step
                             tb = tbuf[:m]
                             np.take(target, idx, axis=0, out=tb)
+                            value, out, n_correct = self._step(X, tb, rows=idx)
                         else:
-                            xb = X[s * bs: s * bs + m]
                             tb = target[s * bs: s * bs + m]
-                        value, out, n_correct = self._step(xb, tb)
+                            value, out, n_correct = self._step(X[s * bs: s * bs + m], tb)
                         if not math.isfinite(value):
                             raise DivergenceError(
                                 f"loss became {value} at epoch {epoch + 1}, step {s + 1}; the model keeps "
