@@ -530,3 +530,35 @@ def test_split_sgd_step_is_independent_of_threads_and_equals_the_full_batch(dtyp
     assert np.allclose(runs["t1"][1], runs["layers"][1], rtol=1e-5 if dtype == "float32" else 1e-12)
     assert runs["t1"][2] == runs["layers"][2]
     assert np.array_equal(runs["t1"][0]["1.weight"], runs["layers"][0]["1.weight"])  # frozen
+
+
+@pytest.mark.parametrize("batch", [8, 40])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_step_gathering_rows_itself_equals_a_gathered_batch(batch, threads):
+    # fit hands the step the shuffled indices; the step gathers the rows
+    # (each half its own): the same result as stepping on X[idx]
+    fastnn.set_num_threads(threads)
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((100, 12)).astype(np.float32)
+    y = rng.integers(0, 4, 100)
+    idx = rng.permutation(100)[:batch].astype(np.int64)
+    states = []
+    for use_rows in (True, False):
+        model = fastnn.Sequential([fastnn.Dense(12, 20, "relu"), fastnn.Dense(20, 4, "softmax")], seed=2)
+        trainer = fastnn.Trainer(model, "cross_entropy", fastnn.Adam(0.01), batch_size=batch)
+        for _ in range(3):
+            if use_rows:
+                trainer._step(X, y[idx], rows=idx)
+            else:
+                trainer._step(np.ascontiguousarray(X[idx]), y[idx])
+        states.append(model.state_dict())
+    for key in states[0]:
+        assert np.array_equal(states[0][key], states[1][key]), key
+    # an index outside X is refused before anything changes
+    before = model.state_dict()
+    bad = idx.copy()
+    bad[-1] = 100
+    with pytest.raises(ValueError):
+        trainer._step(X, y[idx], rows=bad)
+    for key, value in model.state_dict().items():
+        assert np.array_equal(value, before[key]), key
