@@ -605,7 +605,11 @@ static fnn_status FN(train_step)(int n, const T *x, const int64_t *labels, const
     double work = 0.0;
     for (int l = 0; l < n_layers; ++l)
         work += 3.0 * n * layers[l].in_features * layers[l].out_features;
-    if (n >= FNN_STEP_SPLIT_ROWS)
+    /* Halves for up to two threads.  With more, each GEMM of the whole batch
+     * is split across all of them instead: the same results (the halves'
+     * GEMMs compute each element as the whole batch's do), except for
+     * halves of at most FNN_NETWORK_SMALL_M rows, which keep the halves. */
+    if (n >= FNN_STEP_SPLIT_ROWS && (fnn_get_num_threads() <= 2 || n / 2 <= FNN_NETWORK_SMALL_M))
         return FN(train_step_split)(n, x, labels, y, n_layers, first_trainable, layers, adam, work, loss,
                                     n_correct, src, ld, rows);
     if (rows) FN(gather_batch_rows)(0, n, layers[0].in_features, src, ld, rows, (T *)x);

@@ -511,7 +511,7 @@ def test_split_sgd_step_is_independent_of_threads_and_equals_the_full_batch(dtyp
     X = rng.standard_normal((301, 40))
     y = rng.integers(0, 5, 301)
     runs = {}
-    for name, threads, one_call in (("t1", 1, True), ("t2", 2, True), ("layers", 2, False)):
+    for name, threads, one_call in (("t1", 1, True), ("t2", 2, True), ("t3", 3, True), ("layers", 2, False)):
         fastnn.set_num_threads(threads)
         layers = [fastnn.Dense(40, 64, "sigmoid"), fastnn.Dense(64, 48, "relu", trainable=False),
                   fastnn.Dense(48, 5, "softmax")]
@@ -522,11 +522,14 @@ def test_split_sgd_step_is_independent_of_threads_and_equals_the_full_batch(dtyp
         runs[name] = (model.state_dict(), hist["loss"], hist["accuracy"])
     for key in runs["t1"][0]:
         assert np.array_equal(runs["t1"][0][key], runs["t2"][0][key]), key
+        # three threads: whole-batch GEMMs split three ways (halves above 16 rows), the same numbers
+        assert np.array_equal(runs["t1"][0][key], runs["t3"][0][key]), key
         if batch_size > 33:
             assert np.array_equal(runs["t1"][0][key], runs["layers"][0][key]), key
         else:
             assert _rel(runs["t1"][0][key], runs["layers"][0][key]) <= (1e-4 if dtype == "float32" else 1e-11), key
     assert runs["t1"][1:] == runs["t2"][1:]
+    assert runs["t1"][2] == runs["t3"][2]
     assert np.allclose(runs["t1"][1], runs["layers"][1], rtol=1e-5 if dtype == "float32" else 1e-12)
     assert runs["t1"][2] == runs["layers"][2]
     assert np.array_equal(runs["t1"][0]["1.weight"], runs["layers"][0]["1.weight"])  # frozen
