@@ -510,9 +510,12 @@ static void FN(bias_update)(int n, const FNN_CAT(fnn_train_layer_, SFX) *L, cons
         for (int o = 0; o < out; ++o) L->b[o] -= L->lr * L->db[o];
 }
 
-/* Multiply-adds below which the split step stays on one thread (its two
- * halves then run one after the other). */
-#define FNN_STEP_MIN_WORK_PER_THREAD (256.0 * 1024.0)
+/* Multiply-adds per thread below which the split step stays on one thread
+ * (its two halves then run one after the other).  Measured with
+ * Trainer.step on small networks (1 vs 2 threads, best of 7): 64-64-10 at
+ * batch 64 and 128 (444k and 888k per thread) were slower on 2 threads,
+ * 100-100-10 from batch 64 (1M) and everything larger faster. */
+#define FNN_STEP_MIN_WORK_PER_THREAD (1024.0 * 1024.0)
 
 /* Rows r0..r1 of the batch gathered from src (rows ld apart) by index:
  * each half copies its own rows, on its own thread, just before using them. */
