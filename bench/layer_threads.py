@@ -57,3 +57,24 @@ for opt_name in ("sgd", "adam"):
         s1, s2 = min(best[1]), min(best[2])
         print(f"step {opt_name:4s} n={n:5d}  1 thread {s1:9.1f} us  2 threads {s2:9.1f} us  "
               f"{'SLOWER' if s2 > 1.08 * s1 else ''}")
+
+# Small networks, where going parallel may not pay: the measured bars
+# (FNN_STEP_MIN_WORK_PER_THREAD, FNN_NETWORK_MIN_WORK_PER_THREAD) must keep
+# every one of these at least as fast on 2 threads.
+for widths in ([32, 32, 10], [64, 64, 10], [100, 100, 10], [128, 128, 10], [256, 256, 10]):
+    small = fastnn.Sequential([fastnn.Dense(widths[0], widths[1], "sigmoid"),
+                               fastnn.Dense(widths[1], widths[2], "softmax")], seed=0)
+    for n in (1, 4, 16, 32, 64, 128):
+        X = rng.standard_normal((n, widths[0])).astype(np.float32)
+        y = rng.integers(0, widths[2], n)
+        trainers = {t: fastnn.Trainer(small, "cross_entropy", fastnn.SGD(1e-9), batch_size=n) for t in (1, 2)}
+        best = {("forward", 1): [], ("forward", 2): [], ("step", 1): [], ("step", 2): []}
+        for _ in range(7):
+            for t in (1, 2):
+                fastnn.set_num_threads(t)
+                best[("forward", t)].append(min(timeit.repeat(lambda: small.forward(X), number=500, repeat=1)) / 500 * 1e6)
+                best[("step", t)].append(min(timeit.repeat(lambda: trainers[t].step(X, y), number=200, repeat=1)) / 200 * 1e6)
+        for what in ("forward", "step"):
+            a, b = min(best[(what, 1)]), min(best[(what, 2)])
+            print(f"small {widths} {what:7s} n={n:4d}  1 thread {a:8.1f} us  2 threads {b:8.1f} us  "
+                  f"{'SLOWER' if b > 1.08 * a else ''}")
