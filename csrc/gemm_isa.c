@@ -62,19 +62,27 @@ static int fnn_maxi(int a, int b) { return a > b ? a : b; }
 static void fnn_thread_grid(int tiles_m, int tiles_n, int nt, int *tm_out,
                             int *tn_out)
 {
-    int best_tm = 1, best_tn = 1;
-    long best_cost = (long)tiles_m * tiles_n;
-    for (int t = 2; t <= nt; ++t) {
-        for (int tm = t; tm >= 1; --tm) {
-            if (t % tm) continue;
-            int tn = t / tm;
-            if (tm > tiles_m || tn > tiles_n) continue;
-            long cost = (long)((tiles_m + tm - 1) / tm) *
-                        ((tiles_n + tn - 1) / tn);
-            if (cost < best_cost) {
-                best_cost = cost;
-                best_tm = tm;
-                best_tn = tn;
+    int best_tm = 1, best_tn = 1, best_t = 1;
+    long long best_cost = (long long)tiles_m * tiles_n;
+    /* Thread counts from nt down to nt - 32 only (all of them up to 34
+     * threads), and each one's divisors in O(sqrt t): on a many-core
+     * machine a search over every t and every tm would cost more than a
+     * small GEMM. */
+    const int t_lo = nt > 34 ? nt - 32 : 2;
+    for (int t = t_lo; t <= nt; ++t) {
+        for (int d = 1; d * d <= t; ++d) {
+            if (t % d) continue;
+            for (int pick = 0; pick < 2; ++pick) {
+                const int tm = pick ? d : t / d, tn = t / tm;
+                if (tm > tiles_m || tn > tiles_n) continue;
+                const long long cost = (long long)((tiles_m + tm - 1) / tm) * ((tiles_n + tn - 1) / tn);
+                /* fewer threads win ties; within one count, more row splits */
+                if (cost < best_cost || (cost == best_cost && t == best_t && tm > best_tm)) {
+                    best_cost = cost;
+                    best_tm = tm;
+                    best_tn = tn;
+                    best_t = t;
+                }
             }
         }
     }
