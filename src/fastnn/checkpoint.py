@@ -27,12 +27,11 @@ import io
 import json
 import numbers
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
-from .model import ModelFileError, Sequential, _from_config
+from .model import ModelFileError, Sequential, _from_config, atomic_savez
 from .trainer import Callback, History
 
 __all__ = ["Checkpoint", "ModelCheckpoint", "load_checkpoint"]
@@ -216,25 +215,7 @@ def save_checkpoint(path, trainer):
                 arrays[f"{_OPTIM}{key}/{j}"] = a
         else:
             arrays[_OPTIM + key] = value
-    _atomic_savez(path, arrays)
-
-
-def _atomic_savez(path, arrays):
-    # as Sequential.save: a temporary file beside path, renamed over it when complete
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_savez(path, arrays)
 
 
 # ---- reading ------------------------------------------------------------------------

@@ -335,20 +335,7 @@ class Sequential:
         arrays = {"__config__": np.frombuffer(json.dumps(self.config()).encode(), dtype=np.uint8)}
         for name, arr in self.parameters():
             arrays[name] = arr
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        atomic_savez(path, arrays)
 
     @classmethod
     def load(cls, path):
@@ -361,6 +348,26 @@ class Sequential:
     def __setstate__(self, state):
         model = _from_config(state["config"], state["params"], "<pickle>")
         self.__dict__.update(model.__dict__)
+
+
+def atomic_savez(path, arrays):
+    """np.savez to a temporary file beside path, fsynced, then renamed over
+    it: an interrupted save leaves any previous file intact (model files and
+    training checkpoints)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def _from_config(cfg, arrays, source):
