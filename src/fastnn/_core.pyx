@@ -612,16 +612,17 @@ cdef class NetworkForward:
         arrays of the network's dtype.  (Not a fused-type method: Cython's
         dispatch on fused types would cost as much as a small layer.)"""
         if self.f64:
-            self._forward_f64(X, out)
+            self._forward[double](X, out)
         else:
-            self._forward_f32(X, out)
+            self._forward[float](X, out)
 
-    cdef int _forward_f32(self, const float[:, ::1] X, float[:, ::1] out) except -1:
-        cdef fnn_dense_layer_f32 *t = <fnn_dense_layer_f32 *>self.table
-        cdef Py_ssize_t n = X.shape[0], i, off = 0
-        _shape("X.shape[1] (in_features)", X.shape[1], t[0].in_features)
+    cdef int _forward(self, const floating[:, ::1] X, floating[:, ::1] out) except -1:
+        # One body for both dtypes: only the table type and the C entry
+        # point differ (fused-type specialisations, chosen by forward()).
+        cdef Py_ssize_t n = X.shape[0], i, off = 0, last = self.n_layers - 1
+        _shape("X.shape[1] (in_features)", X.shape[1], self.in_features)
         _shape("out.shape[0]", out.shape[0], n)
-        _shape("out.shape[1] (out_features)", out.shape[1], t[self.n_layers - 1].out_features)
+        _shape("out.shape[1] (out_features)", out.shape[1], self.out_features)
         if n == 0:
             return 0
         _dims(n)
@@ -629,54 +630,35 @@ cdef class NetworkForward:
         # in cache from one layer to the next (measured on the notes'
         # network, batch 10,000: 1024-row chunks 14.9 ms, 8192-row 18.6 ms).
         cdef Py_ssize_t chunk = min(n, _NETWORK_CHUNK_ROWS), s0, rows
-        cdef size_t tbytes = self.n_layers * sizeof(fnn_dense_layer_f32)
-        cdef char *block = <char *>self._alloc(chunk, tbytes, sizeof(float))
-        cdef float *h = <float *>(block + tbytes)
+        cdef size_t tbytes
+        if floating is float:
+            tbytes = self.n_layers * sizeof(fnn_dense_layer_f32)
+        else:
+            tbytes = self.n_layers * sizeof(fnn_dense_layer_f64)
+        cdef char *block = <char *>self._alloc(chunk, tbytes, sizeof(floating))
+        cdef floating *h = <floating *>(block + tbytes)
+        cdef fnn_dense_layer_f32 *t32 = <fnn_dense_layer_f32 *>block
+        cdef fnn_dense_layer_f64 *t64 = <fnn_dense_layer_f64 *>block
         cdef fnn_status st = FNN_OK
         with nogil:
             # This call's own copy of the table: concurrent calls never share one.
-            t = <fnn_dense_layer_f32 *>block
-            memcpy(t, self.table, tbytes)
-            for i in range(self.n_layers - 1):
-                t[i].a = h + off
-                off += chunk * t[i].out_features
+            memcpy(block, self.table, tbytes)
+            for i in range(last):
+                if floating is float:
+                    t32[i].a = h + off
+                    off += chunk * t32[i].out_features
+                else:
+                    t64[i].a = h + off
+                    off += chunk * t64[i].out_features
             s0 = 0
             while s0 < n and st == FNN_OK:
                 rows = min(chunk, n - s0)
-                t[self.n_layers - 1].a = &out[s0, 0]
-                st = fnn_network_forward_f32(<int>rows, &X[s0, 0], self.n_layers, t)
-                s0 += rows
-            free(block)
-        return _check(st)
-
-    cdef int _forward_f64(self, const double[:, ::1] X, double[:, ::1] out) except -1:
-        cdef fnn_dense_layer_f64 *t = <fnn_dense_layer_f64 *>self.table
-        cdef Py_ssize_t n = X.shape[0], i, off = 0
-        _shape("X.shape[1] (in_features)", X.shape[1], t[0].in_features)
-        _shape("out.shape[0]", out.shape[0], n)
-        _shape("out.shape[1] (out_features)", out.shape[1], t[self.n_layers - 1].out_features)
-        if n == 0:
-            return 0
-        _dims(n)
-        # Rows go through the network in chunks: a chunk's activations stay
-        # in cache from one layer to the next (measured on the notes'
-        # network, batch 10,000: 1024-row chunks 14.9 ms, 8192-row 18.6 ms).
-        cdef Py_ssize_t chunk = min(n, _NETWORK_CHUNK_ROWS), s0, rows
-        cdef size_t tbytes = self.n_layers * sizeof(fnn_dense_layer_f64)
-        cdef char *block = <char *>self._alloc(chunk, tbytes, sizeof(double))
-        cdef double *h = <double *>(block + tbytes)
-        cdef fnn_status st = FNN_OK
-        with nogil:
-            t = <fnn_dense_layer_f64 *>block
-            memcpy(t, self.table, tbytes)
-            for i in range(self.n_layers - 1):
-                t[i].a = h + off
-                off += chunk * t[i].out_features
-            s0 = 0
-            while s0 < n and st == FNN_OK:
-                rows = min(chunk, n - s0)
-                t[self.n_layers - 1].a = &out[s0, 0]
-                st = fnn_network_forward_f64(<int>rows, &X[s0, 0], self.n_layers, t)
+                if floating is float:
+                    t32[last].a = &out[s0, 0]
+                    st = fnn_network_forward_f32(<int>rows, &X[s0, 0], self.n_layers, t32)
+                else:
+                    t64[last].a = &out[s0, 0]
+                    st = fnn_network_forward_f64(<int>rows, &X[s0, 0], self.n_layers, t64)
                 s0 += rows
             free(block)
         return _check(st)
@@ -842,27 +824,35 @@ cdef class NetworkTrainStep:
                 (<fnn_train_layer_f64 *>self.table)[i].lr = lrs[i]
             if self.adam:
                 a64.b1, a64.b2, a64.eps, a64.weight_decay, a64.bc1, a64.bc2 = adam
-            return self._run_f64(X, target, &a64 if self.adam else NULL, rows)
+            return self._run[double](X, target, &a64 if self.adam else NULL, rows)
         for i in range(self.n_layers):
             (<fnn_train_layer_f32 *>self.table)[i].lr = <float>lrs[i]
         if self.adam:
             a32.b1, a32.b2, a32.eps, a32.weight_decay, a32.bc1, a32.bc2 = adam
-        return self._run_f32(X, target, &a32 if self.adam else NULL, rows)
+        return self._run[float](X, target, &a32 if self.adam else NULL, rows)
 
-    cdef tuple _run_f32(self, const float[:, ::1] X, target, const fnn_adam_f32 *adam, rows):
-        cdef fnn_train_layer_f32 *t = <fnn_train_layer_f32 *>self.table
+    cdef tuple _run(self, const floating[:, ::1] X, target, const void *adam, rows):
+        # One body for both dtypes: only the C entry point and its table
+        # type differ (fused-type specialisations, chosen by run()).
         cdef const int64_t[::1] labels = None
-        cdef const float[:, ::1] Y = None
+        cdef const floating[:, ::1] Y = None
         cdef const int64_t[::1] idx = None
-        cdef float[:, ::1] xbuf = None
+        cdef floating[:, ::1] xbuf = None
         cdef const int64_t *pl = NULL
-        cdef const float *py = NULL
+        cdef const floating *py = NULL
         cdef Py_ssize_t n = X.shape[0]
+        cdef int in_features, out_features
+        if floating is float:
+            in_features = (<fnn_train_layer_f32 *>self.table)[0].in_features
+            out_features = (<fnn_train_layer_f32 *>self.table)[self.n_layers - 1].out_features
+        else:
+            in_features = (<fnn_train_layer_f64 *>self.table)[0].in_features
+            out_features = (<fnn_train_layer_f64 *>self.table)[self.n_layers - 1].out_features
         if rows is not None:
             idx = rows
             n = idx.shape[0]
             xbuf = self.workspace.X
-        self._check_rows(n, X.shape[1], t[0].in_features)
+        self._check_rows(n, X.shape[1], in_features)
         if target.ndim == 1:
             labels = target
             _shape("target.shape[0]", labels.shape[0], n)
@@ -870,54 +860,33 @@ cdef class NetworkTrainStep:
         else:
             Y = target
             _shape("target.shape[0]", Y.shape[0], n)
-            _shape("target.shape[1]", Y.shape[1], t[self.n_layers - 1].out_features)
+            _shape("target.shape[1]", Y.shape[1], out_features)
             py = &Y[0, 0]
         cdef double loss = 0.0
         cdef int64_t correct = 0
         cdef fnn_status st
         cdef int i_n = <int>n
         with nogil:
-            if idx is None:
-                st = fnn_network_train_step_f32(i_n, &X[0, 0], pl, py, self.n_layers, t, adam, &loss, &correct)
+            if floating is float:
+                if idx is None:
+                    st = fnn_network_train_step_f32(i_n, &X[0, 0], pl, py, self.n_layers,
+                                                    <fnn_train_layer_f32 *>self.table,
+                                                    <const fnn_adam_f32 *>adam, &loss, &correct)
+                else:
+                    st = fnn_network_train_step_rows_f32(i_n, &X[0, 0], X.shape[1], X.shape[0], &idx[0],
+                                                         &xbuf[0, 0], pl, py, self.n_layers,
+                                                         <fnn_train_layer_f32 *>self.table,
+                                                         <const fnn_adam_f32 *>adam, &loss, &correct)
             else:
-                st = fnn_network_train_step_rows_f32(i_n, &X[0, 0], X.shape[1], X.shape[0], &idx[0], &xbuf[0, 0],
-                                                       pl, py, self.n_layers, t, adam, &loss, &correct)
-        _check(st)
-        return loss, correct
-
-    cdef tuple _run_f64(self, const double[:, ::1] X, target, const fnn_adam_f64 *adam, rows):
-        cdef fnn_train_layer_f64 *t = <fnn_train_layer_f64 *>self.table
-        cdef const int64_t[::1] labels = None
-        cdef const double[:, ::1] Y = None
-        cdef const int64_t[::1] idx = None
-        cdef double[:, ::1] xbuf = None
-        cdef const int64_t *pl = NULL
-        cdef const double *py = NULL
-        cdef Py_ssize_t n = X.shape[0]
-        if rows is not None:
-            idx = rows
-            n = idx.shape[0]
-            xbuf = self.workspace.X
-        self._check_rows(n, X.shape[1], t[0].in_features)
-        if target.ndim == 1:
-            labels = target
-            _shape("target.shape[0]", labels.shape[0], n)
-            pl = &labels[0]
-        else:
-            Y = target
-            _shape("target.shape[0]", Y.shape[0], n)
-            _shape("target.shape[1]", Y.shape[1], t[self.n_layers - 1].out_features)
-            py = &Y[0, 0]
-        cdef double loss = 0.0
-        cdef int64_t correct = 0
-        cdef fnn_status st
-        cdef int i_n = <int>n
-        with nogil:
-            if idx is None:
-                st = fnn_network_train_step_f64(i_n, &X[0, 0], pl, py, self.n_layers, t, adam, &loss, &correct)
-            else:
-                st = fnn_network_train_step_rows_f64(i_n, &X[0, 0], X.shape[1], X.shape[0], &idx[0], &xbuf[0, 0],
-                                                       pl, py, self.n_layers, t, adam, &loss, &correct)
+                if idx is None:
+                    st = fnn_network_train_step_f64(i_n, &X[0, 0], pl, py, self.n_layers,
+                                                    <fnn_train_layer_f64 *>self.table,
+                                                    <const fnn_adam_f64 *>adam, &loss, &correct)
+                else:
+                    st = fnn_network_train_step_rows_f64(i_n, &X[0, 0], X.shape[1], X.shape[0], &idx[0],
+                                                         &xbuf[0, 0], pl, py, self.n_layers,
+                                                         <fnn_train_layer_f64 *>self.table,
+                                                         <const fnn_adam_f64 *>adam, &loss, &correct)
         _check(st)
         return loss, correct
 
