@@ -55,13 +55,14 @@ void fnn_simd_tile(int double_precision, int *mr, int *nr);
 int fnn_openmp_version(void);
 /* Threads a kernel may use: the last fnn_set_num_threads() value, capped by
  * OpenMP's own limit for the calling thread (OMP_NUM_THREADS,
- * omp_set_num_threads, threadpoolctl). */
+ * omp_set_num_threads, threadpoolctl) and by 64.  The threads themselves
+ * are fastnn's own pool (threads.c), not OpenMP's. */
 int fnn_get_num_threads(void);
 void fnn_set_num_threads(int n);
 /* The thread count OpenMP would use by default in this process. */
 int fnn_default_num_threads(void);
-/* How many threads the last GEMM on this thread's behalf ran with (a
- * diagnostic for tests and benchmarks). */
+/* How many threads the last GEMM on this thread's behalf was split for
+ * (a diagnostic for tests and benchmarks). */
 int fnn_last_gemm_threads(void);
 
 /* ---- GEMM -------------------------------------------------------------- */
@@ -135,9 +136,9 @@ fnn_status fnn_dense_backward_sgd_f64(int n, int in, int out,
  * reads layer l-1's output (layer 0 reads x, n x layers[0].in_features) and
  * writes a (n x out_features) = act(input W^T + b); a softmax flag applies a
  * row-wise softmax after it (the output layer).  With a handful of rows
- * (batch-1 inference) every layer runs inside ONE parallel region, each
- * thread computing a slice of every layer's outputs, a barrier between
- * layers: per-call costs, not the arithmetic, dominate there.  Returns
+ * (batch-1 inference) each layer is one job for the thread pool, each
+ * thread computing a slice of the layer's outputs, all in one call:
+ * per-call costs, not the arithmetic, dominate there.  Returns
  * FNN_ERR_ARG, computing nothing, if consecutive layers do not chain.
  */
 typedef struct {

@@ -86,6 +86,23 @@ fnn_status fnn_gemm_threads_f64(int max_threads, int m, int n, int k,
                                 ptrdiff_t ldc, const double *bias,
                                 fnn_activation act, double slope);
 
+/* ---- threads (threads.c) ----------------------------------------------- */
+
+/* The most threads one job uses (the caller and 63 workers). */
+#define FNN_MAX_THREADS 64
+
+/* One task of a job: task is 0..n_tasks-1. */
+typedef void (*fnn_task_fn)(void *ctx, int task, int n_tasks);
+
+/* Runs fn(ctx, t, n_tasks) for every t, on the calling thread and up to
+ * n_tasks - 1 pool workers, and returns when all have finished.  Which
+ * thread runs which task is not fixed: a task's result may depend only on
+ * its index.  Tasks must not wait for one another (no barriers): one
+ * thread may run them all, one after the other.  work: the job's size in
+ * multiply-adds (or the like), which decides whether it is worth waking a
+ * sleeping worker. */
+void fnn_parallel(int n_tasks, double work, fnn_task_fn fn, void *ctx);
+
 /* The table in use (selected on first call). */
 const fnn_kernel_table *fnn_active_kernels(void);
 

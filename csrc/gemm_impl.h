@@ -593,64 +593,102 @@ static void FN(gemm_small_m)(int m, int n, int k, T alpha, const T *a,
 }
 
 /* ---- a small batch through a whole network ------------------------------
- * Batch-1 inference costs a few microseconds of arithmetic but a parallel
- * region, a dispatch and a call per layer around it.  Here one region runs
- * every layer: each thread computes a slice of a layer's output columns
- * (whole groups of 4, the dot-product path's unit) from the previous
- * layer's full output, applies the activation to its slice, and meets the
- * others at a barrier before the next layer.  Each thread keeps reading
- * the same rows of every W from call to call, so they stay in its core's
- * cache. */
+ * Batch-1 inference costs a few microseconds of arithmetic but a dispatch
+ * and a call per layer around it.  Here one C call runs every layer: each
+ * layer is one job of nt tasks, each task a slice of the layer's output
+ * columns (whole groups of 4, the dot-product path's unit) computed from
+ * the previous layer's full output, activation included; the job's end is
+ * the barrier before the next layer.  Worker w prefers task w, so the same
+ * thread keeps reading the same rows of every W from call to call, and
+ * they stay in its core's cache. */
+typedef struct {
+    int m;
+    const T *in;
+    const FNN_CAT(fnn_dense_layer_, SFX) *layer;
+} FN(layer_job);
+
+static void FN(network_small_task)(void *ctx, int task, int n_tasks)
+{
+    const FN(layer_job) *job = (const FN(layer_job) *)ctx;
+    const FNN_CAT(fnn_dense_layer_, SFX) *L = job->layer;
+    const int m = job->m, n = L->out_features, k = L->in_features;
+    const int groups = (n + 3) / 4;
+    const int j0 = fnn_mini(n, (int)((long)groups * task / n_tasks) * 4);
+    const int j1 = fnn_mini(n, (int)((long)groups * (task + 1) / n_tasks) * 4);
+    if (j1 <= j0) return;
+    const T *w = L->w + (ptrdiff_t)j0 * k;
+    const T *b = L->b ? L->b + j0 : NULL;
+    for (int r0 = 0; r0 < m; r0 += FNN_SMALL_ROWS) {
+        const int mr = fnn_mini(FNN_SMALL_ROWS, m - r0);
+        const T *ar = job->in + (ptrdiff_t)r0 * k;
+        T *cr = L->a + (ptrdiff_t)r0 * n + j0;
+        if (mr == 1)
+            FN(small_m_body)(mr, j1 - j0, k, (T)1, ar, k, w, k, (T)0, cr, n, b, 1);
+        else if (mr == 2)
+            FN(small_m_body)(mr, j1 - j0, k, (T)1, ar, k, w, k, (T)0, cr, n, b, 2);
+        else
+            FN(small_m_body)(mr, j1 - j0, k, (T)1, ar, k, w, k, (T)0, cr, n, b, FNN_SMALL_ROWS);
+    }
+    if (L->act != FNN_ACT_IDENTITY)
+        for (int r = 0; r < m; ++r)
+            FN(activation)(L->a + (ptrdiff_t)r * n + j0, (size_t)(j1 - j0), L->act, L->slope);
+}
+
 static void FN(network_small)(int m, const T *x, int n_layers,
                               const FNN_CAT(fnn_dense_layer_, SFX) *layers,
                               int nt)
 {
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1) default(shared)
-#endif
-    {
-        int team = 1, tid = 0;
-#ifdef _OPENMP
-        team = omp_get_num_threads();
-        tid = omp_get_thread_num();
-#endif
-        const T *in = x;
-        for (int l = 0; l < n_layers; ++l) {
-            const FNN_CAT(fnn_dense_layer_, SFX) *L = &layers[l];
-            const int n = L->out_features, k = L->in_features;
-            const int groups = (n + 3) / 4;
-            const int j0 = fnn_mini(n, (int)((long)groups * tid / team) * 4);
-            const int j1 = fnn_mini(n, (int)((long)groups * (tid + 1) / team) * 4);
-            if (j1 > j0) {
-                const T *w = L->w + (ptrdiff_t)j0 * k;
-                const T *b = L->b ? L->b + j0 : NULL;
-                for (int r0 = 0; r0 < m; r0 += FNN_SMALL_ROWS) {
-                    const int mr = fnn_mini(FNN_SMALL_ROWS, m - r0);
-                    const T *ar = in + (ptrdiff_t)r0 * k;
-                    T *cr = L->a + (ptrdiff_t)r0 * n + j0;
-                    if (mr == 1)
-                        FN(small_m_body)(mr, j1 - j0, k, (T)1, ar, k, w, k, (T)0, cr, n, b, 1);
-                    else if (mr == 2)
-                        FN(small_m_body)(mr, j1 - j0, k, (T)1, ar, k, w, k, (T)0, cr, n, b, 2);
-                    else
-                        FN(small_m_body)(mr, j1 - j0, k, (T)1, ar, k, w, k, (T)0, cr, n, b,
-                                         FNN_SMALL_ROWS);
-                }
-                if (L->act != FNN_ACT_IDENTITY)
-                    for (int r = 0; r < m; ++r)
-                        FN(activation)(L->a + (ptrdiff_t)r * n + j0, (size_t)(j1 - j0), L->act, L->slope);
-            }
-            in = L->a;
-#ifdef _OPENMP
-            if (l + 1 < n_layers) {
-#pragma omp barrier
-            }
-#endif
-        }
+    const T *in = x;
+    for (int l = 0; l < n_layers; ++l) {
+        FN(layer_job) job = {m, in, &layers[l]};
+        fnn_parallel(nt, (double)m * layers[l].in_features * layers[l].out_features,
+                     FN(network_small_task), &job);
+        in = layers[l].a;
     }
 }
 
 /* ---- the threaded GEMM ------------------------------------------------- */
+
+typedef struct {
+    int m, n, k;
+    T alpha, beta, slope;
+    const T *a, *b, *bias;
+    ptrdiff_t rsa, csa, rsb, csb, ldc;
+    T *c;
+    fnn_activation act;
+    int tm, tn; /* the packed path's grid of blocks: task = im * tn + in */
+    fnn_status status[FNN_MAX_THREADS];
+} FN(gemm_job);
+
+/* Few rows: a slice of columns (whole groups of 4); each output is its own
+ * dot product, so the results do not depend on the split. */
+static void FN(gemm_small_m_task)(void *ctx, int task, int n_tasks)
+{
+    const FN(gemm_job) *g = (const FN(gemm_job) *)ctx;
+    const int groups = (g->n + 3) / 4;
+    const int j0 = fnn_mini(g->n, (int)((long)groups * task / n_tasks) * 4);
+    const int j1 = fnn_mini(g->n, (int)((long)groups * (task + 1) / n_tasks) * 4);
+    if (j1 > j0)
+        FN(gemm_small_m)(g->m, j1 - j0, g->k, g->alpha, g->a, g->rsa, g->b + (ptrdiff_t)j0 * g->csb, g->csb,
+                         g->beta, g->c + j0, g->ldc, g->bias ? g->bias + j0 : NULL, g->act, g->slope);
+}
+
+/* One block of the tm x tn grid of C, in whole register tiles (the results
+ * do not depend on the partition). */
+static void FN(gemm_block_task)(void *ctx, int task, int n_tasks)
+{
+    FN(gemm_job) *g = (FN(gemm_job) *)ctx;
+    (void)n_tasks;
+    const int tiles_m = (g->m + FNN_MR - 1) / FNN_MR, tiles_n = (g->n + NR - 1) / NR;
+    const int im = task / g->tn, in = task % g->tn;
+    const int m0 = (int)((long)tiles_m * im / g->tm) * FNN_MR;
+    const int m1 = fnn_mini(g->m, (int)((long)tiles_m * (im + 1) / g->tm) * FNN_MR);
+    const int n0 = (int)((long)tiles_n * in / g->tn) * NR;
+    const int n1 = fnn_mini(g->n, (int)((long)tiles_n * (in + 1) / g->tn) * NR);
+    g->status[task] = FN(gemm_block)(m1 - m0, n1 - n0, g->k, g->alpha, g->a + m0 * g->rsa, g->rsa, g->csa,
+                                     g->b + n0 * g->csb, g->rsb, g->csb, g->beta, g->c + m0 * g->ldc + n0,
+                                     g->ldc, g->bias ? g->bias + n0 : NULL, g->act, g->slope);
+}
 
 static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
                            ptrdiff_t rsa, ptrdiff_t csa, const T *b,
@@ -660,32 +698,15 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
 {
     *threads_used = 1;
     if (m <= 0 || n <= 0) return FNN_OK;
+    if (max_threads > FNN_MAX_THREADS) max_threads = FNN_MAX_THREADS;
+    FN(gemm_job) job = {m, n, k, alpha, beta, slope, a, b, bias, rsa, csa, rsb, csb, ldc, c, act, 1, 1, {FNN_OK}};
     if (m <= FNN_SMALL_M && csa == 1 && rsb == 1 && k > 0) {
-        /* Each output is its own dot product: columns split across threads
-         * (in whole groups of 4) give the same results for any split. */
         int nt_small = max_threads;
         const double work_small = (double)m * n * k;
         if (work_small / FNN_MIN_WORK_PER_THREAD < nt_small)
             nt_small = fnn_maxi(1, (int)(work_small / FNN_MIN_WORK_PER_THREAD));
-#ifdef _OPENMP
-        if (nt_small > 1) {
-            int used = nt_small;
-#pragma omp parallel num_threads(nt_small) default(shared)
-            {
-                const int team = omp_get_num_threads(), tid = omp_get_thread_num();
-                const int groups = (n + 3) / 4;
-                const int j0 = fnn_mini(n, (int)((long)groups * tid / team) * 4);
-                const int j1 = fnn_mini(n, (int)((long)groups * (tid + 1) / team) * 4);
-                if (tid == 0) used = team;
-                if (j1 > j0)
-                    FN(gemm_small_m)(m, j1 - j0, k, alpha, a, rsa, b + (ptrdiff_t)j0 * csb, csb, beta, c + j0,
-                                     ldc, bias ? bias + j0 : NULL, act, slope);
-            }
-            *threads_used = used;
-            return FNN_OK;
-        }
-#endif
-        FN(gemm_small_m)(m, n, k, alpha, a, rsa, b, csb, beta, c, ldc, bias, act, slope);
+        fnn_parallel(nt_small, work_small, FN(gemm_small_m_task), &job);
+        *threads_used = nt_small;
         return FNN_OK;
     }
     const int tiles_m = (m + FNN_MR - 1) / FNN_MR;
@@ -695,45 +716,14 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
     if (work / FNN_MIN_WORK_PER_THREAD < nt)
         nt = fnn_maxi(1, (int)(work / FNN_MIN_WORK_PER_THREAD));
     if (nt > 1) {
-        int tm, tn;
-        fnn_thread_grid(tiles_m, tiles_n, nt, &tm, &tn);
-        nt = tm * tn;
+        fnn_thread_grid(tiles_m, tiles_n, nt, &job.tm, &job.tn);
+        nt = job.tm * job.tn;
     }
-#ifdef _OPENMP
-    if (nt > 1) {
-        fnn_status status = FNN_OK;
-        int used = nt;
-#pragma omp parallel num_threads(nt) default(shared)
-        {
-            /* OpenMP may grant fewer threads than asked: partition for the
-             * team we got (the results do not depend on the partition). */
-            const int team = omp_get_num_threads();
-            const int tid = omp_get_thread_num();
-            int tm, tn;
-            fnn_thread_grid(tiles_m, tiles_n, team, &tm, &tn);
-            if (tid == 0) used = tm * tn;
-            if (tid < tm * tn) {
-                const int im = tid / tn, in = tid % tn;
-                const int m0 = (int)((long)tiles_m * im / tm) * FNN_MR;
-                const int m1 = fnn_mini(m, (int)((long)tiles_m * (im + 1) / tm) * FNN_MR);
-                const int n0 = (int)((long)tiles_n * in / tn) * NR;
-                const int n1 = fnn_mini(n, (int)((long)tiles_n * (in + 1) / tn) * NR);
-                fnn_status st = FN(gemm_block)(
-                    m1 - m0, n1 - n0, k, alpha, a + m0 * rsa, rsa, csa,
-                    b + n0 * csb, rsb, csb, beta, c + m0 * ldc + n0, ldc,
-                    bias ? bias + n0 : NULL, act, slope);
-                if (st != FNN_OK) {
-#pragma omp atomic write
-                    status = st;
-                }
-            }
-        }
-        *threads_used = used;
-        return status;
-    }
-#endif
-    return FN(gemm_block)(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c,
-                          ldc, bias, act, slope);
+    fnn_parallel(nt, work, FN(gemm_block_task), &job);
+    *threads_used = nt;
+    for (int t = 0; t < nt; ++t)
+        if (job.status[t] != FNN_OK) return job.status[t];
+    return FNN_OK;
 }
 
 #undef FN

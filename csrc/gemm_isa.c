@@ -16,9 +16,6 @@
 
 #include "fnn_internal.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #if defined(__AVX__) || defined(__AVX512F__)
 #include <immintrin.h> /* horizontal sums only; the rest is vector extensions */
 #endif
@@ -91,7 +88,7 @@ static void fnn_thread_grid(int tiles_m, int tiles_n, int nt, int *tm_out,
 }
 
 /* A per-thread scratch buffer that only grows: no allocation per call once
- * the largest layer has been seen.  Each OpenMP thread (and each calling
+ * the largest layer has been seen.  Each pool worker (and each calling
  * Python thread) has its own, so concurrent calls never share one. */
 static void *fnn_scratch(size_t bytes, void **buf, size_t *cap)
 {

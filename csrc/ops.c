@@ -9,11 +9,8 @@
 
 #include "fnn_internal.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
-/* A per-thread scratch buffer that only grows (each OpenMP thread and each
+/* A per-thread scratch buffer that only grows (each pool worker and each
  * calling thread has its own): the transposed output of a narrow layer, so
  * that a training step allocates nothing once warm. */
 static FNN_THREAD_LOCAL void *fnn_ops_buf = NULL;

@@ -221,20 +221,34 @@ void FN(fnn_adam_update_)(T *p, const T *g, T *m, T *v, size_t len, T lr,
     }
 }
 
+typedef struct {
+    const T *src;
+    ptrdiff_t ld_src;
+    const int64_t *idx;
+    int n, cols;
+    T *out;
+} FN(gather_job);
+
+static void FN(gather_task)(void *ctx, int task, int n_tasks)
+{
+    const FN(gather_job) *g = (const FN(gather_job) *)ctx;
+    const int i0 = (int)((long)g->n * task / n_tasks), i1 = (int)((long)g->n * (task + 1) / n_tasks);
+    for (int i = i0; i < i1; ++i)
+        memcpy(g->out + (size_t)i * g->cols, g->src + (ptrdiff_t)g->idx[i] * g->ld_src,
+               (size_t)g->cols * sizeof(T));
+}
+
 fnn_status FN(fnn_gather_rows_)(const T *src, ptrdiff_t ld_src, int64_t n_src,
                                 const int64_t *idx, int n, int cols, T *out)
 {
     for (int i = 0; i < n; ++i)
         if (idx[i] < 0 || idx[i] >= n_src) return FNN_ERR_ARG;
-    const size_t bytes = (size_t)cols * sizeof(T);
     /* Rows are independent: split them across threads when the copy is
      * big enough to pay for waking them. */
-#ifdef _OPENMP
-    const int nt = (size_t)n * bytes >= (1u << 18) ? fnn_get_num_threads() : 1;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-#endif
-    for (int i = 0; i < n; ++i)
-        memcpy(out + (size_t)i * cols, src + (ptrdiff_t)idx[i] * ld_src, bytes);
+    int nt = (size_t)n * cols * sizeof(T) >= (1u << 18) ? fnn_get_num_threads() : 1;
+    if (nt > n) nt = n > 0 ? n : 1;
+    FN(gather_job) job = {src, ld_src, idx, n, cols, out};
+    fnn_parallel(nt, (double)n * cols, FN(gather_task), &job);
     return FNN_OK;
 }
 
@@ -526,6 +540,48 @@ static void FN(gather_batch_rows)(int r0, int r1, int cols, const T *src, ptrdif
         memcpy(buf + (size_t)r * cols, src + (ptrdiff_t)rows[r] * ld, (size_t)cols * sizeof(T));
 }
 
+typedef struct {
+    int n, n_layers, first_trainable;
+    const T *x, *y, *src;
+    const int64_t *labels, *rows;
+    ptrdiff_t ld;
+    const FNN_CAT(fnn_train_layer_, SFX) *layers;
+    const FNN_CAT(fnn_adam_, SFX) *adam;
+    double sums[2];
+    int64_t correct[2];
+    fnn_status status[2];
+    fnn_status update_status[FNN_MAX_THREADS];
+} FN(split_job);
+
+/* Phase 1, task h: half h of the batch -- forward, loss, dZ and dX (after
+ * gathering its rows of the batch, when given an index). */
+static void FN(split_half_task)(void *ctx, int h, int n_tasks)
+{
+    FN(split_job) *s = (FN(split_job) *)ctx;
+    (void)n_tasks;
+    const int half = s->n / 2, r0 = h ? half : 0, r1 = h ? s->n : half;
+    if (s->rows) FN(gather_batch_rows)(r0, r1, s->layers[0].in_features, s->src, s->ld, s->rows, (T *)s->x);
+    s->status[h] = FN(sgd_step_half)(r0, r1, s->n, s->x, s->labels, s->y, s->n_layers, s->first_trainable,
+                                     s->layers, &s->sums[h], &s->correct[h]);
+}
+
+/* Phase 2, task t of nt: its share of every layer's update, from the whole
+ * batch's dZ and X; the last task also does the biases. */
+static void FN(split_update_task)(void *ctx, int task, int n_tasks)
+{
+    FN(split_job) *s = (FN(split_job) *)ctx;
+    fnn_status status = FNN_OK;
+    for (int l = s->first_trainable; l < s->n_layers; ++l) {
+        const FNN_CAT(fnn_train_layer_, SFX) *L = &s->layers[l];
+        if (!L->train) continue;
+        const T *xin = l ? s->layers[l - 1].a : s->x;
+        const fnn_status st = FN(update_share)(task, n_tasks, s->n, L, xin, s->adam);
+        if (st != FNN_OK) status = st;
+        if (L->b && task == n_tasks - 1) FN(bias_update)(s->n, L, s->adam);
+    }
+    s->update_status[task] = status;
+}
+
 static fnn_status FN(train_step_split)(int n, const T *x, const int64_t *labels, const T *y,
                                        int n_layers, int first_trainable,
                                        const FNN_CAT(fnn_train_layer_, SFX) *layers,
@@ -533,58 +589,31 @@ static fnn_status FN(train_step_split)(int n, const T *x, const int64_t *labels,
                                        double *loss, int64_t *n_correct,
                                        const T *src, ptrdiff_t ld, const int64_t *rows)
 {
-    const int half = n / 2;
-    double sums[2] = {0.0, 0.0};
-    int64_t correct[2] = {0, 0};
-    fnn_status status[2] = {FNN_OK, FNN_OK};
-    int nt = fnn_get_num_threads() >= 2 && work / 2 >= FNN_STEP_MIN_WORK_PER_THREAD ? 2 : 1;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1) default(shared)
-#endif
-    {
-        int team = 1, tid = 0;
-#ifdef _OPENMP
-        team = omp_get_num_threads();
-        tid = omp_get_thread_num();
-#endif
-        /* 1. The halves, data parallel: forward, loss, dZ and dX (after
-         * gathering their rows of the batch, when given an index). */
-        const int cols = layers[0].in_features;
-        if (team == 1 && half > FNN_NETWORK_SMALL_M) {
-            if (rows) FN(gather_batch_rows)(0, n, cols, src, ld, rows, (T *)x);
-            status[0] = FN(sgd_step_half)(0, n, n, x, labels, y, n_layers, first_trainable, layers, sums,
-                                          correct);
-        } else
-            for (int h = tid; h < 2; h += team) {
-                if (rows) FN(gather_batch_rows)(h ? half : 0, h ? n : half, cols, src, ld, rows, (T *)x);
-                status[h] = FN(sgd_step_half)(h ? half : 0, h ? n : half, n, x, labels, y, n_layers,
-                                              first_trainable, layers, &sums[h], &correct[h]);
-            }
-#ifdef _OPENMP
-#pragma omp barrier
-#endif
-        /* 2. The updates, from the whole batch's dZ and X, each GEMM split
-         * across the team; thread 0 also does the biases. */
-        if (status[0] == FNN_OK && status[1] == FNN_OK && isfinite((sums[0] + sums[1]) / (double)n)) {
-            for (int l = first_trainable; l < n_layers; ++l) {
-                const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
-                if (!L->train) continue;
-                const T *xin = l ? layers[l - 1].a : x;
-                const fnn_status st = FN(update_share)(tid, team, n, L, xin, adam);
-                if (st != FNN_OK) {
-#ifdef _OPENMP
-#pragma omp atomic write
-#endif
-                    status[0] = st;
-                }
-                if (L->b && tid == team - 1) FN(bias_update)(n, L, adam);
-            }
-        }
+    FN(split_job) s = {n, n_layers, first_trainable, x, y, src, labels, rows, ld, layers, adam,
+                       {0.0, 0.0}, {0, 0}, {FNN_OK, FNN_OK}, {FNN_OK}};
+    const int nt = fnn_get_num_threads() >= 2 && work / 2 >= FNN_STEP_MIN_WORK_PER_THREAD ? 2 : 1;
+    if (nt == 2)
+        fnn_parallel(2, work, FN(split_half_task), &s);
+    else if (n / 2 <= FNN_NETWORK_SMALL_M) {
+        /* Small halves on one thread: one after the other (they take the
+         * dot-product path, which the whole batch would not). */
+        FN(split_half_task)(&s, 0, 2);
+        FN(split_half_task)(&s, 1, 2);
+    } else {
+        /* One thread: the whole batch at once (the same results as the
+         * halves, which only exist to be run side by side). */
+        if (rows) FN(gather_batch_rows)(0, n, layers[0].in_features, src, ld, rows, (T *)x);
+        s.status[0] = FN(sgd_step_half)(0, n, n, x, labels, y, n_layers, first_trainable, layers, s.sums,
+                                        s.correct);
     }
-    if (status[0] != FNN_OK) return status[0];
-    if (status[1] != FNN_OK) return status[1];
-    *loss = (sums[0] + sums[1]) / (double)n;
-    if (n_correct) *n_correct = correct[0] + correct[1];
+    if (s.status[0] != FNN_OK) return s.status[0];
+    if (s.status[1] != FNN_OK) return s.status[1];
+    *loss = (s.sums[0] + s.sums[1]) / (double)n;
+    if (n_correct) *n_correct = s.correct[0] + s.correct[1];
+    if (!isfinite(*loss)) return FNN_OK; /* no update */
+    fnn_parallel(nt, work / 3, FN(split_update_task), &s);
+    for (int t = 0; t < nt; ++t)
+        if (s.update_status[t] != FNN_OK) return s.update_status[t];
     return FNN_OK;
 }
 
@@ -593,6 +622,23 @@ static fnn_status FN(train_step_split)(int n, const T *x, const int64_t *labels,
  * thread left spinning meanwhile would only slow the first (measured: a
  * batch-16 Adam step, 265 us on 1 thread, took 334 us on 2 with a serial
  * update).  Element-wise, so the results do not depend on the split. */
+typedef struct {
+    T *p;
+    const T *g;
+    T *m, *v;
+    size_t len;
+    T lr;
+    const FNN_CAT(fnn_adam_, SFX) *adam;
+} FN(adam_job);
+
+static void FN(adam_task)(void *ctx, int task, int n_tasks)
+{
+    const FN(adam_job) *j = (const FN(adam_job) *)ctx;
+    const size_t lo = j->len * task / n_tasks, hi = j->len * (task + 1) / n_tasks;
+    FN(fnn_adam_update_)(j->p + lo, j->g + lo, j->m + lo, j->v + lo, hi - lo, j->lr, j->adam->b1, j->adam->b2,
+                         j->adam->eps, j->adam->weight_decay, j->adam->bc1, j->adam->bc2);
+}
+
 static void FN(adam_update_threads)(T *p, const T *g, T *m, T *v, size_t len, T lr,
                                     const FNN_CAT(fnn_adam_, SFX) *adam, double layer_work)
 {
@@ -602,19 +648,8 @@ static void FN(adam_update_threads)(T *p, const T *g, T *m, T *v, size_t len, T 
      * saved (batch 8: 186 -> 206 us per step). */
     int nt = fnn_get_num_threads();
     if (len < 32768 || layer_work < 2.0 * 320.0 * 1024.0) nt = 1;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        const int team = omp_get_num_threads(), tid = omp_get_thread_num();
-        const size_t lo = len * tid / team, hi = len * (tid + 1) / team;
-        FN(fnn_adam_update_)(p + lo, g + lo, m + lo, v + lo, hi - lo, lr, adam->b1, adam->b2, adam->eps,
-                             adam->weight_decay, adam->bc1, adam->bc2);
-    }
-#else
-    (void)nt;
-    FN(fnn_adam_update_)(p, g, m, v, len, lr, adam->b1, adam->b2, adam->eps, adam->weight_decay, adam->bc1,
-                         adam->bc2);
-#endif
+    FN(adam_job) job = {p, g, m, v, len, lr, adam};
+    fnn_parallel(nt, 8.0 * (double)len, FN(adam_task), &job);
 }
 
 static fnn_status FN(train_step)(int n, const T *x, const int64_t *labels, const T *y, int n_layers,

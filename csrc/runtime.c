@@ -142,6 +142,7 @@ int fnn_get_num_threads(void)
     int n = omp_get_max_threads();
     int req = fnn_requested_threads;
     if (req > 0 && req < n) n = req;
+    if (n > FNN_MAX_THREADS) n = FNN_MAX_THREADS; /* threads.c's limit */
     return n > 0 ? n : 1;
 #else
     return 1;
