@@ -1,16 +1,17 @@
-"""NumPy's BLAS and fastnn's OpenMP threads in one process, taking turns.
+"""NumPy's BLAS and fastnn's threads in one process, taking turns.
 
 In one Python thread the two thread pools never compute at the same time,
-but both spin after a parallel call: OpenBLAS keeps its idle workers busy-
-waiting for a while, GNU libgomp for GOMP_SPINCOUNT iterations (set by
-OMP_WAIT_POLICY).  A spinning pool steals the cores the other one needs.
-This script times a loop that alternates a NumPy matmul and a fastnn dense
-forward pass, each alone and interleaved, and prints the interleaving
-penalty (interleaved time per pair minus the sum of the two alone).
+but idle threads may keep polling for work after a call: OpenBLAS's for
+about 0.1 s, fastnn's for FASTNN_SPIN_US (200 us by default, yielding the
+core after 20 us).  A pool whose idle threads hold the cores slows the
+other one.  This script times a loop that alternates a NumPy matmul and a
+fastnn dense forward pass, each alone and interleaved, and prints the
+interleaving penalty (interleaved time per pair minus the sum of the two
+alone) and how long each call took inside the interleaved loop.
 
     python bench/oversubscription.py                 # this process's settings
-    OMP_WAIT_POLICY=passive python bench/oversubscription.py
-    python bench/oversubscription.py --all           # every remedy, each in a fresh process
+    FASTNN_SPIN_US=0 python bench/oversubscription.py
+    python bench/oversubscription.py --all           # every setting, each in a fresh process
 
 --all runs each configuration in its own interpreter (the environment
 variables are read when the runtimes start) and prints a table.
@@ -27,9 +28,8 @@ import time
 
 CONFIGS = [
     ("default (nothing set)", {}, None),
-    ("OMP_WAIT_POLICY=passive", {"OMP_WAIT_POLICY": "passive"}, None),
-    ("GOMP_SPINCOUNT=0", {"GOMP_SPINCOUNT": "0"}, None),
-    ("OMP_WAIT_POLICY=active", {"OMP_WAIT_POLICY": "active"}, None),
+    ("FASTNN_SPIN_US=0", {"FASTNN_SPIN_US": "0"}, None),
+    ("FASTNN_SPIN_US=5000", {"FASTNN_SPIN_US": "5000"}, None),
     ("OPENBLAS_NUM_THREADS=1", {"OPENBLAS_NUM_THREADS": "1"}, None),
     ("threadpool_limits(1, user_api='blas')", {}, "blas1"),
     ("fastnn.set_num_threads(1)", {}, "fastnn1"),
@@ -62,9 +62,15 @@ def measure(reps: int, rounds: int, limit: str | None) -> dict:
     def fastnn_step():
         _core.dense_forward(X, W, None, out, 0, 0.0)
 
+    in_pair = {"numpy": [], "fastnn": []}  # each call's time inside the interleaved loop
+
     def both():
+        t0 = time.perf_counter()
         numpy_step()
+        t1 = time.perf_counter()
         fastnn_step()
+        in_pair["numpy"].append(t1 - t0)
+        in_pair["fastnn"].append(time.perf_counter() - t1)
 
     def timed(fn):
         """(wall, CPU) microseconds per call; CPU time counts every thread of
@@ -87,6 +93,8 @@ def measure(reps: int, rounds: int, limit: str | None) -> dict:
     med["penalty"] = med["interleaved"] - med["numpy"] - med["fastnn"]
     med["penalty_cpu"] = med["interleaved_cpu"] - med["numpy_cpu"] - med["fastnn_cpu"]
     med["fastnn_threads"] = fastnn.get_num_threads()
+    for k, v in in_pair.items():
+        med[k + "_in_pair"] = float(np.median(v)) * 1e6
     return med
 
 
@@ -104,15 +112,16 @@ def main():
             print(json.dumps(r))
         else:
             print(f"numpy {r['numpy']:.0f} us, fastnn {r['fastnn']:.0f} us, interleaved {r['interleaved']:.0f} us "
-                  f"per pair: penalty {r['penalty']:+.0f} us wall, {r['penalty_cpu']:+.0f} us CPU")
+                  f"per pair: penalty {r['penalty']:+.0f} us wall, {r['penalty_cpu']:+.0f} us CPU; inside the pair "
+                  f"(median) numpy {r['numpy_in_pair']:.0f} us, fastnn {r['fastnn_in_pair']:.0f} us")
         return
     print(f"{os.cpu_count()} CPUs, {len(os.sched_getaffinity(0))} in this process's affinity mask, load average "
           f"{os.getloadavg()[0]:.1f}; best of {args.rounds} rounds of {args.reps} calls; microseconds per call, "
           "wall (CPU time of all the process's threads)")
-    print(f"{'configuration':<56}{'numpy':>14}{'fastnn':>14}{'both':>14}{'penalty':>14}")
+    print(f"{'configuration':<40}{'numpy':>14}{'fastnn':>14}{'both':>14}{'penalty':>14}{'in the pair':>14}")
     for name, env_changes, limit in CONFIGS:
         env = dict(os.environ)
-        for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        for k in ("FASTNN_SPIN_US", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
             env.pop(k, None)
         env.update(env_changes)
         cmd = [sys.executable, __file__, "--json", "--reps", str(args.reps), "--rounds", str(args.rounds)]
@@ -121,7 +130,8 @@ def main():
         r = json.loads(subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout)
         cells = [f"{r[k]:.0f} ({r[k + '_cpu']:.0f})" for k in ("numpy", "fastnn", "interleaved")]
         cells.append(f"{r['penalty']:+.0f} ({r['penalty_cpu']:+.0f})")
-        print(f"{name:<56}" + "".join(f"{c:>14}" for c in cells))
+        cells.append(f"{r['numpy_in_pair']:.0f} + {r['fastnn_in_pair']:.0f}")
+        print(f"{name:<40}" + "".join(f"{c:>14}" for c in cells))
 
 
 if __name__ == "__main__":

@@ -64,6 +64,9 @@ int fnn_default_num_threads(void);
 /* How many threads the last GEMM on this thread's behalf was split for
  * (a diagnostic for tests and benchmarks). */
 int fnn_last_gemm_threads(void);
+/* How long (microseconds) an idle pool worker polls for work before it
+ * sleeps: FASTNN_SPIN_US, or the default. */
+long fnn_idle_spin_us(void);
 
 /* ---- GEMM -------------------------------------------------------------- */
 

@@ -27,6 +27,9 @@
  * calling thread.  Which thread runs a task is not fixed, so a task's
  * result must depend only on its index: every kernel's does.
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* pthread_setname_np */
+#endif
 #include <stdlib.h>
 
 #include "fnn_internal.h"
@@ -40,6 +43,8 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+long fnn_idle_spin_us(void) { return 0; } /* OpenMP's own wait policy applies */
 
 /* No POSIX threads (Windows): an OpenMP loop over the tasks, or none. */
 void fnn_parallel(int n_tasks, double work, fnn_task_fn fn, void *ctx)
@@ -77,7 +82,7 @@ void fnn_parallel(int n_tasks, double work, fnn_task_fn fn, void *ctx)
  * until woken.  For the first FNN_POOL_BUSY_US it only spins (a training
  * loop calls again within microseconds); after that it gives its core to
  * any other runnable thread between polls.  FASTNN_SPIN_US overrides the
- * total (read once, when the first worker starts; 0: sleep at once). */
+ * total (read when the first worker starts; 0: sleep at once). */
 #define FNN_POOL_SPIN_US 200
 #define FNN_POOL_BUSY_US 20
 
@@ -159,10 +164,13 @@ static void fnn_run_tasks(int prefer)
     }
 }
 
+static void fnn_name_this_thread(void);
+
 static void *fnn_worker_main(void *arg)
 {
     const int w = (int)(intptr_t)arg;
     fnn_worker *me = &fnn_pool.workers[w];
+    fnn_name_this_thread();
     for (;;) {
         /* Read before claiming, so that a job published meanwhile is not
          * slept through. */
@@ -205,6 +213,33 @@ static void fnn_pool_after_fork_in_child(void)
     pthread_mutex_init(&fnn_pool.lock, NULL);
 }
 
+/* FASTNN_SPIN_US: 1 to 8 decimal digits, else the default (fastnn's
+ * import warns about a bad value). */
+static long fnn_spin_us_from_env(void)
+{
+    const char *env = getenv("FASTNN_SPIN_US");
+    if (!env) return FNN_POOL_SPIN_US;
+    long v = 0;
+    int digits = 0;
+    for (; env[digits]; ++digits) {
+        if (env[digits] < '0' || env[digits] > '9' || digits == 8) return FNN_POOL_SPIN_US;
+        v = v * 10 + (env[digits] - '0');
+    }
+    return digits ? v : FNN_POOL_SPIN_US;
+}
+
+long fnn_idle_spin_us(void) { return fnn_pool.n_workers ? fnn_pool.spin_us : fnn_spin_us_from_env(); }
+
+static void fnn_name_this_thread(void)
+{
+    /* Shown by top -H, ps -L and /proc/<pid>/task/<tid>/comm. */
+#if defined(__linux__)
+    pthread_setname_np(pthread_self(), "fastnn-worker");
+#elif defined(__APPLE__)
+    pthread_setname_np("fastnn-worker");
+#endif
+}
+
 /* Starts workers up to `want` (the caller owns the pool).  A worker that
  * cannot be started is simply missing: its tasks run on other threads. */
 static void fnn_pool_grow(int want)
@@ -213,10 +248,7 @@ static void fnn_pool_grow(int want)
     if (!registered) {
         registered = 1;
         pthread_atfork(NULL, NULL, fnn_pool_after_fork_in_child);
-        const char *env = getenv("FASTNN_SPIN_US");
-        char *end = NULL;
-        const long v = env && *env ? strtol(env, &end, 10) : -1;
-        fnn_pool.spin_us = v >= 0 && end && *end == '\0' ? v : FNN_POOL_SPIN_US;
+        fnn_pool.spin_us = fnn_spin_us_from_env();
     }
     if (want > FNN_MAX_THREADS - 1) want = FNN_MAX_THREADS - 1;
     /* Workers take no signals: the process's handlers (Python's SIGINT,

@@ -246,3 +246,198 @@ def test_default_thread_count_respects_the_cgroup_cpu_quota(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     _runtime._respect_cpu_quota()
     assert fastnn.get_num_threads() == 2
+
+
+# ---- fastnn's thread pool (csrc/threads.c) ---------------------------------------------
+#
+# The kernels' threads are fastnn's own workers, named "fastnn-worker"; the
+# caller runs the tasks no worker has claimed, so a job never waits for a
+# worker that is asleep or descheduled, and idle workers sleep after
+# FASTNN_SPIN_US microseconds of polling.
+
+needs_proc_tasks = pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux's /proc/self/task")
+
+_POOL_PRELUDE = """
+import json, os, threading, time
+import numpy as np
+import fastnn
+from fastnn import _core
+
+def pool_workers():
+    n = 0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                n += f.read().strip() == "fastnn-worker"
+        except OSError:  # the thread has exited
+            pass
+    return n
+
+A = np.random.default_rng(0).standard_normal((256, 256)).astype(np.float32)
+def gemm():
+    out = np.empty_like(A)
+    _core.gemm(A, A, out)
+    return out
+"""
+
+
+@needs_proc_tasks
+@pytest.mark.skipif(not INFO["openmp"], reason="built without OpenMP: no worker threads")
+def test_the_pool_starts_n_minus_1_workers_however_many_python_threads_call():
+    """OMP_NUM_THREADS=3 (on any number of CPUs): the caller and two workers.
+    Four Python threads calling at once share them (a caller that finds the
+    pool busy runs its job alone) instead of starting a team each."""
+    code = _POOL_PRELUDE + """
+before = pool_workers()
+gemm()
+after_one = pool_workers()
+ts = [threading.Thread(target=lambda: [gemm() for _ in range(30)]) for _ in range(4)]
+for t in ts: t.start()
+for t in ts: t.join()
+after_four = pool_workers()
+fastnn.set_num_threads(2)
+gemm()
+print(json.dumps([before, after_one, after_four, pool_workers(), _core.last_gemm_threads()]))
+"""
+    assert _child(code, {"OMP_NUM_THREADS": "3"}) == [0, 2, 2, 2, 2]
+
+
+@needs_proc_tasks
+@pytest.mark.skipif(not INFO["openmp"], reason="built without OpenMP: no worker threads")
+@pytest.mark.parametrize("spin_us, low, high", [(None, 0.0, 0.03), ("0", 0.0, 0.03), ("150000", 0.05, 1.0)])
+def test_idle_workers_stop_using_the_cpu(spin_us, low, high):
+    """After a kernel call the process's CPU time while the caller sleeps
+    0.3 s is the workers' polling: by default 200 us (a margin of 150x for
+    a worker that wakes late on a busy machine), none with FASTNN_SPIN_US=0,
+    about 0.15 s with FASTNN_SPIN_US=150000 (which shows the variable is
+    read).  NumPy's BLAS is not called: its idle threads poll for ~0.1 s."""
+    code = _POOL_PRELUDE + """
+for _ in range(5):
+    gemm()
+c0 = time.process_time()
+time.sleep(0.3)
+print(json.dumps([time.process_time() - c0, fastnn.build_info()["idle_spin_us"]]))
+"""
+    env = {"OMP_NUM_THREADS": "2"}
+    if spin_us is not None:
+        env["FASTNN_SPIN_US"] = spin_us
+    cpu, reported = _child(code, env)
+    assert reported == (int(spin_us) if spin_us is not None else 200)
+    assert low <= cpu <= high, cpu
+
+
+@pytest.mark.skipif(not INFO["openmp"], reason="built without OpenMP: no worker threads")
+@pytest.mark.parametrize("spin_us", ["0", "200"])
+@pytest.mark.parametrize("threads", ["2", "3"])
+def test_jobs_while_workers_sleep_wake_and_race_give_serial_results(spin_us, threads):
+    """Workers that fall asleep between calls (FASTNN_SPIN_US=0: at once) and
+    are woken, or not, part way through: every GEMM path, the batch-1
+    network forward and the split training step, called at random
+    intervals from three Python threads, equal the one-thread results bit
+    for bit.  (Two threads take the split training step, three the
+    whole-batch one.)"""
+    code = _POOL_PRELUDE + """
+rng = np.random.default_rng(1)
+shapes = [(1, 300, 200), (5, 784, 64), (16, 512, 10), (17, 300, 300), (300, 784, 64), (64, 128, 512)]
+cases = [(rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32))
+         for m, k, n in shapes]
+model = fastnn.Sequential([fastnn.Dense(784, 64), fastnn.Dense(64, 128), fastnn.Dense(128, 10, "softmax")], seed=0)
+Xs = [rng.standard_normal((m, 784)).astype(np.float32) for m in (1, 3, 40)]
+Xt = rng.standard_normal((64, 784)).astype(np.float32)
+yt = rng.integers(0, 10, 64)
+
+def train_copy():
+    m = fastnn.Sequential([fastnn.Dense(784, 64), fastnn.Dense(64, 128), fastnn.Dense(128, 10, "softmax")], seed=2)
+    tr = fastnn.Trainer(m, "cross_entropy", fastnn.SGD(0.1), batch_size=64)
+    for _ in range(5):
+        tr.step(Xt, yt)
+    return [p.copy() for _, p in m.parameters()]
+
+def run_all():
+    outs = []
+    for X, B in cases:
+        out = np.empty((X.shape[0], B.shape[1]), np.float32)
+        _core.gemm(X, B, out)
+        outs.append(out)
+    outs += [model.forward(X) for X in Xs]
+    return outs + train_copy()
+
+fastnn.set_num_threads(1)
+expected = run_all()
+fastnn.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+bad = []
+
+def hammer(seed):
+    r = np.random.default_rng(seed)
+    for _ in range(25):
+        time.sleep(float(r.choice([0.0, 0.0, 2e-5, 3e-4, 2e-3])))
+        got = run_all()
+        bad.extend(i for i, (g, e) in enumerate(zip(got, expected)) if not np.array_equal(g, e))
+
+ts = [threading.Thread(target=hammer, args=(s,)) for s in range(3)]
+for t in ts: t.start()
+for t in ts: t.join()
+print(json.dumps(sorted(set(bad))))
+"""
+    assert _child(code, {"OMP_NUM_THREADS": threads, "FASTNN_SPIN_US": spin_us}) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.skipif(not INFO["openmp"], reason="built without OpenMP: no worker threads")
+def test_a_forked_child_runs_the_kernels():
+    """fork() copies only the calling thread: the child must not wait for
+    workers that do not exist in it (it starts its own)."""
+    code = _POOL_PRELUDE + """
+import signal
+expected = gemm()
+pid = os.fork()
+if pid == 0:
+    signal.alarm(60)  # a hang fails the test instead of blocking it
+    ok = all(np.array_equal(gemm(), expected) for _ in range(20))
+    os._exit(0 if ok else 3)
+_, status = os.waitpid(pid, 0)
+print(json.dumps([os.waitstatus_to_exitcode(status)]))
+"""
+    assert _child(code, {"OMP_NUM_THREADS": "2"}) == [0]
+
+
+@pytest.mark.parametrize("value", ["abc", "-5", "1e3", "123456789", ""])
+def test_a_bad_fastnn_spin_us_is_reported_at_import(value):
+    code = """
+import json, warnings
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    import fastnn
+print(json.dumps([str(x.message) for x in w] + [fastnn.build_info()["idle_spin_us"]]))
+"""
+    *messages, spin = _child(code, {"FASTNN_SPIN_US": value})
+    assert spin == 200
+    assert any("FASTNN_SPIN_US" in m and repr(value) in m for m in messages), messages
+
+
+def test_the_pool_alone_under_threadsanitizer(tmp_path):
+    """csrc/threads.c compiled with -fsanitize=thread into a C program
+    (tests/pool_stress.c) that runs 9000 jobs of 1-8 tasks from three
+    threads, pausing now and then so that workers fall asleep: each task
+    must run exactly once and TSan must report no data race, by default
+    and with FASTNN_SPIN_US=0 (workers sleep after every job)."""
+    import shutil
+
+    cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc") or shutil.which("clang")
+    if cc is None or sys.platform != "linux":
+        pytest.skip("needs a C compiler on Linux")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    exe = str(tmp_path / "pool_stress")
+    build = subprocess.run([cc, "-std=gnu11", "-O1", "-g", "-fsanitize=thread", "-pthread",
+                            "-I", os.path.join(root, "csrc"), os.path.join(root, "tests", "pool_stress.c"),
+                            os.path.join(root, "csrc", "threads.c"), "-o", exe], capture_output=True, text=True)
+    if build.returncode != 0:
+        pytest.skip(f"this compiler cannot build with ThreadSanitizer: {build.stderr[-300:]}")
+    for spin in ("200", "0"):
+        env = dict(os.environ, FASTNN_SPIN_US=spin, TSAN_OPTIONS="halt_on_error=1 exitcode=66")
+        run = subprocess.run([exe], env=env, capture_output=True, text=True, timeout=300)
+        if run.returncode != 0 and "FATAL: ThreadSanitizer: unexpected memory mapping" in run.stderr:
+            pytest.skip("ThreadSanitizer cannot run here (address-space layout)")
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert "every task ran exactly once" in run.stdout
+        assert "WARNING: ThreadSanitizer" not in run.stderr

@@ -32,6 +32,7 @@ cdef extern from "fastnn.h" nogil:
     void fnn_set_num_threads(int n)
     int fnn_default_num_threads()
     int fnn_last_gemm_threads()
+    long fnn_idle_spin_us()
 
     ctypedef struct fnn_dense_layer_f32:
         int in_features, out_features
@@ -238,6 +239,10 @@ def default_num_threads():
 
 def last_gemm_threads():
     return fnn_last_gemm_threads()
+
+
+def idle_spin_us():
+    return fnn_idle_spin_us()
 
 
 # ---- GEMM ------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import platform
+import re
 import warnings
 
 from . import _build_config, _core
@@ -19,7 +20,9 @@ def build_info() -> dict:
     openmp_version (e.g. "4.5", None without OpenMP), simd_compiled (paths
     built in, lowest first), simd_selected (the one in use), simd_tile_f32 /
     simd_tile_f64 (register tile, rows x columns), default_num_threads,
-    num_threads (what kernels use now), machine, python.
+    num_threads (what kernels use now), idle_spin_us (how long an idle
+    worker thread polls for work before it sleeps: FASTNN_SPIN_US or the
+    default), machine, python.
     """
     from . import __version__
 
@@ -37,6 +40,7 @@ def build_info() -> dict:
         "simd_tile_f64": _core.simd_tile(True),
         "default_num_threads": _core.default_num_threads(),
         "num_threads": _core.get_num_threads(),
+        "idle_spin_us": _core.idle_spin_us(),
         "machine": platform.machine(),
         "python": platform.python_version(),
     }
@@ -108,6 +112,14 @@ def _respect_cpu_quota() -> None:
 
 def _check_environment() -> None:
     _respect_cpu_quota()
+    spin = os.environ.get("FASTNN_SPIN_US")
+    if spin is not None and not re.fullmatch(r"[0-9]{1,8}", spin):
+        warnings.warn(
+            f"FASTNN_SPIN_US={spin!r} is not a whole number of microseconds (0 to 99999999); "
+            f"idle worker threads poll for the default, {_core.idle_spin_us()} us",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     forced = os.environ.get("FASTNN_SIMD")
     if forced and forced != _core.simd_selected():
         warnings.warn(
