@@ -8,7 +8,7 @@ Valgrind 3.19 that excludes avx512: Valgrind's virtual CPU has no AVX-512,
 so fastnn's dispatcher does not offer it -- and for float32 and float64, it
 trains a small model with fused SGD (dense_backward_sgd), momentum SGD and
 Adam (dense_backward + the update kernels), with the cross-entropy, binary
-cross-entropy and squared-error losses, on one and on two OpenMP threads;
+cross-entropy and squared-error losses, on one and on two threads;
 predicts at batch sizes that take the small-batch (dot product) path, the
 whole-network path and the packed GEMM with ragged edge tiles; runs the
 stand-alone kernels; and saves and loads the model.  Shapes are odd on
