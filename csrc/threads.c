@@ -17,9 +17,10 @@
  * to whichever thread claims it first (a worker first tries "its own" task,
  * so the same thread keeps reading the same weights from call to call).
  * The caller waits only for tasks already started: a worker that has not
- * woken up yet never holds it back, so idle workers can go to sleep soon.
- * They poll for FNN_POOL_SPIN_US, yielding the core to any other runnable
- * thread (NumPy's BLAS, say) after the first FNN_POOL_BUSY_US, then sleep.
+ * woken up yet never holds it back, so idle workers can stop spinning
+ * soon: they spin briefly, nap, then sleep (FNN_POOL_SPIN_US below), and
+ * the caller wakes a sleeping one only when the work makes it worth it
+ * (FNN_WAKE_MIN_WORK).
  *
  * How many threads is still OpenMP's setting (runtime.c:
  * fnn_get_num_threads: OMP_NUM_THREADS, omp_set_num_threads, threadpoolctl,
@@ -78,13 +79,20 @@ void fnn_parallel(int n_tasks, double work, fnn_task_fn fn, void *ctx)
 #define fnn_cpu_relax() ((void)0)
 #endif
 
-/* An idle worker polls for a new job this long (microseconds), then sleeps
- * until woken.  For the first FNN_POOL_BUSY_US it only spins (a training
- * loop calls again within microseconds); after that it gives its core to
- * any other runnable thread between polls.  FASTNN_SPIN_US overrides the
- * total (read when the first worker starts; 0: sleep at once). */
-#define FNN_POOL_SPIN_US 200
-#define FNN_POOL_BUSY_US 20
+/* An idle worker looks for a new job for FNN_POOL_SPIN_US microseconds,
+ * then sleeps until a caller wakes it.  For the first FNN_POOL_BUSY_US it
+ * spins: a training loop calls again within microseconds.  After that it
+ * naps, FNN_POOL_NAP_US at a time, looking for work between naps: a
+ * napping thread leaves its core to others, and when its nap ends the
+ * scheduler runs it promptly even if another pool's idle thread is
+ * spinning on that core, which a thread that kept spinning (or yielding)
+ * would wait for (on the 2-core VM, alternating NumPy and fastnn calls:
+ * +0.5 ms per pair with naps, +1.0 ms with yield-spinning after 20 us).
+ * FASTNN_SPIN_US overrides FNN_POOL_SPIN_US (read when the first worker
+ * starts; 0: sleep at once). */
+#define FNN_POOL_SPIN_US 1000
+#define FNN_POOL_BUSY_US 50
+#define FNN_POOL_NAP_US 50
 
 /* Waking a sleeping worker costs the caller a system call (~10 us on the
  * 2-core VM, an inter-processor interrupt through the hypervisor) and the
@@ -95,6 +103,8 @@ void fnn_parallel(int n_tasks, double work, fnn_task_fn fn, void *ctx)
  * job, after a few calls for small ones in a loop (which then keep the
  * workers busy), never for an occasional small call. */
 #define FNN_WAKE_MIN_WORK (1024.0 * 1024.0)
+
+/* (Napping workers count as asleep here: a big job wakes them at once.) */
 
 enum { FNN_AWAKE, FNN_ASLEEP, FNN_WAKING };
 
@@ -131,6 +141,22 @@ static double fnn_now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
+}
+
+/* The workers' condition variables time out on CLOCK_MONOTONIC where
+ * pthread_condattr_setclock exists (not macOS: the wall clock there). */
+#if defined(__APPLE__)
+#define FNN_COND_CLOCK CLOCK_REALTIME
+#else
+#define FNN_COND_CLOCK CLOCK_MONOTONIC
+#endif
+
+static void fnn_deadline_after_us(struct timespec *ts, long us)
+{
+    clock_gettime(FNN_COND_CLOCK, ts);
+    const long ns = ts->tv_nsec + us * 1000L;
+    ts->tv_sec += ns / 1000000000L;
+    ts->tv_nsec = ns % 1000000000L;
 }
 
 /* Claims an unclaimed task of the current job, `prefer` first; -1 if none. */
@@ -176,19 +202,16 @@ static void *fnn_worker_main(void *arg)
          * slept through. */
         const unsigned seen = atomic_load_explicit(&fnn_pool.seq, memory_order_acquire);
         fnn_run_tasks(w);
-        /* Idle: poll, then sleep. */
+        /* Idle: spin, then nap, then sleep (see FNN_POOL_SPIN_US). */
         const double start = fnn_now_us();
+        const double spin = fnn_pool.spin_us < FNN_POOL_BUSY_US ? (double)fnn_pool.spin_us : FNN_POOL_BUSY_US;
         int polls = 0, woke = 0;
         for (;;) {
             if (atomic_load_explicit(&fnn_pool.seq, memory_order_acquire) != seen) {
                 woke = 1;
                 break;
             }
-            if ((++polls & 31) == 0) {
-                const double idle = fnn_now_us() - start;
-                if (idle >= (double)fnn_pool.spin_us) break;
-                if (idle >= FNN_POOL_BUSY_US) sched_yield();
-            }
+            if ((++polls & 31) == 0 && fnn_now_us() - start >= spin) break;
             fnn_cpu_relax();
         }
         if (woke) continue;
@@ -197,7 +220,14 @@ static void *fnn_worker_main(void *arg)
          * either this load sees the new job or the caller sees a sleeper
          * (and signals under the lock, so not before the wait). */
         atomic_store(&me->state, FNN_ASLEEP);
-        while (atomic_load(&fnn_pool.seq) == seen) pthread_cond_wait(&me->wake, &fnn_pool.lock);
+        while (atomic_load(&fnn_pool.seq) == seen) {
+            if (fnn_now_us() - start < (double)fnn_pool.spin_us) {
+                struct timespec ts;
+                fnn_deadline_after_us(&ts, FNN_POOL_NAP_US);
+                pthread_cond_timedwait(&me->wake, &fnn_pool.lock, &ts);
+            } else
+                pthread_cond_wait(&me->wake, &fnn_pool.lock);
+        }
         atomic_store(&me->state, FNN_AWAKE);
         pthread_mutex_unlock(&fnn_pool.lock);
     }
@@ -249,6 +279,7 @@ static void fnn_pool_grow(int want)
         registered = 1;
         pthread_atfork(NULL, NULL, fnn_pool_after_fork_in_child);
         fnn_pool.spin_us = fnn_spin_us_from_env();
+
     }
     if (want > FNN_MAX_THREADS - 1) want = FNN_MAX_THREADS - 1;
     /* Workers take no signals: the process's handlers (Python's SIGINT,
@@ -258,7 +289,13 @@ static void fnn_pool_grow(int want)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     while (fnn_pool.n_workers < want) {
         const int w = fnn_pool.n_workers + 1;
-        pthread_cond_init(&fnn_pool.workers[w].wake, NULL);
+        pthread_condattr_t cattr;
+        pthread_condattr_init(&cattr);
+#if !defined(__APPLE__)
+        pthread_condattr_setclock(&cattr, FNN_COND_CLOCK);
+#endif
+        pthread_cond_init(&fnn_pool.workers[w].wake, &cattr);
+        pthread_condattr_destroy(&cattr);
         atomic_store(&fnn_pool.workers[w].state, FNN_AWAKE);
         pthread_attr_t attr;
         pthread_t th;
