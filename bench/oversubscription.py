@@ -2,8 +2,9 @@
 
 In one Python thread the two thread pools never compute at the same time,
 but idle threads may keep polling for work after a call: OpenBLAS's for
-about 0.1 s, fastnn's for FASTNN_SPIN_US (200 us by default, yielding the
-core after 20 us).  A pool whose idle threads hold the cores slows the
+about 0.1 s, fastnn's for FASTNN_SPIN_US (1000 us by default: 50 us
+spinning, then naps of 50 us), PyTorch's OpenMP threads per libgomp's
+GOMP_SPINCOUNT.  A pool whose idle threads hold the cores slows the
 other one.  This script times a loop that alternates a NumPy matmul and a
 fastnn dense forward pass, each alone and interleaved, and prints the
 interleaving penalty (interleaved time per pair minus the sum of the two
@@ -14,12 +15,14 @@ alone) and how long each call took inside the interleaved loop.
     python bench/oversubscription.py --all           # every setting, each in a fresh process
 
 --all runs each configuration in its own interpreter (the environment
-variables are read when the runtimes start) and prints a table.
+variables are read when the runtimes start) and prints a table, with a
+last row where PyTorch (if installed) takes fastnn's place, for comparison.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -33,6 +36,7 @@ CONFIGS = [
     ("OPENBLAS_NUM_THREADS=1", {"OPENBLAS_NUM_THREADS": "1"}, None),
     ("threadpool_limits(1, user_api='blas')", {}, "blas1"),
     ("fastnn.set_num_threads(1)", {}, "fastnn1"),
+    ("PyTorch instead of fastnn (torch.matmul)", {}, "torch"),
 ]
 
 
@@ -61,6 +65,15 @@ def measure(reps: int, rounds: int, limit: str | None) -> dict:
 
     def fastnn_step():
         _core.dense_forward(X, W, None, out, 0, 0.0)
+
+    if limit == "torch":
+        import torch
+
+        torch.set_num_threads(fastnn.get_num_threads())
+        tX, tWT, tout = torch.from_numpy(X), torch.from_numpy(W).T, torch.from_numpy(out)
+
+        def fastnn_step():  # noqa: F811 - the same product, by PyTorch
+            torch.matmul(tX, tWT, out=tout)
 
     in_pair = {"numpy": [], "fastnn": []}  # each call's time inside the interleaved loop
 
@@ -118,7 +131,7 @@ def main():
     print(f"{os.cpu_count()} CPUs, {len(os.sched_getaffinity(0))} in this process's affinity mask, load average "
           f"{os.getloadavg()[0]:.1f}; best of {args.rounds} rounds of {args.reps} calls; microseconds per call, "
           "wall (CPU time of all the process's threads)")
-    print(f"{'configuration':<40}{'numpy':>14}{'fastnn':>14}{'both':>14}{'penalty':>14}{'in the pair':>14}")
+    print(f"{'configuration':<44}{'numpy':>14}{'fastnn':>14}{'both':>14}{'penalty':>14}{'in the pair':>14}")
     for name, env_changes, limit in CONFIGS:
         env = dict(os.environ)
         for k in ("FASTNN_SPIN_US", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
@@ -127,11 +140,13 @@ def main():
         cmd = [sys.executable, __file__, "--json", "--reps", str(args.reps), "--rounds", str(args.rounds)]
         if limit:
             cmd += ["--limit", limit]
+        if limit == "torch" and importlib.util.find_spec("torch") is None:
+            continue
         r = json.loads(subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout)
         cells = [f"{r[k]:.0f} ({r[k + '_cpu']:.0f})" for k in ("numpy", "fastnn", "interleaved")]
         cells.append(f"{r['penalty']:+.0f} ({r['penalty_cpu']:+.0f})")
         cells.append(f"{r['numpy_in_pair']:.0f} + {r['fastnn_in_pair']:.0f}")
-        print(f"{name:<40}" + "".join(f"{c:>14}" for c in cells))
+        print(f"{name:<44}" + "".join(f"{c:>14}" for c in cells))
 
 
 if __name__ == "__main__":
