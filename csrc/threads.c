@@ -260,12 +260,12 @@ static long fnn_spin_us_from_env(void)
 
 long fnn_idle_spin_us(void) { return fnn_pool.n_workers ? fnn_pool.spin_us : fnn_spin_us_from_env(); }
 
+/* The workers' name, shown by top -H, ps -L and /proc/<pid>/task/<tid>/comm:
+ * set by the creator on Linux (so it is there before the thread first
+ * runs), by the thread itself on macOS (which allows only that). */
 static void fnn_name_this_thread(void)
 {
-    /* Shown by top -H, ps -L and /proc/<pid>/task/<tid>/comm. */
-#if defined(__linux__)
-    pthread_setname_np(pthread_self(), "fastnn-worker");
-#elif defined(__APPLE__)
+#if defined(__APPLE__)
     pthread_setname_np("fastnn-worker");
 #endif
 }
@@ -304,6 +304,9 @@ static void fnn_pool_grow(int want)
         const int rc = pthread_create(&th, &attr, fnn_worker_main, (void *)(intptr_t)w);
         pthread_attr_destroy(&attr);
         if (rc != 0) break;
+#if defined(__linux__)
+        pthread_setname_np(th, "fastnn-worker");
+#endif
         fnn_pool.n_workers = w;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);

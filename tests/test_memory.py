@@ -177,7 +177,7 @@ _SCRATCH_CHILD = textwrap.dedent('''
     from fastnn import _core
     fastnn.set_num_threads({threads})
     rng = np.random.default_rng(0)
-    # warm up: OpenMP's threads and each thread's (small) packing buffer
+    # warm up: the worker threads and each thread's (small) packing buffer
     a, b = np.ones((512, 8), np.float32), np.ones((8, 512), np.float32)
     _core.gemm(a, b, np.empty((512, 512), np.float32))
     A = rng.standard_normal((256, 256)).astype(np.float32)
@@ -200,10 +200,14 @@ _SCRATCH_CHILD = textwrap.dedent('''
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_failed_packing_buffer_allocation_raises_memory_error(threads):
-    """The C kernels check posix_memalign's result; a failure in any OpenMP
-    thread comes back to Python as MemoryError, not as a NULL dereference."""
+    """The C kernels check posix_memalign's result; a failure in any thread
+    comes back to Python as MemoryError, not as a NULL dereference.
+    MALLOC_ARENA_MAX=1: every thread allocates from glibc's main arena, so
+    the allocation fails whichever thread runs a block (a worker's own
+    arena, reserved before the limit, could otherwise still serve it)."""
     proc = subprocess.run([sys.executable, "-c", _SCRATCH_CHILD.format(threads=threads)],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, MALLOC_ARENA_MAX="1"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.split("\n")
     assert lines[0] == "MemoryError: fastnn: could not allocate a packing buffer", proc.stdout
