@@ -48,14 +48,16 @@ def build_info() -> dict:
 
 def get_num_threads() -> int:
     """Threads fastnn's kernels use now (OpenMP's limit for this thread,
-    capped by set_num_threads)."""
+    capped by set_num_threads and by 64)."""
     return _core.get_num_threads()
 
 
 def set_num_threads(n: int) -> None:
-    """Use at most n threads in fastnn's kernels (n >= 1).
+    """Use at most n threads in fastnn's kernels (n >= 1; at most 64 are
+    used).
 
-    This also sets OpenMP's thread count for the calling thread, so
+    The threads are fastnn's own pool, shared by every Python thread; this
+    also sets OpenMP's thread count for the calling thread, so
     ``threadpoolctl`` reports it.  Small problems use fewer threads anyway.
     """
     if isinstance(n, bool) or not isinstance(n, int):
@@ -102,7 +104,7 @@ def _respect_cpu_quota() -> None:
     """Unless OMP_NUM_THREADS says otherwise, use no more threads than the
     container's CPU quota allows: OpenMP counts the CPUs of the affinity
     mask (os.sched_getaffinity), not the quota, and a team larger than the
-    quota is throttled part way through every parallel region."""
+    quota is throttled part way through every parallel job."""
     if os.environ.get("OMP_NUM_THREADS"):
         return
     quota = _cgroup_cpu_quota()

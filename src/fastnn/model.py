@@ -242,8 +242,8 @@ class Sequential:
             return out
         net = self._network(logits)
         if net is not None:
-            # One C call: the whole network (one parallel region at small
-            # batches, where the Python per layer was most of the time),
+            # One C call: the whole network (one thread-pool job per layer
+            # at small batches, where the Python per layer was most of the time),
             # chunks of rows in C for large ones.
             net.forward(X, out)
             return out
