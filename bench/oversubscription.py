@@ -2,7 +2,7 @@
 
 In one Python thread the two thread pools never compute at the same time,
 but idle threads may keep polling for work after a call: OpenBLAS's for
-about 0.1 s, fastnn's for FASTNN_SPIN_US (1000 us by default: 50 us
+about 0.1 s, fastnn's for FASTNN_SPIN_US (1000 us by default: 200 us
 spinning, then naps of 50 us), PyTorch's OpenMP threads per libgomp's
 GOMP_SPINCOUNT.  A pool whose idle threads hold the cores slows the
 other one.  This script times a loop that alternates a NumPy matmul and a

@@ -81,17 +81,19 @@ void fnn_parallel(int n_tasks, double work, fnn_task_fn fn, void *ctx)
 
 /* An idle worker looks for a new job for FNN_POOL_SPIN_US microseconds,
  * then sleeps until a caller wakes it.  For the first FNN_POOL_BUSY_US it
- * spins: a training loop calls again within microseconds.  After that it
- * naps, FNN_POOL_NAP_US at a time, looking for work between naps: a
- * napping thread leaves its core to others, and when its nap ends the
+ * spins: a training loop calls again within that (the Python between two
+ * Trainer.step calls with Adam took longer than 50 us often enough that a
+ * 50 us spin made batch-32 steps 333 -> 407-438 us on 2 threads).  After
+ * that it naps, FNN_POOL_NAP_US at a time, looking for work between naps:
+ * a napping thread leaves its core to others, and when its nap ends the
  * scheduler runs it promptly even if another pool's idle thread is
- * spinning on that core, which a thread that kept spinning (or yielding)
+ * spinning on that core, which a thread that kept spinning or yielding
  * would wait for (on the 2-core VM, alternating NumPy and fastnn calls:
- * +0.5 ms per pair with naps, +1.0 ms with yield-spinning after 20 us).
+ * +0.5-0.9 ms per pair with naps, +1.0-1.2 ms with yield-spinning).
  * FASTNN_SPIN_US overrides FNN_POOL_SPIN_US (read when the first worker
  * starts; 0: sleep at once). */
 #define FNN_POOL_SPIN_US 1000
-#define FNN_POOL_BUSY_US 50
+#define FNN_POOL_BUSY_US 200
 #define FNN_POOL_NAP_US 50
 
 /* Waking a sleeping worker costs the caller a system call (~10 us on the

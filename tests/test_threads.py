@@ -308,12 +308,12 @@ print(json.dumps([before, after_one, after_four, pool_workers(), _core.last_gemm
                          [(None, 100, 0, 0.03), ("0", 3, 0, 0.03), ("150000", None, 50, 0.3)])
 def test_idle_workers_nap_then_sleep(spin_us, max_wakeups, min_wakeups, max_cpu):
     """While the caller sleeps 0.3 s after a kernel call, the worker spins
-    50 us, then naps 50 us at a time until FASTNN_SPIN_US (default 1000 us)
-    has passed, then sleeps until woken: at most 20 wake-ups by default
-    (7 on the 2-core VM, where timer slack stretches a nap to ~120 us), none
+    200 us, then naps 50 us at a time until FASTNN_SPIN_US (default 1000 us)
+    has passed, then sleeps until woken: at most 16 wake-ups by default
+    (8 on the 2-core VM, where timer slack stretches a nap to ~120 us), none
     with FASTNN_SPIN_US=0, about 1200 there with 150000 (which shows the
-    variable is read; hence the low bar).  The process's CPU time: 0.5 ms
-    there by default, 60x under the bar (20 ms with 150000: each wake-up
+    variable is read; hence the low bar).  The process's CPU time: 1.8 ms
+    there by default, 17x under the bar (22 ms with 150000: each wake-up
     costs ~17 us on that VM).  NumPy's BLAS is not called: its idle threads
     poll for ~0.1 s."""
     code = _POOL_PRELUDE + """
