@@ -103,10 +103,9 @@ void fnn_parallel(int n_tasks, double work, fnn_task_fn fn, void *ctx)
  * has run without them, with no pause longer than FNN_POOL_SPIN_US in
  * between, add up to this much work (multiply-adds): at once for a big
  * job, after a few calls for small ones in a loop (which then keep the
- * workers busy), never for an occasional small call. */
+ * workers busy), never for an occasional small call.  A napping worker
+ * counts as asleep: a big job wakes it at once. */
 #define FNN_WAKE_MIN_WORK (1024.0 * 1024.0)
-
-/* (Napping workers count as asleep here: a big job wakes them at once.) */
 
 enum { FNN_AWAKE, FNN_ASLEEP, FNN_WAKING };
 
