@@ -280,8 +280,17 @@ def test_damaged_and_foreign_files_are_rejected(tmp_path):
     for name, blob in cases.items():
         p = tmp_path / f"{name}.fnn"
         p.write_bytes(blob)
-        with pytest.raises(fastnn.ModelFileError, match="not a valid fastnn model file"):
+        with pytest.raises(fastnn.ModelFileError, match="not a valid fastnn model file") as info:
             fastnn.load(p)
+        assert "pickle" not in str(info.value)  # (np.load's advice for non-archives would mention it)
+    with pytest.raises(fastnn.ModelFileError, match="it starts with b'hello, not a mod', not a zip header"):
+        fastnn.load(tmp_path / "text.fnn")
+    with pytest.raises(fastnn.ModelFileError, match="it is empty"):
+        fastnn.load(tmp_path / "empty.fnn")
+    npy = tmp_path / "weights.npy"
+    np.save(npy, np.arange(3.0))
+    with pytest.raises(fastnn.ModelFileError, match=r"a single NumPy array \(\.npy\)"):
+        fastnn.load(npy)
     foreign = tmp_path / "foreign.npz"
     np.savez(foreign, a=np.arange(3))
     with pytest.raises(fastnn.ModelFileError, match="header"):

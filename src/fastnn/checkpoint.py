@@ -23,15 +23,13 @@ Usage::
 
 from __future__ import annotations
 
-import io
 import json
 import numbers
 import os
-import zipfile
 
 import numpy as np
 
-from .model import ModelFileError, Sequential, _from_config, atomic_savez
+from .model import ModelFileError, Sequential, _from_config, atomic_savez, read_npz
 from .trainer import Callback, History
 
 __all__ = ["Checkpoint", "ModelCheckpoint", "load_checkpoint"]
@@ -234,15 +232,7 @@ def load_checkpoint(path):
     def bad(reason):
         return ModelFileError(f"{path}: not a valid fastnn training checkpoint ({reason})")
 
-    with open(path, "rb") as f:
-        data = f.read()
-    if not data.startswith(b"PK\x03\x04"):
-        raise bad("empty file" if not data else "not an .npz (zip) archive")
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
-        raise bad(f"{type(e).__name__}: {e}") from e
+    arrays = read_npz(path, bad)
     raw = arrays.pop(_HEADER, None)
     if raw is None:
         if "__config__" in arrays:

@@ -370,6 +370,25 @@ def atomic_savez(path, arrays):
         raise
 
 
+def read_npz(path, bad):
+    """The arrays of the .npz file at path (model files and checkpoints),
+    never unpickling anything; bad(reason) gives the exception to raise
+    for a file that is not a readable .npz."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data.startswith(b"PK\x03\x04"):
+        # Not a zip archive, so not an .npz: say that, rather than what
+        # np.load would (for most bytes, advice about loading pickles).
+        what = ("it is empty" if not data else "it is a single NumPy array (.npy)"
+                if data.startswith(b"\x93NUMPY") else f"it starts with {data[:16]!r}, not a zip header")
+        raise bad(f"{what}; these files are .npz archives")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
+        raise bad(f"{type(e).__name__}: {e}") from e
+
+
 def _from_config(cfg, arrays, source):
     def bad(reason):
         return ModelFileError(f"{source}: not a valid fastnn model file ({reason})")
@@ -413,13 +432,7 @@ def load(path):
     (a ValueError) that says so.  Nothing in the file is ever unpickled.
     """
     path = os.fspath(path)
-    with open(path, "rb") as f:
-        data = f.read()
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
-        raise ModelFileError(f"{path}: not a valid fastnn model file ({type(e).__name__}: {e})") from e
+    arrays = read_npz(path, lambda reason: ModelFileError(f"{path}: not a valid fastnn model file ({reason})"))
     header = arrays.pop("__config__", None)
     if header is None:
         raise ModelFileError(f"{path}: not a valid fastnn model file (no fastnn header)")
