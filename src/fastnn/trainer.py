@@ -147,8 +147,9 @@ class EarlyStopping(Callback):
 
 class _Interrupts:
     """Turn Ctrl-C into a flag checked between steps, so that training stops
-    with the model consistent (main thread only; elsewhere KeyboardInterrupt
-    still arrives between steps via the check in the loop)."""
+    with the model consistent.  Only when fit runs in the main thread:
+    Python runs signal handlers there, so in any other thread fit never
+    sees Ctrl-C (the main thread gets the KeyboardInterrupt)."""
 
     def __init__(self):
         self.requested = False
