@@ -474,6 +474,30 @@ def bump_layer_generation():
     _layer_generation += 1
 
 
+cdef bint _still_bound(list layers, tuple bound, tuple arrays, tuple activations, tuple slopes,
+                       unsigned long long generation):
+    """True if ``layers`` are the ``bound`` layers, still holding the bound
+    weight and bias arrays, activations and slopes (NetworkForward and
+    NetworkTrainStep).  The attributes are compared only when some layer
+    has been assigned to since ``generation`` (Dense bumps
+    _layer_generation on every assignment)."""
+    cdef Py_ssize_t i, n = len(bound)
+    if len(layers) != n:
+        return False
+    for i in range(n):
+        if layers[i] is not bound[i]:
+            return False
+    if generation == _layer_generation:
+        return True
+    for i in range(n):
+        layer = layers[i]
+        pair = <tuple>arrays[i]
+        if (layer._weight is not pair[0] or layer._bias is not pair[1]
+                or layer.activation is not activations[i] or layer.slope != slopes[i]):
+            return False
+    return True
+
+
 cdef class NetworkForward:
     """A network's layers bound once for fnn_network_forward (one C call per
     forward pass: the batch-1 latency path).
@@ -564,20 +588,8 @@ cdef class NetworkForward:
         some layer has been assigned to since the last check (Dense bumps
         a generation counter on every assignment): at batch 1 the full
         comparison would cost a tenth of the forward pass."""
-        cdef Py_ssize_t i
-        if len(layers) != self.n_layers:
+        if not _still_bound(layers, self.layers, self.arrays, self.activations, self.slopes, self.generation):
             return False
-        for i in range(self.n_layers):
-            if layers[i] is not self.layers[i]:
-                return False
-        if self.generation == _layer_generation:
-            return True
-        for i in range(self.n_layers):
-            layer = layers[i]
-            pair = <tuple>self.arrays[i]
-            if (layer._weight is not pair[0] or layer._bias is not pair[1]
-                    or layer.activation is not self.activations[i] or layer.slope != self.slopes[i]):
-                return False
         self.generation = _layer_generation
         return True
 
@@ -786,26 +798,16 @@ cdef class NetworkTrainStep:
         """True if bound to these layers (same arrays, activations, slopes),
         this workspace and (Adam) these moment arrays."""
         cdef Py_ssize_t i
-        if (workspace is not self.workspace or optimizer_state is not self.optimizer_state
-                or len(layers) != self.n_layers):
+        if workspace is not self.workspace or optimizer_state is not self.optimizer_state:
             return False
-        for i in range(self.n_layers):
-            if layers[i] is not self.layers[i]:
-                return False
         if self.adam:
             for i in range(self.n_layers):
                 mom = self.moments[i]
                 if mom is not None and (optimizer_state.get((i, "weight")) is not mom[4]
                                         or optimizer_state.get((i, "bias")) is not mom[5]):
                     return False
-        if self.generation == _layer_generation:
-            return True
-        for i in range(self.n_layers):
-            layer = layers[i]
-            pair = <tuple>self.arrays[i]
-            if (layer._weight is not pair[0] or layer._bias is not pair[1]
-                    or layer.activation is not self.activations[i] or layer.slope != self.slopes[i]):
-                return False
+        if not _still_bound(layers, self.layers, self.arrays, self.activations, self.slopes, self.generation):
+            return False
         self.generation = _layer_generation
         return True
 
