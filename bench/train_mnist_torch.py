@@ -3,7 +3,7 @@ comparison: the same data preparation (fastnn.datasets.prepare_mnist: split
 first, standardise with the training split's statistics), the same
 784-64-128-512-10 sigmoid network with Glorot-uniform weights and zero
 biases, Adam with the same one-cycle schedule (no momentum cycling), batch
-128, the same per-epoch random shifts (fastnn.mnist.RandomShift), and one
+128, the same per-epoch random shifts (fastnn.datasets.RandomShift), and one
 evaluation on the test set at the end.
 
     pip install torch==2.13.0
@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from fastnn import datasets
-from fastnn.mnist import RandomShift
+from fastnn.datasets import RandomShift
 
 
 def main():

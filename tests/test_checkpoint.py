@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn.mnist import RandomShift
+from fastnn.datasets import RandomShift
 
 EPOCHS = 6
 STOP_AFTER = 3  # complete epochs before the run is stopped
@@ -145,7 +145,7 @@ def test_resume_in_a_new_python_process(tmp_path):
         import sys
         import numpy as np
         import fastnn
-        from fastnn.mnist import RandomShift
+        from fastnn.datasets import RandomShift
         fastnn.set_num_threads({fastnn.get_num_threads()})
         X, y, Xv, yv = (np.load(sys.argv[1])[f"arr_{{i}}"] for i in range(4))
         model = fastnn.Sequential([fastnn.Dense(16, 12, "tanh"), fastnn.Dense(12, 3, "softmax")], dtype="float64")
@@ -177,8 +177,11 @@ def test_every_and_epoch_in_the_path(tmp_path):
     history = trainer.fit(data[0], data[1], epochs=EPOCHS, resume_from=tmp_path / "run-02.ckpt",
                           **_fit_kwargs(config, data))
     _assert_same_run(trainer.model, history, ref_state, ref_history)
-    for bad in (0, -1, 1.5, True, "2"):
+    for bad in (0, -1):
         with pytest.raises(ValueError, match="every"):
+            fastnn.ModelCheckpoint("x", every=bad)
+    for bad in (1.5, True, "2"):  # the wrong type
+        with pytest.raises(TypeError, match="every must be an int"):
             fastnn.ModelCheckpoint("x", every=bad)
     assert fastnn.ModelCheckpoint("x", every=np.int64(3)).every == 3
 

@@ -601,7 +601,7 @@ def test_sample_is_a_real_subset_of_the_originals(mnist_dir):
 
 def test_sample_installed_size_and_notice():
     folder = ds.mnist_sample_dir()
-    assert folder.parent.parent == Path(ds.__file__).resolve().parent
+    assert folder.parent == Path(ds.__file__).resolve().parent  # inside the package
     files = [p for p in folder.rglob("*") if p.is_file()]
     total = sum(p.stat().st_size for p in files)
     assert total <= 2_000_000, f"the bundled sample takes {total} bytes"

@@ -18,7 +18,7 @@ import pytest
 
 import fastnn
 from fastnn import _core, examples, kernels
-from fastnn.explain import model_from_example
+from fastnn.course.explain import model_from_example
 
 import test_examples_notes as notes  # the independent check and its key map
 

@@ -47,7 +47,7 @@ import pytest
 # lead will switch this to ``from fastnn import examples`` and check the same
 # numbers through the compiled path.
 _EXAMPLES_PY = (Path(__file__).resolve().parents[1]
-                / "src" / "fastnn" / "examples.py")
+                / "src" / "fastnn" / "course" / "examples.py")
 
 
 def _load_examples():

@@ -6,7 +6,7 @@ import pytest
 
 import fastnn
 from fastnn import reference as R
-from fastnn.explain import explain
+from fastnn.course.explain import explain
 
 
 def _notes004():

@@ -948,7 +948,7 @@ def model_reference(model, X):
 def test_fuzz_dense(data):
     i, o = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
     valid = dict(in_features=i, out_features=o,
-                 activation=data.draw(st.sampled_from(fastnn.layers.ACTIVATIONS)),
+                 activation=data.draw(st.sampled_from(fastnn.nn.ACTIVATIONS)),
                  bias=data.draw(st.sampled_from([True, False, "shared", 0.5, np.arange(o) / 2, list(range(o))])),
                  weight=data.draw(st.sampled_from([None, np.ones((o, i)), layout(np.ones((o, i), np.int32), "F"),
                                                    layout(np.ones((o, i), np.float32), "negstride")])),

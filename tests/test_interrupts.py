@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn.mnist import RandomShift
+from fastnn.datasets import RandomShift
 
 SENDERS = {
     "interrupt_main": lambda: _thread.interrupt_main(),  # Python 3.10+: runs the SIGINT handler

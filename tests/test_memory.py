@@ -82,7 +82,7 @@ _CASES = {
     "dense_int_max": ("fastnn.Dense(1, 2**31)", "ValueError", ["out_features=2147483648"]),
     "dense_phys": ("fastnn.Dense(12000, 12000)", "MemoryError", ["1.1 GiB", "physical memory", "(1.0 GiB)"]),
     "perceptron": ("fastnn.Perceptron(10**7, 10**7)", "MemoryError", ["Perceptron(10000000, 10000000)", "TiB"]),
-    "workspace": ("fastnn.model.Workspace(model, 10**12, True)", "MemoryError",
+    "workspace": ("fastnn.training.Workspace(model, 10**12, True)", "MemoryError",
                   ["batch_size=1000000000000", "PiB"]),
     "step_broadcast": ("trainer.step(np.broadcast_to(np.float32(0), (10**10, 784)), np.broadcast_to(0, (10**10,)))",
                        "MemoryError", ["(10000000000, 784)", "TiB"]),

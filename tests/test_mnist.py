@@ -11,7 +11,8 @@ import pytest
 
 import fastnn
 from fastnn import datasets
-from fastnn.mnist import RandomShift, evaluate_test_set
+from fastnn.course.mnist import evaluate_test_set
+from fastnn.datasets import RandomShift
 
 SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 HAVE_FULL = all((SHARED_MNIST / f).is_file() for f in (

@@ -81,7 +81,7 @@ def test_building_checks_shapes_and_softmax_position():
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_dtype_is_respected(dtype):
     model = fastnn.Sequential([fastnn.Dense(3, 4), fastnn.Dense(4, 2, "softmax")], dtype=dtype)
-    assert all(arr.dtype == dtype for _, arr in model.parameters())
+    assert all(arr.dtype == dtype for _, arr in model.named_parameters())
     assert model.forward(np.ones((5, 3))).dtype == dtype
 
 
@@ -124,7 +124,7 @@ def test_one_call_network_forward_matches_reference(dtype, threads, n, simd):
     tol = 1e-5 if dtype == "float32" else 1e-12
     assert got.dtype == np.dtype(dtype) and got.shape == (n, 5)
     assert np.max(np.abs(got - want)) <= tol
-    logits = model._forward_checked(np.ascontiguousarray(X, dtype=dtype), logits=True)
+    logits = model.forward_prepared(np.ascontiguousarray(X, dtype=dtype), logits=True)
     assert np.allclose(R.softmax(logits.astype(np.float64)), want, atol=tol)
 
 
@@ -151,7 +151,7 @@ def test_forward_fast_path_agrees_with_the_general_path_for_every_input_form():
     model = fastnn.Sequential([fastnn.Dense(5, 7, "tanh"), fastnn.Dense(7, 3, "softmax")], seed=2)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((6, 5)).astype(np.float32)
-    want = model._forward_checked(X)
+    want = model.forward_prepared(X)
     forms = [X, np.asfortranarray(X), X.astype(np.float64), X[::-1][::-1], np.repeat(X, 2, axis=1)[:, ::2],
              X.tolist(), X[:0]]
     for form in forms:
@@ -224,16 +224,16 @@ def test_state_dict_round_trip_and_checks():
     m = _model()
     state = m.state_dict()
     m2 = _model()
-    for _, arr in m2.parameters():
+    for _, arr in m2.named_parameters():
         arr[...] = 0
     m2.load_state_dict(state)
-    assert all(np.array_equal(a, state[k]) for k, a in m2.parameters())
+    assert all(np.array_equal(a, state[k]) for k, a in m2.named_parameters())
     bad = dict(state)
     bad["0.weight"] = np.zeros((2, 2))
     before = m2.state_dict()
     with pytest.raises(ValueError, match="0.weight"):
         m2.load_state_dict(bad)
-    assert all(np.array_equal(a, before[k]) for k, a in m2.parameters())  # nothing half-set
+    assert all(np.array_equal(a, before[k]) for k, a in m2.named_parameters())  # nothing half-set
     with pytest.raises(ValueError, match="missing"):
         m2.load_state_dict({"0.weight": state["0.weight"]})
 
@@ -316,7 +316,7 @@ def test_pickle_round_trip():
     X = np.random.default_rng(0).standard_normal((3, 4))
     m2 = pickle.loads(pickle.dumps(m))
     assert np.array_equal(m2.forward(X), m.forward(X))
-    assert m2 is not m and all(np.array_equal(a, b) for (_, a), (_, b) in zip(m.parameters(), m2.parameters()))
+    assert m2 is not m and all(np.array_equal(a, b) for (_, a), (_, b) in zip(m.named_parameters(), m2.named_parameters()))
 
 
 def test_summary_and_repr():

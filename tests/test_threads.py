@@ -78,7 +78,7 @@ def test_training_one_model_while_another_predicts():
     # the concurrently trained model equals one trained alone
     fastnn.Trainer(reference, "cross_entropy", fastnn.SGD(0.1), batch_size=64).fit(X, y, epochs=3, seed=0,
                                                                                   verbose=0)
-    for (k, a), (_, b) in zip(trained.parameters(), reference.parameters()):
+    for (k, a), (_, b) in zip(trained.named_parameters(), reference.named_parameters()):
         assert np.array_equal(a, b), k
 
 
@@ -372,7 +372,7 @@ def train_copy():
     tr = fastnn.Trainer(m, "cross_entropy", fastnn.SGD(0.1), batch_size=64)
     for _ in range(5):
         tr.step(Xt, yt)
-    return [p.copy() for _, p in m.parameters()]
+    return [p.copy() for _, p in m.named_parameters()]
 
 def run_all():
     outs = []

@@ -346,7 +346,9 @@ def test_training_errors():
     with pytest.raises(ValueError, match="batch_size"):
         fastnn.Trainer(_net(), "cross_entropy", batch_size=0)
     with pytest.raises(TypeError, match="optimizer"):
-        fastnn.Trainer(_net(), "cross_entropy", optimizer="adam")
+        fastnn.Trainer(_net(), "cross_entropy", optimizer=0.1)
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
+        fastnn.Trainer(_net(), "cross_entropy", optimizer="rmsprop")
     with pytest.raises(ValueError, match="unknown loss"):
         fastnn.Trainer(_net(), "hinge")
 
@@ -463,9 +465,9 @@ def test_one_call_step_equals_the_per_layer_path(dtype, setup, batch_size, optim
         opt = (fastnn.SGD(lr=0.3, **kw) if optimizer == "sgd"
                else fastnn.Adam(lr=0.02, betas=(0.8, 0.99), weight_decay=0.01, **kw))
         trainer = fastnn.Trainer(model, "cross_entropy", opt, batch_size=batch_size)
-        trainer._train_step_possible = one_call
+        trainer.engine.one_call = one_call
         hist = trainer.fit(X, target, epochs=3, seed=0, verbose=0)
-        bound = trainer._train_step is not None
+        bound = trainer.engine.bound is not None
         results.append((model.state_dict(), hist.history, bound))
         if optimizer == "adamw":
             assert len(opt.state) > 0
@@ -485,7 +487,7 @@ def test_one_call_sgd_step_leaves_the_model_unchanged_on_a_nan_loss():
     trainer = fastnn.Trainer(model, "cross_entropy", fastnn.SGD(lr=0.1), batch_size=8)
     X, y = _data(n=8)
     trainer.step(X, y)
-    assert trainer._train_step is not None
+    assert trainer.engine.bound is not None
     # logits near +-1e308: the loss of class 1 overflows to infinity
     model.layers[1].bias[:2] = [1e308, -1e308]
     before = model.state_dict()
@@ -517,7 +519,7 @@ def test_split_sgd_step_is_independent_of_threads_and_equals_the_full_batch(dtyp
                   fastnn.Dense(48, 5, "softmax")]
         model = fastnn.Sequential(layers, dtype=dtype, seed=3)
         trainer = fastnn.Trainer(model, "cross_entropy", fastnn.SGD(lr=0.2), batch_size=batch_size)
-        trainer._train_step_possible = one_call
+        trainer.engine.one_call = one_call
         hist = trainer.fit(X, y, epochs=3, seed=5, verbose=0)
         runs[name] = (model.state_dict(), hist["loss"], hist["accuracy"])
     for key in runs["t1"][0]:
@@ -551,9 +553,9 @@ def test_step_gathering_rows_itself_equals_a_gathered_batch(batch, threads):
         trainer = fastnn.Trainer(model, "cross_entropy", fastnn.Adam(0.01), batch_size=batch)
         for _ in range(3):
             if use_rows:
-                trainer._step(X, y[idx], rows=idx)
+                trainer.engine.step(X, y[idx], rows=idx)
             else:
-                trainer._step(np.ascontiguousarray(X[idx]), y[idx])
+                trainer.engine.step(np.ascontiguousarray(X[idx]), y[idx])
         states.append(model.state_dict())
     for key in states[0]:
         assert np.array_equal(states[0][key], states[1][key]), key
@@ -562,6 +564,6 @@ def test_step_gathering_rows_itself_equals_a_gathered_batch(batch, threads):
     bad = idx.copy()
     bad[-1] = 100
     with pytest.raises(ValueError):
-        trainer._step(X, y[idx], rows=bad)
+        trainer.engine.step(X, y[idx], rows=bad)
     for key, value in model.state_dict().items():
         assert np.array_equal(value, before[key]), key

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Draw the MNIST sample that ships with fastnn (src/fastnn/data/mnist_sample/).
+"""Draw the MNIST sample that ships with fastnn (src/fastnn/datasets/mnist_sample/).
 
 How the sample is drawn (deterministic, from the four ORIGINAL files):
 
@@ -35,7 +35,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = REPO.parent / "shared" / "data" / "mnist"
-DEFAULT_OUT = REPO / "src" / "fastnn" / "data" / "mnist_sample"
+DEFAULT_OUT = REPO / "src" / "fastnn" / "datasets" / "mnist_sample"
 SEED = 0
 N_TRAIN = 8000
 N_TEST = 2000

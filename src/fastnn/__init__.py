@@ -3,36 +3,77 @@
 Build a model from :class:`Dense` layers in a :class:`Sequential`, train it
 with a :class:`Trainer`; the compiled kernels are in :mod:`fastnn.kernels`,
 their NumPy reference in :mod:`fastnn.reference`.
+
+The package, by concern: :mod:`fastnn.nn` (activations, layers, losses,
+the model), :mod:`fastnn.optim` (optimizers, schedules),
+:mod:`fastnn.training` (trainer, callbacks, checkpoints), :mod:`fastnn.io`
+(file formats), :mod:`fastnn.datasets` (MNIST and its preparation),
+:mod:`fastnn.course` (the lecture notes' companion), :mod:`fastnn.plots`.
+The modules marked lazy below are imported on first use, so that
+``import fastnn`` stays quick and loads neither them nor ``urllib``.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-from . import datasets, examples, kernels, reference  # noqa: E402
-from ._runtime import (  # noqa: E402
-    _check_environment,
-    build_info,
-    get_num_threads,
-    set_num_threads,
-    set_simd_path,
-    simd_paths,
+from ._runtime import build_info, check_environment, get_num_threads, set_num_threads, set_simd_path, simd_paths
+from .io import ModelFileError
+from .nn import MSE, BinaryCrossEntropy, CrossEntropy, Dense, HalfSquaredError, Loss, Sequential, load
+from .optim import SGD, Adam, CosineLR, OneCycleLR, StepLR
+from .training import (
+    Callback,
+    CSVLogger,
+    DivergenceError,
+    EarlyStopping,
+    History,
+    ModelCheckpoint,
+    Trainer,
+    load_checkpoint,
 )
-from .layers import Dense  # noqa: E402
-from .losses import MSE, BinaryCrossEntropy, CrossEntropy, HalfSquaredError, Loss  # noqa: E402
-from .model import ModelFileError, Sequential, load  # noqa: E402
-from .perceptron import Perceptron  # noqa: E402
-from .optimizers import SGD, Adam, CosineLR, OneCycleLR, StepLR  # noqa: E402
-from .explain import explain  # noqa: E402
-from .mnist import train_mnist  # noqa: E402
-from .trainer import Callback, DivergenceError, EarlyStopping, History, Trainer  # noqa: E402
-from .checkpoint import ModelCheckpoint, load_checkpoint  # noqa: E402
 
-_check_environment()
+check_environment()
+
+# name -> (module, attribute or None for the module itself): imported on first use
+_LAZY = {
+    "datasets": ("fastnn.datasets", None),
+    "examples": ("fastnn.course.examples", None),
+    "kernels": ("fastnn.kernels", None),
+    "reference": ("fastnn.reference", None),
+    "plots": ("fastnn.plots", None),
+    "explain": ("fastnn.course.explain", "explain"),
+    "Perceptron": ("fastnn.course.perceptron", "Perceptron"),
+    "train_mnist": ("fastnn.course.mnist", "train_mnist"),
+    "plot_confusion_matrix": ("fastnn.plots", "plot_confusion_matrix"),
+    "confusion_matrix": ("fastnn.nn.metrics", "confusion_matrix"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'fastnn' has no attribute {name!r}") from None
+    value = importlib.import_module(module)
+    if attribute is not None:
+        value = getattr(value, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "MSE",
     "SGD",
     "Adam",
     "BinaryCrossEntropy",
+    "CSVLogger",
     "Callback",
     "CosineLR",
     "CrossEntropy",
@@ -50,13 +91,16 @@ __all__ = [
     "StepLR",
     "Trainer",
     "build_info",
-    "explain",
-    "get_num_threads",
+    "confusion_matrix",
     "datasets",
     "examples",
+    "explain",
+    "get_num_threads",
     "kernels",
     "load",
     "load_checkpoint",
+    "plot_confusion_matrix",
+    "plots",
     "reference",
     "set_num_threads",
     "set_simd_path",

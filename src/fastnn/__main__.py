@@ -57,7 +57,7 @@ def main(argv=None):
             print(f"model saved to {args.save}")
     elif args.command == "explain":
         from fastnn import examples
-        from fastnn.explain import explain_example
+        from fastnn.course.explain import explain_example
 
         if args.name not in examples.names():
             parser.error(f"unknown example {args.name!r}; known: {', '.join(examples.names())}")

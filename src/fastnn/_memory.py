@@ -88,8 +88,9 @@ def check_alloc(nbytes: int, what: str) -> None:
         )
 
 
-def check_dim(name: str, value: int) -> None:
-    """Raise ValueError for a dimension fastnn's C kernels cannot index."""
+def check_dim(name: str, value: int) -> int:
+    """``value``, or ValueError for a dimension fastnn's C kernels cannot index."""
     if value > MAX_DIM:
         raise ValueError(f"{name}={value} is larger than fastnn's kernels allow (at most {MAX_DIM}, "
                          "C int indices)")
+    return value

@@ -112,7 +112,8 @@ def _respect_cpu_quota() -> None:
         _core.set_num_threads(quota)
 
 
-def _check_environment() -> None:
+def check_environment() -> None:
+    """At import: honour a CPU quota; warn about bad FASTNN_SPIN_US / FASTNN_SIMD values."""
     _respect_cpu_quota()
     spin = os.environ.get("FASTNN_SPIN_US")
     if spin is not None and not re.fullmatch(r"[0-9]{1,8}", spin):

@@ -21,6 +21,7 @@ import numbers
 import numpy as np
 
 from . import _core
+from .nn.activations import EPILOGUE_ACTIVATIONS as ACTIVATIONS
 
 __all__ = [
     "ACTIVATIONS",
@@ -37,7 +38,6 @@ __all__ = [
     "softmax_cross_entropy",
 ]
 
-ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus")
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _core
+from .. import _core
 
 __all__ = ["BinaryCrossEntropy", "CrossEntropy", "HalfSquaredError", "Loss", "MSE", "get_loss"]
 
@@ -165,6 +165,8 @@ def get_loss(loss) -> Loss:
     "binary_cross_entropy") or a Loss instance."""
     if isinstance(loss, Loss):
         return loss
-    if isinstance(loss, str) and loss in _LOSSES:
-        return _LOSSES[loss]()
-    raise ValueError(f"unknown loss {loss!r}; expected a Loss or one of {', '.join(_LOSSES)}")
+    if not isinstance(loss, str):
+        raise TypeError(f"loss must be a fastnn Loss or one of {', '.join(_LOSSES)}; got {type(loss).__name__}")
+    if loss not in _LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; expected a Loss or one of {', '.join(_LOSSES)}")
+    return _LOSSES[loss]()

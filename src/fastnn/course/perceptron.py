@@ -15,8 +15,9 @@ import numbers
 
 import numpy as np
 
-from . import _core, _memory
-from .layers import check_seed, float_values
+from .. import _core, _memory
+from .._validation import as_float_array as float_values
+from .._validation import check_seed
 
 __all__ = ["Perceptron"]
 

@@ -26,7 +26,7 @@ tried and what went wrong there.
 
 Without network access, :func:`load_mnist_sample` loads a small stratified
 sample of the original files that ships with the package (8,000 training
-and 2,000 test images, see ``data/mnist_sample/README.md``), and
+and 2,000 test images, see ``mnist_sample/README.md``), and
 :func:`load_mnist_or_sample` returns the full set when it can be had and the
 sample, with the reason, when it cannot.
 
@@ -80,9 +80,11 @@ from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, 
 
 import numpy as np
 
-from . import _memory
+from .. import _memory
+from .augment import RandomShift
 
 __all__ = [
+    "RandomShift",
     "DEFAULT_MIRRORS",
     "MNIST_FILES",
     "MNISTFile",
@@ -891,14 +893,14 @@ def load_mnist(data_home: Optional[PathLike] = None, download: bool = True,
 
 def mnist_sample_dir() -> Path:
     """The directory of the bundled sample (inside the installed package)."""
-    return Path(__file__).resolve().parent / "data" / "mnist_sample"
+    return Path(__file__).resolve().parent / "mnist_sample"
 
 
 def load_mnist_sample(flatten: bool = False) -> MNISTData:
     """Load the sample of MNIST that ships with fastnn (no network needed).
 
     8,000 training and 2,000 test images drawn from the original files by a
-    seeded choice stratified by class (see ``data/mnist_sample/README.md``
+    seeded choice stratified by class (see ``mnist_sample/README.md``
     and ``tools/make_mnist_sample.py``).  Same dtypes and shapes as
     :func:`load_mnist`; ``source == "sample"``.
     """

@@ -32,10 +32,11 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from . import _core, kernels
-from .layers import Dense, float_values
-from .losses import get_loss
-from .model import Sequential
+from .. import _core, kernels
+from .._validation import as_float_array as float_values
+from ..nn.layers import Dense
+from ..nn.losses import get_loss
+from ..nn.sequential import Sequential
 
 __all__ = ["Explanation", "Term", "explain", "explain_example", "model_from_example"]
 
@@ -249,7 +250,7 @@ def explain(model, x, target, loss="half_squared_error", lr=0.5, *, precision=9,
         layer = m.layers[l]
         X_in = x.reshape(1, -1) if l == 0 else acts[l - 1]
         in_labels = in_names if l == 0 else [f"out_{nm}" for nm in neurons[l - 1]]
-        code = 0 if (l == L - 1 and fused) else _core.ACTIVATION_CODES[layer.kernel_activation]
+        code = 0 if (l == L - 1 and fused) else layer.kernel_code
         upstream = dZ if (l == L - 1 and fused) else dA
         dZbuf = np.empty_like(acts[l])
         dW = np.empty_like(layer.weight)

@@ -1,0 +1,93 @@
+"""Stochastic gradient descent, with momentum, Nesterov and weight decay.
+
+Plain SGD (no momentum, no weight decay) needs no state, so its update is
+fused into the weight-gradient GEMM's epilogue (``W <- W - lr dW``; dW is
+never stored), in the per-layer path and in the one-call step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from .._validation import check_bool, check_real
+from .base import Optimizer, StateKey
+from .schedules import Schedule
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, as in PyTorch.
+
+    With weight decay λ, momentum μ and Nesterov::
+
+        g ← g + λ p;   v ← μ v + g;   p ← p − lr (g + μ v if nesterov else v).
+
+    With μ = λ = 0 it is the notes' rule p ← p − lr g, fused into the
+    backward pass.
+
+    Parameters
+    ----------
+    lr : float, default 0.01
+        The learning rate (>= 0).
+    momentum : float, default 0.0
+        μ, in [0, 1).
+    nesterov : bool, default False
+        Nesterov momentum (needs momentum > 0).
+    weight_decay : float, default 0.0
+        λ, an L2 penalty added to the gradient.
+    layer_lrs : dict or list, optional
+        Per-layer learning rates (see :class:`fastnn.optim.Optimizer`).
+    schedule : Schedule, optional
+        A learning-rate schedule.
+
+    Examples
+    --------
+    >>> import fastnn
+    >>> fastnn.SGD(lr=0.1, momentum=0.9, nesterov=True)
+    SGD(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.0)
+    """
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0, layer_lrs: Any = None, schedule: Schedule | None = None) -> None:
+        super().__init__(lr, weight_decay, layer_lrs, schedule)
+        self.momentum = check_real("momentum", momentum, 0.0, 1.0, max_open=True)
+        self.nesterov = check_bool("nesterov", nesterov)
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0")
+
+    @property
+    def fusable(self) -> bool:
+        """True for plain SGD (no momentum, no weight decay): fused into the GEMM."""
+        return self.momentum == 0 and self.weight_decay == 0
+
+    def update(self, key: StateKey, param: np.ndarray, grad: np.ndarray, lr: float) -> None:
+        """One SGD update of ``param`` in place (see :meth:`Optimizer.update`)."""
+        if not self.momentum and not self.weight_decay:
+            _core.sgd_update(param.reshape(-1), grad.reshape(-1), lr)
+            return
+        # with momentum 0 the buffer only holds the last step's g + λ p
+        _core.sgd_momentum_update(param.reshape(-1), grad.reshape(-1), self._buffer(key, param).reshape(-1), lr,
+                                  self.momentum, self.nesterov, self.weight_decay)
+
+    def _buffer(self, key: StateKey, param: np.ndarray) -> np.ndarray:
+        """The velocity of ``key``, created as zeros like ``param`` on first use."""
+        v = self.state.get(key)
+        if v is None:
+            v = self.state[key] = np.zeros_like(param)
+        return v
+
+    def bind_network_step(self, layers: Sequence[Any], train: Sequence[bool], workspace: Any,
+                          act_codes: Sequence[int]) -> Any:
+        """Plain SGD's one-call step (None with momentum or weight decay)."""
+        if not self.fusable:
+            return None
+        return _core.NetworkTrainStep(layers, train, workspace, act_codes)
+
+    def __repr__(self) -> str:
+        return (f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, "
+                f"weight_decay={self.weight_decay})")

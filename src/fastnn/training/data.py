@@ -1,0 +1,124 @@
+"""The data of a fit: checked once, split for validation, and served an
+epoch at a time as minibatches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_bool, check_callable, check_real
+from ..nn.losses import Loss
+from ..nn.sequential import Sequential
+from .state import FitState
+
+__all__ = ["FitData"]
+
+Batch = tuple[np.ndarray, np.ndarray, "np.ndarray | None"]
+
+
+class FitData:
+    """Training (and validation) data of one fit, as the kernels take them.
+
+    Parameters
+    ----------
+    model : Sequential
+        Checks and converts the inputs.
+    loss : Loss
+        Checks and converts the targets.
+    X, y : array
+        The training data.
+    validation_data : (X_val, y_val) or None
+        Held-out data evaluated after each epoch.
+    validation_split : float
+        Or the fraction of (X, y) held out (its last rows), in [0, 1).
+    shuffle : bool
+        Serve each epoch's batches in a new random order.
+    augment : callable or None
+        ``augment(X, out, rng)``, run at the start of every epoch.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For any bad argument, naming it (nothing has been changed yet).
+    """
+
+    def __init__(self, model: Sequential, loss: Loss, X: Any, y: Any, validation_data: Any,
+                 validation_split: Any, shuffle: Any, augment: Any) -> None:
+        X, _ = model.prepare_input(X)
+        target = loss.prepare_targets(y, model.n_outputs, model.dtype)
+        if target.shape[0] != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} samples but y has {target.shape[0]}")
+        split = check_real("validation_split", validation_split, 0.0, 1.0, max_open=True)
+        self.X_val: np.ndarray | None = None
+        self.t_val: np.ndarray | None = None
+        if validation_data is not None and split:
+            raise ValueError("give validation_data or validation_split, not both")
+        if split:
+            n_val = int(round(X.shape[0] * split))
+            if n_val < 1 or n_val >= X.shape[0]:
+                raise ValueError(f"validation_split={validation_split} leaves no training or no validation data")
+            self.X_val, self.t_val = X[-n_val:], target[-n_val:]
+            X, target = X[:-n_val], target[:-n_val]
+        elif validation_data is not None:
+            self.X_val, self.t_val = _validation_pair(model, loss, validation_data)
+        if X.shape[0] == 0:
+            raise ValueError("no training samples")
+        self.X, self.target = X, target
+        self.shuffle = check_bool("shuffle", shuffle)
+        self.augment = None if augment is None else check_callable("augment", augment, "a callable augment(X, out, rng)")
+        self._X_aug: np.ndarray | None = None
+        self._tbuf: np.ndarray | None = None
+
+    @property
+    def n_samples(self) -> int:
+        """Training samples."""
+        return self.X.shape[0]
+
+    def allocate(self, batch_size: int) -> None:
+        """The buffers an epoch reuses: a batch of targets, the augmented inputs."""
+        self._tbuf = np.empty((batch_size,) + self.target.shape[1:], dtype=self.target.dtype)
+        if self.augment is not None:
+            self._X_aug = np.empty_like(self.X)
+
+    def batches(self, state: FitState) -> Iterator[Batch]:
+        """One epoch's batches: (inputs, targets, rows) with the batch being
+        ``inputs[rows]`` (gathered inside the step) when shuffling, else
+        ``inputs`` itself with ``rows`` None.  Augments first, then shuffles
+        ``state.order`` in place, both with ``state.rng``."""
+        X = self.X
+        if self.augment is not None:
+            self.augment(self.X, self._X_aug, state.rng)
+            X = self._X_aug
+        if self.shuffle:
+            state.rng.shuffle(state.order)
+        bs = state.batch_size
+        for s in range(state.steps_per_epoch):
+            lo, hi = s * bs, min((s + 1) * bs, self.n_samples)
+            if self.shuffle:
+                idx = state.order[lo:hi]
+                tb = self._tbuf[: hi - lo]
+                np.take(self.target, idx, axis=0, out=tb)
+                yield X, tb, idx
+            else:
+                yield X[lo:hi], self.target[lo:hi], None
+
+    def validation_logs(self, model: Sequential, loss: Loss) -> dict[str, float]:
+        """{"val_loss", "val_accuracy"} on the held-out data; {} without it."""
+        if self.X_val is None:
+            return {}
+        return {f"val_{k}": v for k, v in model.evaluate(self.X_val, self.t_val, loss=loss).items()}
+
+
+def _validation_pair(model: Sequential, loss: Loss, validation_data: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(X_val, targets) from a ``validation_data`` pair, checked."""
+    if isinstance(validation_data, (str, bytes)) or not isinstance(validation_data, (tuple, list)):
+        raise TypeError(f"validation_data must be a pair (X_val, y_val), got {type(validation_data).__name__}")
+    if len(validation_data) != 2:
+        raise ValueError(f"validation_data must be a pair (X_val, y_val), got {len(validation_data)} item(s)")
+    X_val, _ = model.prepare_input(validation_data[0], "X_val")
+    t_val = loss.prepare_targets(validation_data[1], model.n_outputs, model.dtype)
+    if t_val.shape[0] != X_val.shape[0]:
+        raise ValueError(f"X_val has {X_val.shape[0]} samples but y_val has {t_val.shape[0]}")
+    return X_val, t_val

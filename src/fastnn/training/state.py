@@ -1,0 +1,80 @@
+"""The state of a fit in progress, shared with callbacks and checkpoints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .history import History
+
+__all__ = ["EpochTotals", "FitState"]
+
+
+@dataclass
+class EpochTotals:
+    """Running sums of the epoch under way: samples seen, their summed loss
+    and (for classifiers) summed accuracy."""
+
+    seen: int = 0
+    loss_sum: float = 0.0
+    correct: float = 0.0
+
+    def add(self, size: int, loss: float, accuracy: float | None) -> None:
+        """Add one batch of ``size`` samples."""
+        self.seen += size
+        self.loss_sum += loss * size
+        if accuracy is not None:
+            self.correct += accuracy * size
+
+    def means(self, classifier: bool) -> dict[str, float]:
+        """{"loss": mean loss} and, for classifiers, {"accuracy": mean accuracy} so far."""
+        logs = {"loss": self.loss_sum / self.seen}
+        if classifier:
+            logs["accuracy"] = self.correct / self.seen
+        return logs
+
+
+@dataclass
+class FitState:
+    """Where a fit stands: what :class:`fastnn.ModelCheckpoint` saves and
+    callbacks may read (``trainer.fit_state``).
+
+    Attributes
+    ----------
+    epoch : int
+        Complete epochs trained (the run's total, resumed ones included).
+    epochs : int
+        The epoch count the fit runs to.
+    n_samples : int
+        Training samples.
+    batch_size : int
+        Rows per step.
+    steps_per_epoch : int
+        Steps in one epoch.
+    rng : numpy.random.Generator
+        The fit's generator (shuffling, augmentation).
+    order : numpy.ndarray
+        The sample order, shuffled in place every epoch.
+    history : History
+        The epochs recorded so far.
+    classifier : bool
+        Whether accuracy is recorded.
+    at_epoch_end : bool
+        Whether the model is at the end of epoch ``epoch`` (False part way
+        through an epoch, and after a fit stopped inside one).
+    totals : EpochTotals
+        The running sums of the epoch under way.
+    """
+
+    epoch: int
+    epochs: int
+    n_samples: int
+    batch_size: int
+    steps_per_epoch: int
+    rng: np.random.Generator
+    order: np.ndarray
+    history: History
+    classifier: bool
+    at_epoch_end: bool = True
+    totals: EpochTotals = field(default_factory=EpochTotals)
