@@ -616,8 +616,10 @@ def test_sample_installed_size_and_notice():
 def test_fallback_returns_sample_with_reason(server, log, refused, tmp_path):
     home = tmp_path / "cache"
     mirrors = [refused, server.url("missing")]
-    data = ds.load_mnist_or_sample(data_home=home, mirrors=mirrors, timeout=2,
-                                   verbose=False)
+    with pytest.warns(ds.MNISTSampleWarning, match="using the MNIST sample") as caught:
+        data = ds.load_mnist_or_sample(data_home=home, mirrors=mirrors, timeout=2,
+                                       verbose=False)
+    assert len(caught) == 1 and all(m + NAMES[0] in str(caught[0].message) for m in mirrors)
     assert data.is_sample and data.source == "sample"
     assert data.X_train.shape == (8000, 28, 28)
     assert "MNISTDownloadError" in data.reason
@@ -625,8 +627,9 @@ def test_fallback_returns_sample_with_reason(server, log, refused, tmp_path):
         assert m + NAMES[0] in data.reason
     assert "connection refused" in data.reason and "HTTP 404" in data.reason
     assert _listing(home) == []
-    off = ds.load_mnist_or_sample(data_home=home, download=False, flatten=True,
-                                  verbose=False)
+    with pytest.warns(ds.MNISTSampleWarning, match="download=False"):
+        off = ds.load_mnist_or_sample(data_home=home, download=False, flatten=True,
+                                      verbose=False)
     assert off.is_sample and "download=False" in off.reason
     assert off.X_train.shape == (8000, 784)
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -41,14 +43,32 @@ def test_short_run_on_full_files_reaches_95_percent(capsys):
 
 def test_offline_fallback_trains_on_the_sample(tmp_path, capsys):
     # an empty cache and a mirror that refuses connections: nothing on the internet is touched
-    run = fastnn.train_mnist(epochs=1, data_home=tmp_path, mirrors=["http://127.0.0.1:9/"], verbose=0,
-                             augment=False)
+    with pytest.warns(datasets.MNISTSampleWarning) as caught:
+        run = fastnn.train_mnist(epochs=1, data_home=tmp_path, mirrors=["http://127.0.0.1:9/"], verbose=0,
+                                 augment=False)
     assert run.data_source == "sample"
-    err = capsys.readouterr().err
-    assert "sample" in err and "127.0.0.1:9" in err  # says why, naming the mirror tried
+    assert len(caught) == 1  # one notice, and at verbose=0 nothing printed
+    notice = str(caught[0].message)
+    assert "sample" in notice and "127.0.0.1:9" in notice and "FASTNN_DATA" in notice  # why, and how to get more
+    assert len(notice.splitlines()) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
     assert run.report.n_samples == 2000
     assert run.report.accuracy > 0.5  # one epoch on 7,300 images: far above chance (0.1)
     assert not any(p.suffix == ".gz" for p in tmp_path.iterdir())  # no bad file left in the cache
+
+
+def test_offline_fallback_notice_is_printed_once_at_verbose_1(tmp_path, capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning escapes: the notice is printed instead
+        run = fastnn.train_mnist(epochs=1, data_home=tmp_path, mirrors=["http://127.0.0.1:9/"], verbose=1,
+                                 augment=False, hidden=(8,))
+    assert run.data_source == "sample"
+    out, err = capsys.readouterr()
+    assert out.count("using the MNIST sample shipped with fastnn (8000 training, 2000 test images)") == 1
+    assert "127.0.0.1:9" in out  # why: the mirror tried
+    # stderr has the download attempt (progress), not the error's block again
+    assert "every mirror failed" not in err and "MNISTDownloadError" not in err and "sample" not in err
 
 
 def test_random_shift_moves_images_and_fills_border():

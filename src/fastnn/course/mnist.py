@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -81,6 +82,23 @@ def evaluate_test_set(model, X, y):
     return TestReport(float(np.trace(cm) / max(1, cm.sum())), per_class, cm, int(len(y)), ev["loss"])
 
 
+def _load(data_home, download, mirrors, verbose):
+    """The MNIST files, or the shipped sample with one short notice: printed
+    with the rest of the run's output, or a warning when ``verbose`` is 0."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", datasets.MNISTSampleWarning)
+        data = datasets.load_mnist_or_sample(data_home=data_home, download=download, mirrors=mirrors,
+                                             verbose=bool(verbose))
+    for w in caught:
+        if not issubclass(w.category, datasets.MNISTSampleWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        elif verbose:
+            print(w.message, flush=True)
+        else:
+            warnings.warn(w.message, stacklevel=3)
+    return data
+
+
 def _log(verbose, *args):
     if verbose:
         print(*args, flush=True)
@@ -112,12 +130,7 @@ def train_mnist(epochs=80, batch_size=128, optimizer="adam", lr=None, hidden=(64
     verbose : 0 silent, 1 progress bars and a line per epoch.
     """
     t_start = time.perf_counter()
-    data = datasets.load_mnist_or_sample(data_home=data_home, download=download, mirrors=mirrors,
-                                         verbose=bool(verbose))
-    if data.source == "sample":
-        print("fastnn: the full MNIST files could not be had, so this trains on the small sample shipped "
-              f"with fastnn ({len(data.y_train)} training, {len(data.y_test)} test images). Reason:\n"
-              f"{data.reason}", file=sys.stderr, flush=True)
+    data = _load(data_home, download, mirrors, verbose)
     prep = datasets.prepare_mnist(data, val_fraction=val_fraction, seed=seed, method=scaling,
                                   dtype=np.dtype(dtype))
     for part, report in prep.reports.items():

@@ -74,6 +74,7 @@ import struct
 import sys
 import urllib.error
 import urllib.request
+import warnings
 import zlib
 from pathlib import Path
 from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
@@ -99,6 +100,8 @@ __all__ = [
     "mnist_sample_dir",
     "load_mnist_sample",
     "load_mnist_or_sample",
+    "MNISTSampleWarning",
+    "fallback_notice",
     "read_idx",
     "write_idx",
     "Split",
@@ -610,7 +613,7 @@ def _download(spec: MNISTFile, dest: Path, mirrors: Sequence[str], timeout: floa
                 e.close()
             reason = _describe(e, timeout)
             attempts.append((url, reason))
-            if verbose:
+            if verbose:  # progress of this download; the error names every attempt if all fail
                 print(f"fastnn: {url} failed: {reason}", file=sys.stderr)
             continue
         except BaseException:  # KeyboardInterrupt & co: clean up, propagate
@@ -924,9 +927,10 @@ def load_mnist_or_sample(data_home: Optional[PathLike] = None, download: bool = 
     Tries :func:`load_mnist` with the same arguments.  If that fails (no
     network, every mirror down, ``download=False`` with no cached files,
     unwritable cache...), returns :func:`load_mnist_sample` with
-    ``source == "sample"`` and ``reason`` holding the error message, so a
-    trainer can say why it falls back.  With ``verbose`` the fallback is
-    also announced on stderr.
+    ``source == "sample"`` and ``reason`` holding the error message, and
+    issues one :class:`MNISTSampleWarning` whose message is
+    :func:`fallback_notice` (short: it is the sample, why, and how to get
+    the full set).  ``verbose`` shows download progress bars.
     """
     # bad arguments are the caller's error, not a reason to fall back
     verbose = _check_fetch_args(data_home, download, mirrors, timeout, verbose)
@@ -936,10 +940,45 @@ def load_mnist_or_sample(data_home: Optional[PathLike] = None, download: bool = 
                           flatten=flatten, timeout=timeout, verbose=verbose)
     except (OSError, ValueError) as e:
         reason = f"{type(e).__name__}: {e}"
-    if verbose:
-        print(f"fastnn: the full MNIST set is unavailable, using the bundled "
-              f"sample instead.\n{reason}", file=sys.stderr)
-    return dataclasses.replace(load_mnist_sample(flatten=flatten), reason=reason)
+        summary = _short_reason(e)
+    data = dataclasses.replace(load_mnist_sample(flatten=flatten), reason=reason)
+    warnings.warn(fallback_notice(data, summary), MNISTSampleWarning, stacklevel=2)
+    return data
+
+
+class MNISTSampleWarning(UserWarning):
+    """The full MNIST set could not be had: the bundled sample is used instead."""
+
+
+def _short_reason(exc: BaseException) -> str:
+    """One line on why the full set could not be had."""
+    if isinstance(exc, MNISTDownloadError) and exc.attempts:
+        tried = ", ".join(url for url, _ in exc.attempts)
+        return f"downloading {exc.file} failed at every mirror ({tried})"
+    first = str(exc).splitlines()[0].rstrip(":;. ") if str(exc) else type(exc).__name__
+    return first if len(first) <= 160 else first[:157] + "..."
+
+
+def fallback_notice(data: MNISTData, why: Optional[str] = None) -> str:
+    """The short notice for training on the bundled sample.
+
+    Parameters
+    ----------
+    data : MNISTData
+        What :func:`load_mnist_or_sample` returned, with ``source == "sample"``.
+    why : str, optional
+        One line on why (default: the first line of ``data.reason``).
+
+    Returns
+    -------
+    str
+        Two lines: that the sample is used and why; how to get the full set.
+    """
+    why = why or (data.reason or "").splitlines()[0]
+    return (f"fastnn: using the MNIST sample shipped with fastnn ({len(data.y_train)} training, "
+            f"{len(data.y_test)} test images), not the full set: {why}.\n"
+            f"For the full set, go online once (fastnn.datasets.load_mnist() caches it) or set "
+            f"{DATA_ENV} to a folder holding the four MNIST files.")
 
 
 # --------------------------------------------------------------------------
