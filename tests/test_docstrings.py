@@ -1,0 +1,61 @@
+"""The public API's docstrings follow numpydoc, checked by numpydoc itself
+(as scikit-learn's test_docstrings does): every public class, function,
+method and property of every public module, one test per module.
+
+Not required: an extended summary (ES01), See Also (SA01) and Examples
+(EX01) on every object, and SS05 (its "infinitive verb" heuristic takes
+any first word ending in "s", such as "Class labels", for a verb).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+import pytest
+
+numpydoc_validate = pytest.importorskip("numpydoc.validate", reason="numpydoc is not installed (pip install numpydoc)")
+
+import fastnn  # noqa: E402
+
+IGNORED = {"ES01", "SA01", "EX01", "SS05"}
+
+# While the package's docstrings are being converted to numpydoc (issue 11);
+# removed when they all pass.
+pytestmark = pytest.mark.xfail(reason="docstrings being converted to numpydoc", strict=False)
+
+
+def _public_modules() -> list[str]:
+    names = ["fastnn"]
+    for info in pkgutil.walk_packages(fastnn.__path__, "fastnn."):
+        if not any(part.startswith("_") for part in info.name.split(".")):
+            names.append(info.name)
+    return sorted(names)
+
+
+def _public_objects(module_name: str) -> list[str]:
+    """Qualified names of the public objects defined in the module."""
+    module = importlib.import_module(module_name)
+    out = [module_name]
+    for name in getattr(module, "__all__", ()):
+        obj = getattr(module, name)
+        if getattr(obj, "__module__", None) != module_name or not (inspect.isclass(obj) or inspect.isfunction(obj)):
+            continue  # re-exported, or data
+        out.append(f"{module_name}.{name}")
+        if inspect.isclass(obj):
+            for attr, value in vars(obj).items():
+                if attr.startswith("_"):
+                    continue
+                if inspect.isfunction(value) or isinstance(value, (property, classmethod, staticmethod)):
+                    out.append(f"{module_name}.{name}.{attr}")
+    return out
+
+
+@pytest.mark.parametrize("module_name", _public_modules())
+def test_public_docstrings_follow_numpydoc(module_name):
+    problems = []
+    for qualname in _public_objects(module_name):
+        result = numpydoc_validate.validate(qualname)
+        problems += [f"{qualname}: {code} {msg}" for code, msg in result["errors"] if code not in IGNORED]
+    assert not problems, "\n".join(problems)
