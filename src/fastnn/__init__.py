@@ -18,9 +18,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
-
 from ._runtime import build_info, check_environment, get_num_threads, set_num_threads, set_simd_path, simd_paths
+from ._version import __version__
 from .io import ModelFileError
 from .nn import MSE, BinaryCrossEntropy, CrossEntropy, Dense, HalfSquaredError, Loss, Sequential, load
 from .optim import SGD, Adam, CosineLR, OneCycleLR, StepLR

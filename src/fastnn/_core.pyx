@@ -492,7 +492,7 @@ cdef bint _still_bound(list layers, tuple bound, tuple arrays, tuple activations
     for i in range(n):
         layer = layers[i]
         pair = <tuple>arrays[i]
-        if (layer._weight is not pair[0] or layer._bias is not pair[1]
+        if (layer.weight is not pair[0] or layer.bias is not pair[1]
                 or layer.activation is not activations[i] or layer.slope != slopes[i]):
             return False
     return True
@@ -735,7 +735,7 @@ cdef class NetworkTrainStep:
         if n < 1:
             raise ValueError("a network needs at least one layer")
         self.layers = tuple(layers)
-        self.arrays = tuple((layer._weight, layer._bias) for layer in layers)
+        self.arrays = tuple((layer.weight, layer.bias) for layer in layers)
         self.activations = tuple(layer.activation for layer in layers)
         self.slopes = tuple(layer.slope for layer in layers)
         self.adam = moments is not None
@@ -745,7 +745,7 @@ cdef class NetworkTrainStep:
         self.n_layers = _dims(n)
         self.max_rows = _dims(workspace.batch_size)
         self.generation = _layer_generation
-        self.f64 = layers[0]._weight.dtype.itemsize == 8
+        self.f64 = self.arrays[0][0].dtype.itemsize == 8
         self.table = calloc(n, sizeof(fnn_train_layer_f64) if self.f64 else sizeof(fnn_train_layer_f32))
         if self.table == NULL:
             raise MemoryError("fastnn: could not allocate the layer table")
@@ -753,14 +753,15 @@ cdef class NetworkTrainStep:
         t64 = <fnn_train_layer_f64 *>self.table
         for i in range(n):
             layer = layers[i]
+            W, b = self.arrays[i]
             mom = self.moments[i] if self.adam else None
             if self.adam and train[i] and mom is None:
                 raise ValueError(f"layer {i} learns but has no Adam moments")
             if self.f64:
-                t64[i].in_features = _dims(layer._weight.shape[1])
-                t64[i].out_features = _dims(layer._weight.shape[0])
-                _point_f64(&t64[i].w, layer._weight, None)
-                _point_f64(&t64[i].b, None, layer._bias)
+                t64[i].in_features = _dims(W.shape[1])
+                t64[i].out_features = _dims(W.shape[0])
+                _point_f64(&t64[i].w, W, None)
+                _point_f64(&t64[i].b, None, b)
                 t64[i].act = <fnn_activation><int>act_codes[i]
                 t64[i].slope = layer.slope
                 t64[i].train = bool(train[i])
@@ -774,10 +775,10 @@ cdef class NetworkTrainStep:
                     _point_f64(&t64[i].m_b, None, mom[2])
                     _point_f64(&t64[i].v_b, None, mom[3])
             else:
-                t32[i].in_features = _dims(layer._weight.shape[1])
-                t32[i].out_features = _dims(layer._weight.shape[0])
-                _point_f32(&t32[i].w, layer._weight, None)
-                _point_f32(&t32[i].b, None, layer._bias)
+                t32[i].in_features = _dims(W.shape[1])
+                t32[i].out_features = _dims(W.shape[0])
+                _point_f32(&t32[i].w, W, None)
+                _point_f32(&t32[i].b, None, b)
                 t32[i].act = <fnn_activation><int>act_codes[i]
                 t32[i].slope = <float>layer.slope
                 t32[i].train = bool(train[i])

@@ -9,6 +9,7 @@ import re
 import warnings
 
 from . import _build_config, _core
+from ._version import __version__
 
 __all__ = ["build_info", "get_num_threads", "set_num_threads", "set_simd_path", "simd_paths"]
 
@@ -24,8 +25,6 @@ def build_info() -> dict:
     worker thread polls for work before it sleeps: FASTNN_SPIN_US or the
     default), machine, python.
     """
-    from . import __version__
-
     omp = _core.openmp_version()
     return {
         "version": __version__,

@@ -1,5 +1,21 @@
 """``Trainer``: minibatch training of a :class:`fastnn.Sequential`.
 
+Ctrl-C during ``fit`` stops after the current step and returns the history
+so far (``history.interrupted``); an epoch cut short is not recorded, and a
+second Ctrl-C before that step ends raises KeyboardInterrupt at once.  The
+handler is installed only for the call, and only on the main thread.
+
+``fit(..., resume_from=path)`` continues from a checkpoint
+(:class:`fastnn.ModelCheckpoint`): the model's parameters, the optimizer's
+state and step count, the random generator (``seed`` is then ignored) and
+the history are restored, and training goes on from the first epoch the
+checkpoint does not hold up to ``epochs``, which counts the whole run (as
+Keras' ``initial_epoch``).  With the same data, batch size, optimizer
+settings, augmentation and thread count, the final weights equal those of
+an uninterrupted run, bit for bit.  A checkpoint of another architecture,
+optimizer type, training-set size or batch size is refused (ValueError
+naming the file); a damaged one raises :class:`fastnn.ModelFileError`.
+
 ``fit`` is a short loop over epochs and their batches; what happens around
 it lives elsewhere: the step in :mod:`fastnn.training.engine`, the data and
 its batches in :mod:`fastnn.training.data`, the record, progress display,
@@ -168,64 +184,49 @@ class Trainer:
         Parameters
         ----------
         X : array
-            (n_samples, n_inputs) training inputs.
+            The training inputs, (n_samples, n_inputs).
         y : array
-            Targets as the loss takes them.
+            The targets, as the loss takes them.
         epochs : int, default 1
-            The epoch count of the whole run (a resumed run included).
+            The epoch count of the whole run (resumed epochs included).
         validation_data : (X_val, y_val), optional
-            Evaluated after every epoch (val_loss, val_accuracy).
+            Data evaluated after every epoch (val_loss, val_accuracy).
         validation_split : float, default 0.0
-            Instead: the fraction of (X, y) held out (the last rows, before
-            shuffling, as Keras does), in [0, 1).
+            Or the fraction of (X, y) held out: its last rows, before shuffling.
         shuffle : bool, default True
-            Shuffle the samples every epoch.
+            Visit the samples in a new random order every epoch.
         seed : int or numpy.random.Generator, optional
-            Seeds shuffling and augmentation: same seed, data and thread
-            count give identical results.
+            Seeds shuffling and augmentation (same seed, data and thread
+            count: identical results).
         callbacks : list of Callback, default ()
-            Hooks called during the fit (see :mod:`fastnn.training.callbacks`).
+            Hooks called during the fit (:mod:`fastnn.training.callbacks`).
         early_stopping : EarlyStopping or int, optional
             An :class:`EarlyStopping`, or an int patience on val_loss.
         verbose : int, default 1
-            0 silent; 1 a progress bar per epoch and a line per epoch; 2 the
-            lines only.
+            0 silent; 1 a progress bar and a line per epoch; 2 the lines only.
         augment : callable, optional
-            ``augment(X, out, rng)`` writes an augmented copy of the training
-            inputs into ``out`` (preallocated once) at the start of every
-            epoch, e.g. :class:`fastnn.datasets.RandomShift`.
+            ``augment(X, out, rng)`` writes augmented training inputs into
+            ``out`` at the start of every epoch, e.g. :class:`fastnn.datasets.RandomShift`.
         resume_from : str or os.PathLike, optional
-            A checkpoint (:class:`fastnn.ModelCheckpoint`) to continue from:
-            the model's parameters, the optimizer's state, the random
-            generator (``seed`` is then ignored) and the history are
-            restored, and training goes on from the first epoch the
-            checkpoint does not hold, up to ``epochs``.  With the same data,
-            batch size, optimizer settings, augment and thread count, the
-            final weights equal those of an uninterrupted run, bit for bit.
+            A checkpoint to continue from, bit for bit (see :mod:`fastnn.training.checkpoint`).
 
         Returns
         -------
         History
-            All epochs of the run (a resumed run's earlier ones included).
+            The run's epochs (a resumed run's earlier ones included).
 
         Raises
         ------
         DivergenceError
-            When a loss becomes NaN or infinite (naming the epoch and step;
-            the model keeps its weights from before that step).
-        ValueError, TypeError
-            For bad arguments, before anything is changed; a checkpoint of
-            another architecture, optimizer type, training-set size or batch
-            size (naming the file).
-        ModelFileError
-            For a damaged checkpoint.
+            When a loss becomes NaN or infinite; the model keeps its weights
+            from before that step.
+        TypeError, ValueError
+            For bad arguments or a checkpoint that does not fit, before
+            anything changes.
 
         Notes
         -----
-        Ctrl-C stops after the current step and returns the history so far
-        (``history.interrupted``); an epoch cut short is not recorded, and a
-        second Ctrl-C before that step ends raises KeyboardInterrupt at once.
-        The handler is installed only for the call, and only on the main thread.
+        Ctrl-C stops after the current step (see :mod:`fastnn.training.trainer`).
         """
         epochs = check_int("epochs", epochs, minimum=0)
         verbose = check_verbose(verbose)
