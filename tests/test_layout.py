@@ -124,7 +124,7 @@ def test_no_module_reads_another_modules_private_names():
     private_modules = {name.rsplit(".", 1)[-1] for name in modules if name.rsplit(".", 1)[-1].startswith("_")}
     private_modules |= {"_core", "_build_config"}
     problems = []
-    for name, (path, tree) in modules.items():
+    for path, tree in modules.values():
         own = _own_private_names(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
@@ -146,7 +146,7 @@ def test_no_module_reads_another_modules_private_names():
 @pytest.mark.xfail(reason="explain(), find_corrupted(), read_idx(), plot_samples() being split (issue 11)", strict=False)
 def test_no_function_is_longer_than_80_lines_without_a_reason():
     res = subprocess.run([sys.executable, str(TOOLS / "function_lengths.py"), "--top", "5", "--limit", "80",
-                          str(SRC)], capture_output=True, text=True)
+                          str(SRC)], capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stdout + res.stderr
 
 

@@ -19,7 +19,7 @@ import importlib
 from typing import Any
 
 from ._runtime import build_info, check_environment, get_num_threads, set_num_threads, set_simd_path, simd_paths
-from ._version import __version__
+from ._version import __version__ as __version__
 from .io import ModelFileError
 from .nn import MSE, BinaryCrossEntropy, CrossEntropy, Dense, HalfSquaredError, Loss, Sequential, load
 from .optim import SGD, Adam, CosineLR, OneCycleLR, StepLR

@@ -1,5 +1,7 @@
-"""Optional dependencies: imported only when a feature needs them, with a
-message saying what to install when they are missing.
+"""Optional dependencies.
+
+Imported only when a feature needs them, with a message saying what to install when they are
+missing.
 
 ``import fastnn`` never imports any of them.
 """

@@ -47,8 +47,7 @@ T = TypeVar("T")
 
 
 def describe(value: Any, width: int = 40) -> str:
-    """``value`` for an error message: its type and a shortened repr
-    (arrays by dtype and shape)."""
+    """``value`` for an error message: its type and a shortened repr (arrays by dtype and shape)."""
     if isinstance(value, np.ndarray):
         return f"{value.dtype} array of shape {value.shape}"
     text = repr(value)
@@ -80,8 +79,10 @@ def check_verbose(value: Any, name: str = "verbose", maximum: int = 2) -> int:
 
 
 def check_int(name: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int:
-    """``value`` as an int in ``minimum..maximum`` (either end optional);
-    bools and floats are refused, NumPy integers accepted."""
+    """``value`` as an int in ``minimum..maximum`` (either end optional).
+
+    Bools and floats are refused, NumPy integers accepted.
+    """
     if _is_bool(value) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {describe(value)}")
     value = int(value)
@@ -98,9 +99,11 @@ def check_int(name: str, value: Any, minimum: int | None = None, maximum: int | 
 
 def check_real(name: str, value: Any, minimum: float | None = None, maximum: float | None = None, *,
                min_open: bool = False, max_open: bool = False, finite: bool = True) -> float:
-    """``value`` as a float, a real number (not a bool), finite unless
-    ``finite=False`` (NaN is always refused), within the bounds given:
-    ``minimum <= value`` (``<`` with ``min_open``), likewise for ``maximum``."""
+    """``value`` as a float, a real number.
+
+    (not a bool), finite unless ``finite=False`` (NaN is always refused), within the bounds given:
+    ``minimum <= value`` (``<`` with ``min_open``), likewise for ``maximum``.
+    """
     if _is_bool(value) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {describe(value)}")
     value = float(value)
@@ -122,8 +125,10 @@ def _interval(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) 
 
 
 def check_seed(value: Any, name: str = "seed") -> int | np.random.Generator | None:
-    """A seed as ``numpy.random.default_rng`` takes it: None, an int >= 0
-    or a ``numpy.random.Generator`` (returned as it is)."""
+    """A seed as ``numpy.random.default_rng`` takes it.
+
+    None, an int >= 0 or a ``numpy.random.Generator`` (returned as it is).
+    """
     if value is None or isinstance(value, np.random.Generator):
         return value
     if _is_bool(value) or not isinstance(value, numbers.Integral):
@@ -134,8 +139,10 @@ def check_seed(value: Any, name: str = "seed") -> int | np.random.Generator | No
 
 
 def check_choice(name: str, value: Any, choices: Collection[str]) -> str:
-    """``value`` if it is one of the strings ``choices``: TypeError for a
-    non-string, ValueError listing the choices for an unknown one."""
+    """``value`` if it is one of the strings ``choices``.
+
+    TypeError for a non-string, ValueError listing the choices for an unknown one.
+    """
     if not isinstance(value, str):
         raise TypeError(f"{name} must be one of {', '.join(map(repr, choices))}; got {describe(value)}")
     if value not in choices:
@@ -144,8 +151,7 @@ def check_choice(name: str, value: Any, choices: Collection[str]) -> str:
 
 
 def check_instance(name: str, value: Any, types: type[T] | tuple[type, ...], what: str) -> T:
-    """``value`` if it is an instance of ``types``, else TypeError saying
-    ``name must be <what>``."""
+    """``value`` if it is an instance of ``types``, else TypeError saying ``name must be <what>``."""
     if not isinstance(value, types):
         raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
     return value
@@ -172,8 +178,11 @@ def check_dtype(value: Any, name: str = "dtype") -> np.dtype:
 
 
 def check_range(name: str, value: Any, finite: bool = True) -> tuple[float, float]:
-    """``value`` as a pair ``(lo, hi)`` of real numbers with ``lo < hi``
-    (``lo <= hi`` and infinite ends allowed when not ``finite``)."""
+    """``value`` as a pair ``(lo.
+
+    Hi)`` of real numbers with ``lo < hi`` (``lo <= hi`` and infinite ends allowed when not
+    ``finite``).
+    """
     if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
         raise TypeError(f"{name} must be a pair (min, max) of numbers, got {describe(value)}")
     if len(value) != 2:
@@ -206,9 +215,10 @@ def check_path(name: str, value: Any) -> Path:
 
 
 def as_array(name: str, value: Any, numeric: bool = True, min_ndim: int = 0) -> np.ndarray:
-    """``numpy.asarray(value)``, with NumPy's refusals (ragged lists, ...)
-    naming the argument; with ``numeric``, real numbers only (bool, int,
-    float: no text, complex or objects)."""
+    """``numpy.asarray(value)``, with NumPy's refusals (ragged lists, ...) naming the argument.
+
+    With ``numeric``, real numbers only (bool, int, float: no text, complex or objects).
+    """
     if value is None or isinstance(value, (str, bytes, dict)):
         raise TypeError(f"{name} must be an array, got {describe(value)}")
     try:

@@ -36,6 +36,7 @@ def new_figure(feature: str, figsize: tuple[float, float], dpi: int = 100) -> An
     Returns
     -------
     matplotlib.figure.Figure
+        An empty figure.
     """
     figure = require("matplotlib.figure", "plot", feature)
     agg = require("matplotlib.backends.backend_agg", "plot", feature)
@@ -50,7 +51,9 @@ def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int | None = None) 
     Parameters
     ----------
     fig : matplotlib.figure.Figure
+        The figure.
     path : str or os.PathLike
+        The PNG file to write.
     dpi : int, optional
         Dots per inch (the figure's own by default).
     """
@@ -125,6 +128,7 @@ def plot_confusion_matrix(y_true: Any, y_pred: Any, path: str | os.PathLike[str]
     Returns
     -------
     matplotlib.figure.Figure
+        The picture.
 
     Raises
     ------

@@ -1,5 +1,6 @@
-"""Model files: the architecture as a JSON header and the parameters as
-arrays in one ``.npz`` archive (:mod:`fastnn.io.npz`), never pickled.
+"""Model files: the architecture as a JSON header and the parameters as arrays in one ``.npz`` archive.
+
+(:mod:`fastnn.io.npz`), never pickled.
 
 This module knows the container (format tag, version, header and arrays);
 :meth:`fastnn.Sequential.from_config` builds the model from what it reads.
@@ -46,8 +47,7 @@ def write_model_file(path: str | os.PathLike[str], config: dict[str, Any],
 
 
 def check_model_header(cfg: Any, source: str) -> dict[str, Any]:
-    """``cfg`` if it carries fastnn's model format tag and a version this
-    fastnn reads, else ModelFileError naming ``source``.
+    """Check that a decoded header carries fastnn's model format tag and a version this fastnn reads.
 
     Parameters
     ----------
@@ -59,6 +59,12 @@ def check_model_header(cfg: Any, source: str) -> dict[str, Any]:
     Returns
     -------
     dict
+        ``cfg``.
+
+    Raises
+    ------
+    ModelFileError
+        For another format or version, naming ``source``.
     """
     if not isinstance(cfg, dict) or cfg.get("format") != FILE_FORMAT:
         raise ModelFileError(f"{source}: not a valid fastnn model file (missing or foreign format tag)")

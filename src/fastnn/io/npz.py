@@ -1,5 +1,4 @@
-"""The ``.npz`` container of fastnn's files: written atomically, read
-without ever unpickling.
+"""The ``.npz`` container of fastnn's files: written atomically, read without ever unpickling.
 
 Model files (:mod:`fastnn.io.model_file`) and training checkpoints
 (:mod:`fastnn.training.checkpoint`) are uncompressed NumPy ``.npz``
@@ -22,8 +21,10 @@ __all__ = ["atomic_savez", "decode_header", "encode_header", "read_npz"]
 
 
 def atomic_savez(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> None:
-    """Write ``arrays`` with ``numpy.savez`` to a temporary file beside
-    ``path``, fsync it, then rename it over ``path``.
+    """Write ``arrays`` to ``path`` atomically.
+
+    ``numpy.savez`` into a temporary file beside ``path``, fsync, then rename
+    over ``path``.
 
     An interrupted save leaves any previous file intact, and no partial file
     is left behind.
@@ -65,6 +66,7 @@ def read_npz(path: str | os.PathLike[str], bad: Callable[[str], Exception]) -> d
     Returns
     -------
     dict of str to numpy.ndarray
+        The members by name.
 
     Raises
     ------

@@ -56,8 +56,10 @@ class Activation:
 
     @property
     def kernel_code(self) -> int:
-        """The code the GEMM epilogue applies: this activation's, or the
-        identity's for those applied after the GEMM."""
+        """The code the GEMM epilogue applies.
+
+        This activation's, or the identity's for those applied after the GEMM.
+        """
         return _core.ACTIVATION_CODES["identity"] if self.code is None else self.code
 
 
@@ -93,6 +95,7 @@ def get_activation(name: str) -> Activation:
     Returns
     -------
     Activation
+        Its entry.
 
     Raises
     ------
@@ -108,8 +111,9 @@ def get_activation(name: str) -> Activation:
 
 
 def apply_after_gemm(name: str, out: np.ndarray) -> np.ndarray:
-    """Apply, in place, an activation the GEMM epilogue does not compute
-    (softmax, step, sign); other activations leave ``out`` as it is.
+    """Apply, in place, an activation the GEMM epilogue does not compute.
+
+    Softmax, step and sign; other activations leave ``out`` as it is.
 
     Parameters
     ----------

@@ -238,6 +238,7 @@ class Dense:
         Returns
         -------
         list of (str, numpy.ndarray)
+            The names and arrays.
         """
         out = [("weight", self._weight)]
         if self._bias is not None:
@@ -245,11 +246,12 @@ class Dense:
         return out
 
     def parameters(self) -> list[np.ndarray]:
-        """The parameter arrays (weight, then bias if any): the live arrays.
+        """The parameter arrays (weight, then bias if any).
 
         Returns
         -------
         list of numpy.ndarray
+            The live arrays, not copies.
         """
         return [arr for _, arr in self.named_parameters()]
 
@@ -267,14 +269,15 @@ class Dense:
 
     @property
     def kernel_activation(self) -> str:
-        """The activation the GEMM epilogue applies: this layer's, or
-        "identity" for softmax, step and sign (applied after the GEMM)."""
+        """The activation the GEMM epilogue applies.
+
+        This layer's, or "identity" for softmax, step and sign (applied after the GEMM).
+        """
         return "identity" if self.activation_info.code is None else self.activation
 
     @property
     def kernel_code(self) -> int:
-        """The activation code the GEMM epilogue applies (the identity's
-        for softmax, step and sign, which are applied after it)."""
+        """The activation code the GEMM epilogue applies (see :attr:`kernel_activation`)."""
         return self.activation_info.kernel_code
 
     def full_bias(self, buf: np.ndarray | None = None) -> np.ndarray | None:

@@ -8,14 +8,16 @@ with respect to the logits is simply (P - Y) / n.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
 
 from .. import _core
 
-__all__ = ["BinaryCrossEntropy", "CrossEntropy", "HalfSquaredError", "Loss", "MSE", "get_loss"]
+__all__ = ["MSE", "BinaryCrossEntropy", "CrossEntropy", "HalfSquaredError", "Loss", "get_loss"]
 
 
-def _targets_array(y):
+def _targets_array(y: Any) -> np.ndarray:
     try:
         return np.asarray(y)
     except (ValueError, TypeError) as e:  # e.g. a ragged nested list
@@ -23,14 +25,45 @@ def _targets_array(y):
 
 
 class Loss:
-    """Base class.  ``fused_activation`` names the output activation that the
-    loss applies itself (it then receives the logits), or is None."""
+    """Base class of the losses.
 
-    name = "loss"
-    fused_activation = None
+    Attributes
+    ----------
+    name : str
+        The name :func:`get_loss` and the trainer know the loss by.
+    fused_activation : str or None
+        The output activation the loss applies itself ("softmax",
+        "sigmoid"): it then receives the logits.  None for losses of the
+        output itself.
+    """
 
-    def prepare_targets(self, y, n_outputs, dtype):
-        """Targets as the kernels want them, checked against the model."""
+    name: ClassVar[str] = "loss"
+    fused_activation: ClassVar[str | None] = None
+
+    def prepare_targets(self, y: Any, n_outputs: int, dtype: Any) -> np.ndarray:
+        """Check targets against the model and convert them as the kernels want them.
+
+        Parameters
+        ----------
+        y : array
+            The targets, (n_samples, n_outputs) (or (n_samples,) for one output).
+        n_outputs : int
+            The model's outputs per sample.
+        dtype : numpy.dtype
+            The model's dtype.
+
+        Returns
+        -------
+        numpy.ndarray
+            C-contiguous targets of the model's dtype.
+
+        Raises
+        ------
+        TypeError
+            For targets that are not numeric.
+        ValueError
+            For a wrong shape, NaN or infinity.
+        """
         y = _targets_array(y)
         if y.dtype.kind not in "fiub":
             raise TypeError(f"targets must be numeric, got dtype {y.dtype}")
@@ -43,21 +76,24 @@ class Loss:
             raise ValueError("targets contain NaN or infinity")
         return y
 
-    def __call__(self, output, target, grad_out):
+    def __call__(self, output: np.ndarray, target: np.ndarray, grad_out: np.ndarray) -> float:
         """The loss of a batch; writes d loss / d output into grad_out."""
         raise NotImplementedError
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
 
 class HalfSquaredError(Loss):
-    """The lecture notes' error E = 1/2 sum_k (t_k - y_k)^2 per sample,
-    averaged over the batch (for one sample it is exactly the notes' E)."""
+    """The lecture notes' error E = 1/2 sum_k (t_k - y_k)^2 per sample, averaged over the batch.
+
+    For one sample it is exactly the notes' E.
+    """
 
     name = "half_squared_error"
 
-    def __call__(self, output, target, grad_out):
+    def __call__(self, output: np.ndarray, target: np.ndarray, grad_out: np.ndarray) -> float:
+        """Return the loss of a batch; write d loss / d output into ``grad_out``."""
         _check_call(output, target, grad_out)
         return _core.half_squared_error(output, target, grad_out)
 
@@ -67,7 +103,8 @@ class MSE(Loss):
 
     name = "mse"
 
-    def __call__(self, output, target, grad_out):
+    def __call__(self, output: np.ndarray, target: np.ndarray, grad_out: np.ndarray) -> float:
+        """Return the loss of a batch; write d loss / d output into ``grad_out``."""
         _check_call(output, target, grad_out)
         return _core.mse(output, target, grad_out)
 
@@ -82,7 +119,8 @@ class CrossEntropy(Loss):
     name = "cross_entropy"
     fused_activation = "softmax"
 
-    def prepare_targets(self, y, n_outputs, dtype):
+    def prepare_targets(self, y: Any, n_outputs: int, dtype: Any) -> np.ndarray:
+        """Check and convert targets: int64 class labels (n,), or rows like the output."""
         y = _targets_array(y)
         if y.ndim == 1:
             if y.dtype.kind == "f":
@@ -99,12 +137,30 @@ class CrossEntropy(Loss):
             return labels
         return super().prepare_targets(y, n_outputs, dtype)
 
-    def __call__(self, logits, target, grad_out):
+    def __call__(self, logits: np.ndarray, target: np.ndarray, grad_out: np.ndarray) -> float:
+        """Return the loss of a batch of logits; write d loss / d logits into ``grad_out``."""
         return self.loss_and_correct(logits, target, grad_out)[0]
 
-    def loss_and_correct(self, logits, target, grad_out):
-        """The loss and how many rows' largest logit is the target class,
-        both from the one pass of the fused kernel."""
+    def loss_and_correct(self, logits: np.ndarray, target: np.ndarray,
+                         grad_out: np.ndarray) -> tuple[float, int]:
+        """Compute the loss and count the rows classified right, in one pass of the fused kernel.
+
+        Parameters
+        ----------
+        logits : numpy.ndarray
+            The output layer's logits, (n, k), C-contiguous float32/float64.
+        target : numpy.ndarray
+            Int64 class labels (n,), or rows (n, k) like ``logits``.
+        grad_out : numpy.ndarray
+            Receives d loss / d logits, like ``logits``.
+
+        Returns
+        -------
+        loss : float
+            The mean cross-entropy.
+        correct : int
+            Rows whose largest logit is the target class.
+        """
         _check_call(logits, target, grad_out, labels=True)
         if target.ndim == 1:
             return _core.softmax_cross_entropy(logits, target, None, grad_out, True)
@@ -112,27 +168,33 @@ class CrossEntropy(Loss):
 
 
 class BinaryCrossEntropy(Loss):
-    """Binary cross-entropy with the sigmoid fused in (from logits), averaged
-    over all outputs and samples; targets in [0, 1]."""
+    """Binary cross-entropy with the sigmoid fused in (from logits).
+
+    Averaged over all outputs and samples; targets in [0, 1].
+    """
 
     name = "binary_cross_entropy"
     fused_activation = "sigmoid"
 
-    def prepare_targets(self, y, n_outputs, dtype):
+    def prepare_targets(self, y: Any, n_outputs: int, dtype: Any) -> np.ndarray:
+        """Check and convert targets like the output, each in [0, 1]."""
         y = super().prepare_targets(y, n_outputs, dtype)
         if y.size and (y.min() < 0 or y.max() > 1):
             raise ValueError("binary cross-entropy targets must lie in [0, 1]")
         return y
 
-    def __call__(self, logits, target, grad_out):
+    def __call__(self, logits: np.ndarray, target: np.ndarray, grad_out: np.ndarray) -> float:
+        """Return the loss of a batch of logits; write d loss / d logits into ``grad_out``."""
         _check_call(logits, target, grad_out)
         return _core.sigmoid_binary_cross_entropy(logits, target, grad_out)
 
 
-def _check_call(output, target, grad_out, labels=False):
-    """TypeError/ValueError naming the argument of Loss.__call__ that the
-    kernels cannot take (they need C-contiguous 2-D float arrays of one dtype,
-    grad_out writable, and target int64 labels or a matrix like output)."""
+def _check_call(output: Any, target: Any, grad_out: Any, labels: bool = False) -> None:
+    """TypeError/ValueError naming the argument of Loss.__call__ that the kernels cannot take.
+
+    (they need C-contiguous 2-D float arrays of one dtype, grad_out writable, and target int64
+    labels or a matrix like output).
+    """
     if not isinstance(output, np.ndarray) or output.dtype not in (np.float32, np.float64) or output.ndim != 2:
         raise TypeError(f"output must be a 2-D float32/float64 numpy array, got {_desc(output)}")
     if not isinstance(grad_out, np.ndarray) or grad_out.dtype != output.dtype or grad_out.shape != output.shape:
@@ -153,16 +215,34 @@ def _check_call(output, target, grad_out, labels=False):
             raise ValueError(f"{name} must be C-contiguous and aligned (not a view at an odd byte offset)")
 
 
-def _desc(a):
+def _desc(a: Any) -> str:
     return f"{a.dtype} array of shape {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
 
 
 _LOSSES = {cls.name: cls for cls in (HalfSquaredError, MSE, CrossEntropy, BinaryCrossEntropy)}
 
 
-def get_loss(loss) -> Loss:
-    """A Loss from a name ("half_squared_error", "mse", "cross_entropy",
-    "binary_cross_entropy") or a Loss instance."""
+def get_loss(loss: str | Loss) -> Loss:
+    """Return a loss from its name, or the loss object itself.
+
+    Parameters
+    ----------
+    loss : str or Loss
+        "half_squared_error", "mse", "cross_entropy", "binary_cross_entropy",
+        or a Loss instance (returned as it is).
+
+    Returns
+    -------
+    Loss
+        A new loss object for a name.
+
+    Raises
+    ------
+    TypeError
+        For anything else than a name or a Loss.
+    ValueError
+        For an unknown name.
+    """
     if isinstance(loss, Loss):
         return loss
     if not isinstance(loss, str):

@@ -54,6 +54,7 @@ def accuracy(pred: np.ndarray, truth: np.ndarray) -> float:
     Returns
     -------
     float
+        In [0, 1].
     """
     if pred.ndim == 2:  # multi-label: every output must match
         return float(np.mean(np.all(pred == truth, axis=1)))
@@ -61,7 +62,7 @@ def accuracy(pred: np.ndarray, truth: np.ndarray) -> float:
 
 
 def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> np.ndarray:
-    """Counts of (true class, predicted class) pairs.
+    """Count the (true class, predicted class) pairs.
 
     Parameters
     ----------

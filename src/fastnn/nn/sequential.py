@@ -94,10 +94,12 @@ class Sequential:
 
     @property
     def probability_activation(self) -> str | None:
-        """What turns the output into probabilities: the output activation
-        when it is softmax or sigmoid, the loss's own for an identity
-        (logits) output trained with cross-entropy or binary cross-entropy,
-        else None."""
+        """The activation that turns the output into probabilities, if any.
+
+        The output activation when it is softmax or sigmoid, the loss's own
+        for an identity (logits) output trained with cross-entropy or binary
+        cross-entropy, else None.
+        """
         act = self.output_activation
         if act in _PROBABILITY_OUTPUTS:
             return act
@@ -107,8 +109,11 @@ class Sequential:
 
     @property
     def is_classifier(self) -> bool:
-        """Whether the outputs are classes (softmax, sigmoid, step or sign
-        outputs, or logits trained with a classification loss)."""
+        """Whether the outputs are classes.
+
+        True for softmax, sigmoid, step or sign outputs, and for logits
+        trained with a classification loss.
+        """
         return self.probability_activation is not None or self.output_activation in _LABEL_OUTPUTS
 
     def __len__(self) -> int:
@@ -165,6 +170,7 @@ class Sequential:
         Returns
         -------
         list of numpy.ndarray
+            The live arrays.
         """
         return [arr for _, arr in self.named_parameters()]
 
@@ -174,6 +180,7 @@ class Sequential:
         Returns
         -------
         dict of str to numpy.ndarray
+            Copies, keyed as :meth:`named_parameters` names them.
         """
         return {name: arr.copy() for name, arr in self.named_parameters()}
 
@@ -207,8 +214,10 @@ class Sequential:
     # ---- inference ----------------------------------------------------------------
 
     def prepare_input(self, X: Any, name: str = "X") -> tuple[np.ndarray, bool]:
-        """``X`` as the kernels take it: a C-contiguous, aligned 2-D array of
-        the model's dtype, checked (a copy only when needed).
+        """Check ``X`` and convert it as the kernels take it.
+
+        A C-contiguous, aligned 2-D array of the model's dtype (a copy only
+        when needed).
 
         Parameters
         ----------
@@ -254,8 +263,7 @@ class Sequential:
         return X, single
 
     def forward(self, X: Any) -> np.ndarray:
-        """The network's output for ``X``, with the output activation applied
-        (softmax probabilities, sigmoid, ...).
+        """The network's output for ``X``, with the output activation applied.
 
         Parameters
         ----------
@@ -283,10 +291,12 @@ class Sequential:
     __call__ = forward
 
     def _network(self, logits: bool) -> Any:
-        """The layers bound for one C call per forward pass (cached; rebound
-        when a layer's arrays, activation or slope change), or None when a
-        layer needs Python in between (a shared bias, step/sign outputs).
-        With ``logits`` the last layer's activation is left off."""
+        """The layers bound for one C call per forward pass (cached.
+
+        Rebound when a layer's arrays, activation or slope change), or None when a layer needs
+        Python in between (a shared bias, step/sign outputs). With ``logits`` the last layer's
+        activation is left off.
+        """
         cache = self.__dict__.setdefault("_network_cache", {})
         net = cache.get(logits)
         if net is not None and net.matches(self.layers):
@@ -340,8 +350,10 @@ class Sequential:
         return out
 
     def _forward_by_layer(self, X: np.ndarray, out: np.ndarray, logits: bool) -> None:
-        """The forward pass one layer (one kernel call) at a time, in chunks
-        of rows so that the intermediate buffers stay bounded."""
+        """The forward pass one layer (one kernel call) at a time.
+
+        In chunks of rows so that the intermediate buffers stay bounded.
+        """
         n = X.shape[0]
         chunk = min(n, _INFERENCE_CHUNK)
         layers = self.layers
@@ -488,6 +500,7 @@ class Sequential:
         Returns
         -------
         float
+            The fraction of samples predicted right.
         """
         truth = target_labels(target, one_hot=self.probability_activation == "softmax")
         return accuracy(self.labels_from_output(out, logits=logits), truth)
@@ -513,6 +526,7 @@ class Sequential:
         Returns
         -------
         dict
+            Format tag, version, dtype, the layers' configurations and the loss's name.
         """
         cfg = {"format": FILE_FORMAT, "version": FILE_VERSION, "dtype": self.dtype.name,
                "layers": [layer.config() for layer in self.layers]}
@@ -599,7 +613,7 @@ class Sequential:
 
 
 def _probabilities(act: str, Z: np.ndarray) -> np.ndarray:
-    """softmax or sigmoid of logits ``Z`` (..., k), as a new array."""
+    """Softmax or sigmoid of logits ``Z`` (..., k), as a new array."""
     P = np.array(Z, order="C", copy=True)
     rows = P.reshape(-1, P.shape[-1])
     if act == "softmax":
@@ -673,6 +687,7 @@ def load(path: str | os.PathLike[str]) -> Sequential:
     Returns
     -------
     Sequential
+        The model, with the loss it was trained with.
 
     Raises
     ------

@@ -21,8 +21,9 @@ __all__ = ["Adam"]
 
 
 class Adam(Optimizer):
-    """Adam with decoupled weight decay (AdamW when weight_decay > 0), as in
-    PyTorch's AdamW::
+    """Adam with decoupled weight decay (AdamW when weight_decay > 0), as PyTorch's AdamW.
+
+    The update::
 
         p ← p (1 − lr λ);  m ← β1 m + (1 − β1) g;  v ← β2 v + (1 − β2) g²;
         p ← p − lr m̂ / (√v̂ + ε),  m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t).
@@ -32,11 +33,11 @@ class Adam(Optimizer):
     lr : float, default 1e-3
         The learning rate (>= 0).
     betas : pair of float, default (0.9, 0.999)
-        β1 and β2, each in [0, 1).
+        The decay rates β1 and β2, each in [0, 1).
     eps : float, default 1e-8
-        ε (> 0).
+        The ε added to the denominator (> 0).
     weight_decay : float, default 0.0
-        λ, decoupled from the gradient.
+        The decay λ, decoupled from the gradient.
     layer_lrs : dict or list, optional
         Per-layer learning rates (see :class:`fastnn.optim.Optimizer`).
     schedule : Schedule, optional
@@ -72,6 +73,7 @@ class Adam(Optimizer):
         Returns
         -------
         (numpy.ndarray, numpy.ndarray)
+            The live first and second moment arrays.
         """
         st = self.state.get(key)
         if st is None:
@@ -79,7 +81,7 @@ class Adam(Optimizer):
         return st
 
     def network_step_constants(self) -> tuple[float, ...]:
-        """(β1, β2, ε, λ, 1 − β1^t, 1 − β2^t) for the next step t."""
+        """The constants (β1, β2, ε, λ, 1 − β1^t, 1 − β2^t) of the next step t."""
         b1, b2 = self.betas
         t = self.step_count + 1
         return b1, b2, self.eps, self.weight_decay, 1 - b1 ** t, 1 - b2 ** t
@@ -92,8 +94,10 @@ class Adam(Optimizer):
                           eps, wd, bc1, bc2)
 
     def _usable_moments(self, key: StateKey, param: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
-        """The moments of ``key`` if the C step can use them in place
-        (same dtype and shape as ``param``, C-contiguous), else None."""
+        """The moments of ``key`` if the C step can use them in place (same dtype and shape as ``param``.
+
+        C-contiguous), else None.
+        """
         if param is None:
             return None
         st = self.moments(key, param)
@@ -103,8 +107,10 @@ class Adam(Optimizer):
 
     def bind_network_step(self, layers: Sequence[Any], train: Sequence[bool], workspace: Any,
                           act_codes: Sequence[int]) -> Any:
-        """Adam's one-call step over its moments (None when a moment array
-        cannot be used in place, e.g. restored with another dtype)."""
+        """Bind Adam's one-call step over its moments.
+
+        None when a moment array cannot be used in place (e.g. restored with another dtype).
+        """
         moments: list[Any] = []
         for i, layer in enumerate(layers):
             if not train[i]:

@@ -1,5 +1,7 @@
-"""The optimizer base class: learning rates (per layer, scheduled), the
-per-parameter state, and the hooks of the one-call training step.
+"""The optimizer base class.
+
+Learning rates (per layer, scheduled), the per-parameter state, and the hooks of the one-call
+training step.
 
 An optimizer updates parameter arrays in place, one at a time
 (:meth:`Optimizer.update`, the per-layer path), and may also offer a
@@ -94,6 +96,7 @@ class Optimizer:
         Returns
         -------
         float
+            The factor on every layer's rate.
 
         Raises
         ------
@@ -113,10 +116,12 @@ class Optimizer:
         Parameters
         ----------
         layer_index : int
+            The layer's position in the model.
 
         Returns
         -------
         float
+            Its base (or per-layer) rate times the schedule's factor.
         """
         return self.layer_lrs.get(layer_index, self.lr) * self.current_factor()
 
@@ -126,10 +131,12 @@ class Optimizer:
         Parameters
         ----------
         n_layers : int
+            The model's layer count.
 
         Returns
         -------
         list of float
+            One rate per layer.
         """
         factor = self.current_factor()
         return [self.layer_lrs.get(i, self.lr) * factor for i in range(n_layers)]
@@ -138,8 +145,7 @@ class Optimizer:
 
     @property
     def fusable(self) -> bool:
-        """True when the update is plain SGD, fused into the gradient GEMM
-        (the weight gradient is then never stored)."""
+        """Whether the update is plain SGD, fused into the weight-gradient GEMM (dW never stored)."""
         return False
 
     def update(self, key: StateKey, param: np.ndarray, grad: np.ndarray, lr: float) -> None:
@@ -166,9 +172,9 @@ class Optimizer:
 
     def bind_network_step(self, layers: Sequence[Any], train: Sequence[bool], workspace: Any,
                           act_codes: Sequence[int]) -> Any:
-        """The whole network bound for a training step in one C call with
-        this optimizer, or None when the optimizer has no such step (the
-        trainer then updates layer by layer with :meth:`update`).
+        """Bind the whole network for a training step in one C call, if this optimizer has one.
+
+        Without one (None) the trainer updates layer by layer with :meth:`update`.
 
         Parameters
         ----------
@@ -185,32 +191,36 @@ class Optimizer:
         Returns
         -------
         fastnn._core.NetworkTrainStep or None
+            The bound step; None here (the per-layer path).
         """
         return None
 
     def network_step_matches(self, step: Any, layers: list[Any], workspace: Any) -> bool:
-        """Whether a step bound by :meth:`bind_network_step` still fits the
-        layers, the workspace and this optimizer's state.
+        """Whether a step from :meth:`bind_network_step` still fits the layers, workspace and state.
 
         Parameters
         ----------
         step : fastnn._core.NetworkTrainStep
+            The bound step.
         layers : list of Dense
+            The model's layers now.
         workspace : fastnn.training.engine.Workspace
+            The step's buffers now.
 
         Returns
         -------
         bool
+            True when the step can run as bound.
         """
         return bool(step.matches(layers, workspace, None))
 
     def network_step_constants(self) -> tuple[float, ...] | None:
-        """The constants of the next one-call step beyond the learning rates
-        (Adam's betas, eps, decay and bias corrections), or None.
+        """The constants of the next one-call step beyond the learning rates.
 
         Returns
         -------
         tuple of float or None
+            Adam's betas, eps, decay and bias corrections; None for plain SGD.
         """
         return None
 

@@ -1,5 +1,4 @@
-"""Learning-rate schedules: a factor on every layer's rate, as a function
-of the optimizer's step count.
+"""Learning-rate schedules: a factor on every layer's rate, as a function of the optimizer's step count.
 
 Schedules that need the run's length (:class:`CosineLR`,
 :class:`OneCycleLR`) get it from :class:`fastnn.Trainer`'s ``fit``, which
@@ -39,6 +38,7 @@ class Schedule:
         Returns
         -------
         float
+            The factor on the learning rates.
         """
         raise NotImplementedError
 
@@ -68,8 +68,7 @@ class StepLR(Schedule):
 
 
 class CosineLR(Schedule):
-    """Cosine decay from 1 to ``min_factor`` over the run, after an optional
-    linear warm-up of ``warmup`` steps.
+    """Cosine decay from 1 to ``min_factor`` over the run, after an optional linear warm-up.
 
     Parameters
     ----------
@@ -98,9 +97,10 @@ class CosineLR(Schedule):
 
 
 class OneCycleLR(Schedule):
-    """The one-cycle policy: rise from 1/div_factor to 1 over the first
-    ``pct_start`` of the run, then anneal (cosine) to
-    1/(div_factor * final_div_factor).
+    """The one-cycle policy: a cosine rise to the peak rate, then a cosine fall.
+
+    The factor rises from 1/div_factor to 1 over the first ``pct_start`` of
+    the run, then anneals to 1/(div_factor * final_div_factor).
 
     Parameters
     ----------

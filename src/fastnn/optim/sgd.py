@@ -35,11 +35,11 @@ class SGD(Optimizer):
     lr : float, default 0.01
         The learning rate (>= 0).
     momentum : float, default 0.0
-        μ, in [0, 1).
+        The momentum μ, in [0, 1).
     nesterov : bool, default False
         Nesterov momentum (needs momentum > 0).
     weight_decay : float, default 0.0
-        λ, an L2 penalty added to the gradient.
+        The L2 penalty λ, added to the gradient.
     layer_lrs : dict or list, optional
         Per-layer learning rates (see :class:`fastnn.optim.Optimizer`).
     schedule : Schedule, optional

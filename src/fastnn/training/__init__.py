@@ -3,7 +3,7 @@
 >>> from fastnn.training import Trainer, EarlyStopping, ModelCheckpoint
 """
 
-from .callbacks import CSVLogger, Callback, CallbackList, EarlyStopping, ProgressBar
+from .callbacks import Callback, CallbackList, CSVLogger, EarlyStopping, ProgressBar
 from .checkpoint import Checkpoint, ModelCheckpoint, load_checkpoint
 from .engine import TrainingEngine, Workspace
 from .history import History

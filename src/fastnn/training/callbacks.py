@@ -35,23 +35,67 @@ __all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "ProgressBa
 
 
 class Callback:
-    """Base class of the hooks called by :meth:`fastnn.Trainer.fit`; each
-    hook does nothing unless overridden."""
+    """Base class of the hooks called by :meth:`fastnn.Trainer.fit`.
+
+    Each hook does nothing unless overridden.
+    """
 
     def on_train_begin(self, trainer: Trainer) -> None:
-        """Before the first epoch."""
+        """Run before the first epoch.
+
+        Parameters
+        ----------
+        trainer : Trainer
+            The trainer running the fit.
+        """
 
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
-        """Before each epoch (0-based)."""
+        """Run before each epoch.
+
+        Parameters
+        ----------
+        trainer : Trainer
+            The trainer running the fit.
+        epoch : int
+            The epoch's 0-based number.
+        """
 
     def on_batch_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
-        """After each step; logs has "loss" (and "accuracy" for classifiers) of that batch."""
+        """Run after each step.
+
+        Parameters
+        ----------
+        trainer : Trainer
+            The trainer running the fit.
+        step : int
+            The step's 0-based number within the epoch.
+        logs : dict
+            The batch's "loss" (and "accuracy" for classifiers).
+        """
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
-        """After each epoch; logs holds that epoch's History entries."""
+        """Run after each epoch.
+
+        Parameters
+        ----------
+        trainer : Trainer
+            The trainer running the fit.
+        epoch : int
+            The epoch's 0-based number.
+        logs : dict
+            The epoch's History entries (loss, accuracy, val_loss, val_accuracy, seconds).
+        """
 
     def on_train_end(self, trainer: Trainer, history: History) -> None:
-        """After the last epoch (also after Ctrl-C or a stop)."""
+        """Run after the last epoch (also after Ctrl-C or a stop).
+
+        Parameters
+        ----------
+        trainer : Trainer
+            The trainer running the fit.
+        history : History
+            The fit's record, as fit returns it.
+        """
 
 
 class CallbackList(Callback):
@@ -60,6 +104,7 @@ class CallbackList(Callback):
     Parameters
     ----------
     callbacks : iterable of Callback
+        The callbacks, called in this order.
     """
 
     def __init__(self, callbacks: Iterable[Callback]) -> None:
@@ -94,8 +139,10 @@ class CallbackList(Callback):
 
 
 class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved by ``min_delta`` for
-    ``patience`` epochs; optionally restore the best weights at the end.
+    """Stop when ``monitor`` has not improved for ``patience`` epochs.
+
+    Improving means by more than ``min_delta``; the best weights can be
+    restored at the end.
 
     Parameters
     ----------
@@ -169,9 +216,10 @@ def epoch_line(epoch: int, epochs: int, logs: dict[str, float]) -> str:
 
 
 class ProgressBar(Callback):
-    """What ``fit(verbose=...)`` shows: with ``bar``, a tqdm progress bar
-    per epoch with the running loss (and accuracy); then one printed line
-    per epoch.
+    """Show a fit's progress: what ``fit(verbose=...)`` prints.
+
+    With ``bar``, a tqdm progress bar per epoch with the running loss (and
+    accuracy); then one printed line per epoch.
 
     Parameters
     ----------

@@ -145,19 +145,21 @@ class Checkpoint:
         Returns
         -------
         numpy.random.Generator
+            A new generator continuing the fit's random stream.
         """
         bitgen = getattr(np.random, self.rng_state["bit_generator"])()
         bitgen.state = self.rng_state
         return np.random.Generator(bitgen)
 
     def check_resumable(self, model: Sequential, optimizer: Optimizer, n_samples: int, batch_size: int) -> None:
-        """Raise ValueError, naming the file, if this checkpoint cannot be
-        resumed by this model and optimizer with this data.
+        """Check that this model and optimizer can resume the checkpoint with this data.
 
         Parameters
         ----------
         model : Sequential
+            The model to resume.
         optimizer : Optimizer
+            Its optimizer.
         n_samples : int
             Training samples of the fit that resumes.
         batch_size : int
@@ -189,13 +191,14 @@ class Checkpoint:
                              f"{batch_size}. Resume with the same training data and batch size.")
 
     def restore(self, model: Sequential, optimizer: Optimizer) -> None:
-        """Set the model's parameters and the optimizer's state (after
-        :meth:`check_resumable`).
+        """Set the model's parameters and the optimizer's state (after :meth:`check_resumable`).
 
         Parameters
         ----------
         model : Sequential
+            Receives the saved parameters.
         optimizer : Optimizer
+            Receives the saved state and step count.
         """
         state = {}
         for key, value in self.optimizer_state["state"].items():
@@ -229,15 +232,18 @@ def _model_difference(saved: Sequential, model: Sequential) -> str | None:
 
 def save_checkpoint(path: str | os.PathLike[str], model: Sequential, optimizer: Optimizer,
                     state: FitState | None) -> None:
-    """Write a fit, as it stands at the end of an epoch, to ``path``
-    (what :meth:`Trainer.save_checkpoint` does).
+    """Write a fit, as it stands at the end of an epoch, to ``path``.
+
+    What :meth:`Trainer.save_checkpoint` does.
 
     Parameters
     ----------
     path : str or os.PathLike
         The file, written atomically.
     model : Sequential
+        The model being trained.
     optimizer : Optimizer
+        Its optimizer.
     state : FitState or None
         The fit's state (``trainer.fit_state``).
 
@@ -282,8 +288,7 @@ def save_checkpoint(path: str | os.PathLike[str], model: Sequential, optimizer: 
 # ---- reading ------------------------------------------------------------------------
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
-    """Read a checkpoint written by :class:`ModelCheckpoint` or
-    :meth:`Trainer.save_checkpoint`.
+    """Read a checkpoint written by :class:`ModelCheckpoint` or :meth:`Trainer.save_checkpoint`.
 
     Parameters
     ----------
@@ -293,6 +298,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     Returns
     -------
     Checkpoint
+        Everything needed to resume.
 
     Raises
     ------
@@ -359,8 +365,10 @@ def _count(value: Any, what: str, bad: Any) -> int:
 
 def _optimizer_arrays(counts: dict[str, int | None], arrays: dict[str, np.ndarray],
                       params: dict[str, np.ndarray], bad: Any) -> tuple[dict[str, Any], set[str]]:
-    """The optimizer's state arrays by parameter name (a tuple where the
-    header counts several), each checked; and the archive members used."""
+    """The optimizer's state arrays by parameter name (a tuple where the header counts several), each checked.
+
+    And the archive members used.
+    """
     state, used = {}, set()
     for key, count in counts.items():
         if key not in params:

@@ -1,5 +1,4 @@
-"""The data of a fit: checked once, split for validation, and served an
-epoch at a time as minibatches."""
+"""The data of a fit: checked once, split for validation, served an epoch at a time as minibatches."""
 
 from __future__ import annotations
 
@@ -56,7 +55,7 @@ class FitData:
         if validation_data is not None and split:
             raise ValueError("give validation_data or validation_split, not both")
         if split:
-            n_val = int(round(X.shape[0] * split))
+            n_val = round(X.shape[0] * split)
             if n_val < 1 or n_val >= X.shape[0]:
                 raise ValueError(f"validation_split={validation_split} leaves no training or no validation data")
             self.X_val, self.t_val = X[-n_val:], target[-n_val:]
@@ -77,16 +76,38 @@ class FitData:
         return self.X.shape[0]
 
     def allocate(self, batch_size: int) -> None:
-        """The buffers an epoch reuses: a batch of targets, the augmented inputs."""
+        """Allocate the buffers every epoch reuses: a batch of targets, the augmented inputs.
+
+        Parameters
+        ----------
+        batch_size : int
+            Rows per batch.
+        """
         self._tbuf = np.empty((batch_size,) + self.target.shape[1:], dtype=self.target.dtype)
         if self.augment is not None:
             self._X_aug = np.empty_like(self.X)
 
     def batches(self, state: FitState) -> Iterator[Batch]:
-        """One epoch's batches: (inputs, targets, rows) with the batch being
-        ``inputs[rows]`` (gathered inside the step) when shuffling, else
-        ``inputs`` itself with ``rows`` None.  Augments first, then shuffles
-        ``state.order`` in place, both with ``state.rng``."""
+        """Serve one epoch's batches.
+
+        Augments first, then shuffles ``state.order`` in place, both with
+        ``state.rng``.
+
+        Parameters
+        ----------
+        state : FitState
+            The fit's state: its generator, sample order and batch size.
+
+        Yields
+        ------
+        inputs : numpy.ndarray
+            The (augmented) training inputs, or the batch's rows of them.
+        targets : numpy.ndarray
+            The batch's targets.
+        rows : numpy.ndarray or None
+            When shuffling, the batch is ``inputs[rows]`` (gathered inside
+            the step); else None and ``inputs`` is the batch.
+        """
         X = self.X
         if self.augment is not None:
             self.augment(self.X, self._X_aug, state.rng)
@@ -105,7 +126,21 @@ class FitData:
                 yield X[lo:hi], self.target[lo:hi], None
 
     def validation_logs(self, model: Sequential, loss: Loss) -> dict[str, float]:
-        """{"val_loss", "val_accuracy"} on the held-out data; {} without it."""
+        """Evaluate the model on the held-out data.
+
+        Parameters
+        ----------
+        model : Sequential
+            The model being trained.
+        loss : Loss
+            The loss it is trained with.
+
+        Returns
+        -------
+        dict
+            {"val_loss": ..., "val_accuracy": ...} (accuracy for classifiers);
+            empty without validation data.
+        """
         if self.X_val is None:
             return {}
         return {f"val_{k}": v for k, v in model.evaluate(self.X_val, self.t_val, loss=loss).items()}

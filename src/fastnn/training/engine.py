@@ -1,5 +1,4 @@
-"""The training step: forward pass, fused loss, backward pass and update,
-on preallocated buffers.
+"""The training step: forward pass, fused loss, backward pass and update, on preallocated buffers.
 
 :class:`TrainingEngine` binds a model, a loss and an optimizer.  Each step
 runs in one of two ways, with the same kernels in the same order (so the
@@ -81,7 +80,9 @@ def check_trainable(model: Sequential, loss: Loss) -> None:
     Parameters
     ----------
     model : Sequential
+        The model.
     loss : Loss
+        The loss it would be trained with.
 
     Raises
     ------
@@ -113,8 +114,11 @@ class TrainingEngine:
     Parameters
     ----------
     model : Sequential
+        The model to train.
     loss : Loss
+        The loss to minimise.
     optimizer : Optimizer
+        The optimizer.
 
     Attributes
     ----------
@@ -136,10 +140,20 @@ class TrainingEngine:
         self.workspace: Workspace | None = None
 
     def workspace_for(self, n: int) -> Workspace:
-        """The workspace, (re)allocated for batches of ``n`` rows when smaller.
+        """Return the workspace, (re)allocated when it is smaller than ``n`` rows.
 
         Sized for the largest batch actually run, not for the trainer's
         batch_size: a batch_size larger than the data must not allocate for it.
+
+        Parameters
+        ----------
+        n : int
+            Rows of the coming batch.
+
+        Returns
+        -------
+        Workspace
+            Buffers for at least ``n`` rows.
         """
         if self.workspace is None or self.workspace.batch_size < n:
             self.workspace = Workspace(self.model, n, need_param_grads=not self.optimizer.fusable)
@@ -188,9 +202,10 @@ class TrainingEngine:
         return value, out, correct
 
     def _network_step(self, ws: Workspace) -> Any:
-        """The bound one-call step, rebound when the layers, workspace or
-        optimizer state changed; None when this model needs the per-layer
-        path (then ``one_call`` is switched off)."""
+        """The bound one-call step, rebound when the layers, workspace or optimizer state changed.
+
+        None when this model needs the per-layer path (then ``one_call`` is switched off).
+        """
         opt, layers = self.optimizer, self.model.layers
         if self.bound is not None and opt.network_step_matches(self.bound, layers, ws):
             return self.bound
@@ -201,8 +216,7 @@ class TrainingEngine:
         return self.bound
 
     def _codes(self) -> list[int]:
-        """Each layer's epilogue code; the last one's identity when the loss
-        applies the output activation itself."""
+        """Each layer's epilogue code; the last one's identity when the loss applies the output activation itself."""
         layers = self.model.layers
         codes = [layer.kernel_code for layer in layers]
         if self.fused:
@@ -236,9 +250,11 @@ class TrainingEngine:
         return self.loss(out, target, ws.grads[-1][:n]), out, None
 
     def _backward_update(self, X: np.ndarray, ws: Workspace, n: int) -> None:
-        """Backward pass from ws.grads[-1], layer by layer from the top,
-        updating each layer as soon as its gradients exist (its dX has then
-        been computed with its old weights)."""
+        """Backward pass from ws.grads[-1].
+
+        Layer by layer from the top, updating each layer as soon as its gradients exist (its dX has
+        then been computed with its old weights).
+        """
         layers = self.model.layers
         codes = self._codes()
         first_trainable = next((i for i, layer in enumerate(layers) if layer.trainable), len(layers))
@@ -277,9 +293,11 @@ class TrainingEngine:
 
 
 def _one_call_trainable(layers: list[Any]) -> list[bool] | None:
-    """Per layer whether it learns, or None when the one-call step cannot
-    run this model: a shared bias, a bias frozen while its weights learn
-    (or the reverse), or a hidden activation applied outside the GEMM."""
+    """Per layer whether it learns, or None when the one-call step cannot run this model.
+
+    A shared bias, a bias frozen while its weights learn (or the reverse), or a hidden activation
+    applied outside the GEMM.
+    """
     last = len(layers) - 1
     train = []
     for i, layer in enumerate(layers):

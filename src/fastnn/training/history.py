@@ -96,6 +96,7 @@ class History(Callback):
         Returns
         -------
         matplotlib.figure.Figure
+            The picture.
 
         Examples
         --------

@@ -1,12 +1,14 @@
-"""Ctrl-C during ``fit``: a flag checked between steps, so that training
-stops with the model consistent."""
+"""Ctrl-C during ``fit``: a flag checked between steps, so that training stops with the model consistent."""
 
 from __future__ import annotations
 
 import signal
 import threading
 from types import FrameType, TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["Interrupts"]
 
@@ -25,7 +27,7 @@ class Interrupts:
         self.requested = False
         self._old: Any = None
 
-    def __enter__(self) -> Interrupts:
+    def __enter__(self) -> Self:
         if threading.current_thread() is threading.main_thread():
             try:
                 self._old = signal.signal(signal.SIGINT, self._handler)

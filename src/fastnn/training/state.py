@@ -13,22 +13,52 @@ __all__ = ["EpochTotals", "FitState"]
 
 @dataclass
 class EpochTotals:
-    """Running sums of the epoch under way: samples seen, their summed loss
-    and (for classifiers) summed accuracy."""
+    """Running sums of the epoch under way.
+
+    Parameters
+    ----------
+    seen : int, default 0
+        Samples seen.
+    loss_sum : float, default 0.0
+        Their summed loss.
+    correct : float, default 0.0
+        Their summed accuracy (classifiers).
+    """
 
     seen: int = 0
     loss_sum: float = 0.0
     correct: float = 0.0
 
     def add(self, size: int, loss: float, accuracy: float | None) -> None:
-        """Add one batch of ``size`` samples."""
+        """Add one batch.
+
+        Parameters
+        ----------
+        size : int
+            Its samples.
+        loss : float
+            Its mean loss.
+        accuracy : float or None
+            Its accuracy (None for a regressor).
+        """
         self.seen += size
         self.loss_sum += loss * size
         if accuracy is not None:
             self.correct += accuracy * size
 
     def means(self, classifier: bool) -> dict[str, float]:
-        """{"loss": mean loss} and, for classifiers, {"accuracy": mean accuracy} so far."""
+        """The epoch's means so far.
+
+        Parameters
+        ----------
+        classifier : bool
+            Include the accuracy.
+
+        Returns
+        -------
+        dict
+            {"loss": mean loss} and, for classifiers, "accuracy".
+        """
         logs = {"loss": self.loss_sum / self.seen}
         if classifier:
             logs["accuracy"] = self.correct / self.seen
@@ -37,10 +67,11 @@ class EpochTotals:
 
 @dataclass
 class FitState:
-    """Where a fit stands: what :class:`fastnn.ModelCheckpoint` saves and
-    callbacks may read (``trainer.fit_state``).
+    """Where a fit stands: what :class:`fastnn.ModelCheckpoint` saves and callbacks read.
 
-    Attributes
+    A trainer's ``fit_state``.
+
+    Parameters
     ----------
     epoch : int
         Complete epochs trained (the run's total, resumed ones included).

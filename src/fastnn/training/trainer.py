@@ -50,8 +50,10 @@ __all__ = ["DivergenceError", "Trainer"]
 
 
 class DivergenceError(FloatingPointError):
-    """The loss became NaN or infinite; the model keeps the weights it had
-    before the step that produced it."""
+    """The loss became NaN or infinite.
+
+    The model keeps the weights it had before the step that produced it.
+    """
 
 
 class Trainer:
@@ -250,8 +252,10 @@ class Trainer:
         return history
 
     def _start(self, data: FitData, epochs: int, seed: Any, resume_from: Any) -> FitState:
-        """The fit's state at its first epoch: fresh, or restored from a
-        checkpoint (checked in full before anything is set)."""
+        """The fit's state at its first epoch.
+
+        Fresh, or restored from a checkpoint (checked in full before anything is set).
+        """
         n = data.n_samples
         bs = min(self.batch_size, n)
         steps = math.ceil(n / bs)
