@@ -619,9 +619,10 @@ static fnn_status FN(train_step_split)(int n, const T *x, const int64_t *labels,
 
 /* Adam over a whole weight matrix, element ranges split across the threads
  * when it is large: the update reads and writes four arrays, and a second
- * thread left spinning meanwhile would only slow the first (measured: a
- * batch-16 Adam step, 265 us on 1 thread, took 334 us on 2 with a serial
- * update).  Element-wise, so the results do not depend on the split. */
+ * thread left spinning meanwhile would only slow the first (with a serial
+ * update a small-batch Adam step was slower on 2 threads than on 1; see
+ * docs/performance.md).  Element-wise, so the results do not depend on the
+ * split. */
 typedef struct {
     T *p;
     const T *g;
@@ -645,7 +646,7 @@ static void FN(adam_update_threads)(T *p, const T *g, T *m, T *v, size_t len, T 
     /* Only where the layer's own GEMMs went parallel (at least 2 x 320k
      * multiply-adds): otherwise the arrays sit in the first core's cache,
      * and a second thread pulling half of them over cost more than it
-     * saved (batch 8: 186 -> 206 us per step). */
+     * saved (a batch-8 step got slower). */
     int nt = fnn_get_num_threads();
     if (len < 32768 || layer_work < 2.0 * 320.0 * 1024.0) nt = 1;
     FN(adam_job) job = {p, g, m, v, len, lr, adam};

@@ -6,12 +6,13 @@
  *  - between regions libgomp's idle threads busy-wait (GOMP_SPINCOUNT, a
  *    few milliseconds), and so do OpenBLAS's.  In a loop that alternates
  *    NumPy matrix products and fastnn calls the two pools' spinning threads
- *    took each other's cores: +7 ms per pair on 2 cores, against NumPy's
- *    0.19 ms and fastnn's 1.1 ms (bench/oversubscription.py).
+ *    took each other's cores: each pair cost several times what the two
+ *    calls cost alone (bench/oversubscription.py).
  *  - a shorter spin is no cure: a region's master waits at its end for
- *    every thread of the team, and waking a sleeping thread took ~1.2 ms on
- *    the 2-core VM this was measured on, so every call after a pause paid
- *    that (a batch-1 forward: 1267 us instead of 11 us).
+ *    every thread of the team, and waking a sleeping thread can take longer
+ *    than a small call itself, so every call after a pause paid the wake-up
+ *    (a batch-1 forward became many times slower).
+ * The measurements: docs/threads.md.
  * Here a job is n_tasks independent tasks.  The caller publishes it, wakes
  * any sleeping worker it wants and starts on the tasks itself; a task goes
  * to whichever thread claims it first (a worker first tries "its own" task,
@@ -81,30 +82,32 @@ void fnn_parallel(int n_tasks, double work, fnn_task_fn fn, void *ctx)
 
 /* An idle worker looks for a new job for FNN_POOL_SPIN_US microseconds,
  * then sleeps until a caller wakes it.  For the first FNN_POOL_BUSY_US it
- * spins: a training loop calls again within that (the Python between two
- * Trainer.step calls with Adam took longer than 50 us often enough that a
- * 50 us spin made batch-32 steps 333 -> 407-438 us on 2 threads).  After
+ * spins: a training loop calls again within that.  The spin must outlast
+ * the Python between two calls (Trainer.step with Adam at small batches,
+ * say): a spin shorter than that gap loses the worker between steps, and
+ * each step then pays to wake it or runs on the caller alone.  After
  * that it naps, FNN_POOL_NAP_US at a time, looking for work between naps:
  * a napping thread leaves its core to others, and when its nap ends the
  * scheduler runs it promptly even if another pool's idle thread is
  * spinning on that core, which a thread that kept spinning or yielding
- * would wait for (on the 2-core VM, alternating NumPy and fastnn calls:
- * +0.5-0.9 ms per pair with naps, +1.0-1.2 ms with yield-spinning).
+ * would wait for (alternating NumPy and fastnn calls cost less with naps
+ * than with yield-spinning; measurements in docs/threads.md).
  * FASTNN_SPIN_US overrides FNN_POOL_SPIN_US (read when the first worker
  * starts; 0: sleep at once). */
 #define FNN_POOL_SPIN_US 1000
 #define FNN_POOL_BUSY_US 200
 #define FNN_POOL_NAP_US 50
 
-/* Waking a sleeping worker costs the caller a system call (~10 us on the
- * 2-core VM, an inter-processor interrupt through the hypervisor) and the
- * worker up to a millisecond to arrive: more than a batch-1 forward pass
- * takes on one thread.  So the caller wakes them only once the jobs it
- * has run without them, with no pause longer than FNN_POOL_SPIN_US in
- * between, add up to this much work (multiply-adds): at once for a big
- * job, after a few calls for small ones in a loop (which then keep the
- * workers busy), never for an occasional small call.  A napping worker
- * counts as asleep: a big job wakes it at once. */
+/* Waking a sleeping worker costs the caller a system call (on a virtual
+ * machine an inter-processor interrupt through the hypervisor) and the
+ * worker the scheduler's wake-up latency to arrive: more than a batch-1
+ * forward pass takes on one thread (docs/threads.md has the figures).  So
+ * the caller wakes them only once the jobs it has run without them, with
+ * no pause longer than FNN_POOL_SPIN_US in between, add up to this much
+ * work (multiply-adds): at once for a big job, after a few calls for
+ * small ones in a loop (which then keep the workers busy), never for an
+ * occasional small call.  A napping worker counts as asleep: a big job
+ * wakes it at once. */
 #define FNN_WAKE_MIN_WORK (1024.0 * 1024.0)
 
 enum { FNN_AWAKE, FNN_ASLEEP, FNN_WAKING };
