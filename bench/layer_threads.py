@@ -10,6 +10,7 @@ import numpy as np
 
 import fastnn
 from fastnn import _core
+
 rng=np.random.default_rng(0)
 for n in (1,8,32,128,1024):
   for (i,o) in [(784,64),(64,128),(128,512),(512,10)]:

@@ -72,7 +72,7 @@ def measure(reps: int, rounds: int, limit: str | None) -> dict:
         torch.set_num_threads(fastnn.get_num_threads())
         tX, tWT, tout = torch.from_numpy(X), torch.from_numpy(W).T, torch.from_numpy(out)
 
-        def fastnn_step():  # noqa: F811 - the same product, by PyTorch
+        def fastnn_step():
             torch.matmul(tX, tWT, out=tout)
 
     in_pair = {"numpy": [], "fastnn": []}  # each call's time inside the interleaved loop

@@ -16,27 +16,24 @@ import sys
 from pathlib import Path
 
 
+def _visit(node: ast.AST, prefix: str, lines: list[str], where: str, rows: list) -> None:
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = min([child.lineno] + [d.lineno for d in child.decorator_list])
+            n = child.end_lineno - first + 1
+            around = " ".join(lines[max(0, first - 2):child.lineno])
+            rows.append((n, f"{where}:{prefix}{child.name}", first, "# long:" in around))
+            _visit(child, f"{prefix}{child.name}.", lines, where, rows)
+        elif isinstance(child, ast.ClassDef):
+            _visit(child, f"{prefix}{child.name}.", lines, where, rows)
+
+
 def function_lengths(root: Path) -> list[tuple[int, str, int, bool]]:
     """(lines, file:qualified name, first line, has a stated reason) per function."""
-    rows = []
+    rows: list[tuple[int, str, int, bool]] = []
     for path in sorted(root.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
-        lines = text.splitlines()
-        tree = ast.parse(text, filename=str(path))
-
-        def visit(node: ast.AST, prefix: str) -> None:
-            for child in ast.iter_child_nodes(node):
-                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    first = min([child.lineno] + [d.lineno for d in child.decorator_list])
-                    n = child.end_lineno - first + 1
-                    around = " ".join(lines[max(0, first - 2):child.lineno])
-                    rows.append((n, f"{path.relative_to(root.parent)}:{prefix}{child.name}", first,
-                                 "# long:" in around))
-                    visit(child, f"{prefix}{child.name}.")
-                elif isinstance(child, ast.ClassDef):
-                    visit(child, f"{prefix}{child.name}.")
-
-        visit(tree, "")
+        _visit(ast.parse(text, filename=str(path)), "", text.splitlines(), str(path.relative_to(root.parent)), rows)
     return sorted(rows, reverse=True)
 
 
