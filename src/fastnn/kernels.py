@@ -21,8 +21,9 @@ own.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from numpy.typing import ArrayLike
 
 from . import _core
 from ._validation import as_array, check_bool, check_choice, check_instance, check_real
@@ -184,7 +185,7 @@ def _params_in_place(W, b, check_finite, **inputs):
 
 # ---- dense layer --------------------------------------------------------------
 
-def dense_forward(X: ArrayLike, W: ArrayLike, b: ArrayLike | None = None, activation: str = "identity", *,
+def dense_forward(X: Any, W: Any, b: Any = None, activation: str = "identity", *,
                   slope: float = 0.01, out: np.ndarray | None = None, check_finite: bool = True) -> np.ndarray:
     """Compute a dense layer's output ``A = act(X @ W.T + b)`` in one kernel.
 
@@ -252,7 +253,7 @@ def dense_forward(X: ArrayLike, W: ArrayLike, b: ArrayLike | None = None, activa
     return A
 
 
-def dense_backward(dA: ArrayLike, A: ArrayLike, X: ArrayLike, W: ArrayLike, activation: str = "identity", *,
+def dense_backward(dA: Any, A: Any, X: Any, W: Any, activation: str = "identity", *,
                    slope: float = 0.01, need_dX: bool = True, bias: bool = True,
                    check_finite: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Compute a dense layer's gradients from ``dA = dLoss/dA`` and its forward output A.
@@ -326,7 +327,7 @@ def dense_backward(dA: ArrayLike, A: ArrayLike, X: ArrayLike, W: ArrayLike, acti
     return dW, db, dX
 
 
-def dense_backward_sgd(dA: ArrayLike, A: ArrayLike, X: ArrayLike, W: np.ndarray, b: np.ndarray | None,
+def dense_backward_sgd(dA: Any, A: Any, X: Any, W: np.ndarray, b: np.ndarray | None,
                        lr: float, activation: str = "identity", *, slope: float = 0.01, need_dX: bool = True,
                        check_finite: bool = True) -> np.ndarray | None:
     """Run a dense layer's backward pass fused with a plain SGD step on W and b.
@@ -393,7 +394,7 @@ def dense_backward_sgd(dA: ArrayLike, A: ArrayLike, X: ArrayLike, W: np.ndarray,
 
 # ---- element-wise --------------------------------------------------------------
 
-def activation(name: str, Z: ArrayLike, *, slope: float = 0.01) -> np.ndarray:
+def activation(name: str, Z: Any, *, slope: float = 0.01) -> np.ndarray:
     """Apply an activation element-wise, with the same vector maths as the GEMM epilogue.
 
     Parameters
@@ -428,7 +429,7 @@ def activation(name: str, Z: ArrayLike, *, slope: float = 0.01) -> np.ndarray:
     return A
 
 
-def activation_derivative(name: str, A: ArrayLike, *, slope: float = 0.01) -> np.ndarray:
+def activation_derivative(name: str, A: Any, *, slope: float = 0.01) -> np.ndarray:
     """Compute an activation's derivative ``act'(Z)`` from its output ``A = act(Z)``.
 
     Parameters
@@ -463,7 +464,7 @@ def activation_derivative(name: str, A: ArrayLike, *, slope: float = 0.01) -> np
     return D
 
 
-def sgd_update(param: np.ndarray, grad: ArrayLike, lr: float) -> np.ndarray:
+def sgd_update(param: np.ndarray, grad: Any, lr: float) -> np.ndarray:
     """Take one plain gradient-descent step in place: ``param -= lr * grad``.
 
     Parameters
@@ -507,7 +508,7 @@ def sgd_update(param: np.ndarray, grad: ArrayLike, lr: float) -> np.ndarray:
 
 # ---- output layers and losses ---------------------------------------------------
 
-def softmax(Z: ArrayLike) -> np.ndarray:
+def softmax(Z: Any) -> np.ndarray:
     """Compute the row-wise softmax ``exp(z_j) / sum_k exp(z_k)``, max-subtracted.
 
     Parameters
@@ -571,7 +572,7 @@ def _labels(y, Z):
     return labels
 
 
-def softmax_cross_entropy(Z: ArrayLike, y: ArrayLike) -> tuple[float, np.ndarray]:
+def softmax_cross_entropy(Z: Any, y: Any) -> tuple[float, np.ndarray]:
     """Compute softmax fused with categorical cross-entropy, from logits Z.
 
     The loss is the mean over samples of ``-sum_k y_k log softmax(Z)_k``,
@@ -625,7 +626,7 @@ def softmax_cross_entropy(Z: ArrayLike, y: ArrayLike) -> tuple[float, np.ndarray
     return loss, dZ
 
 
-def sigmoid_binary_cross_entropy(Z: ArrayLike, T: ArrayLike) -> tuple[float, np.ndarray]:
+def sigmoid_binary_cross_entropy(Z: Any, T: Any) -> tuple[float, np.ndarray]:
     """Compute sigmoid fused with binary cross-entropy, from logits Z.
 
     Parameters
@@ -656,7 +657,7 @@ def sigmoid_binary_cross_entropy(Z: ArrayLike, T: ArrayLike) -> tuple[float, np.
     return loss, dZ
 
 
-def half_squared_error(Y: ArrayLike, T: ArrayLike) -> tuple[float, np.ndarray]:
+def half_squared_error(Y: Any, T: Any) -> tuple[float, np.ndarray]:
     """Compute the notes' ``E = 1/2 sum_k (t_k - y_k)^2`` per sample, averaged over the batch.
 
     Parameters
@@ -687,7 +688,7 @@ def half_squared_error(Y: ArrayLike, T: ArrayLike) -> tuple[float, np.ndarray]:
     return loss, dY
 
 
-def mse(Y: ArrayLike, T: ArrayLike) -> tuple[float, np.ndarray]:
+def mse(Y: Any, T: Any) -> tuple[float, np.ndarray]:
     """Compute the mean squared error over all elements.
 
     Parameters

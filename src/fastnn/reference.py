@@ -25,9 +25,9 @@ Conventions (as in the notes and in ``csrc/fastnn.h``):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from ._validation import as_array, check_bool, check_choice, check_instance, check_int, check_real
 
@@ -112,7 +112,7 @@ def _sigmoid(Z):
     return np.where(Z >= 0, one / (one + e), e / (one + e))
 
 
-def activation(name: str, Z: ArrayLike, slope: float = 0.01) -> np.ndarray:
+def activation(name: str, Z: Any, slope: float = 0.01) -> np.ndarray:
     """Apply an element-wise activation function ``A = g(Z)``.
 
     Formulas (notes 004 "ACTIVATION FUNCTIONS"; notes 001 "Activation
@@ -170,7 +170,7 @@ def activation(name: str, Z: ArrayLike, slope: float = 0.01) -> np.ndarray:
 _activation_function = activation  # for functions whose argument shadows it
 
 
-def activation_derivative(name: str, A: ArrayLike, slope: float = 0.01) -> np.ndarray:
+def activation_derivative(name: str, A: Any, slope: float = 0.01) -> np.ndarray:
     """Compute ``g'(z)`` in terms of the activation's OUTPUT ``A = g(z)``.
 
     The forward pass keeps only A, so each derivative is expressed through it:
@@ -230,7 +230,7 @@ def activation_derivative(name: str, A: ArrayLike, slope: float = 0.01) -> np.nd
 # dense layer
 # --------------------------------------------------------------------------
 
-def dense_forward(X: ArrayLike, W: ArrayLike, b: ArrayLike | None = None, activation: str = "identity",
+def dense_forward(X: Any, W: Any, b: Any = None, activation: str = "identity",
                   slope: float = 0.01) -> np.ndarray:
     """Compute the forward pass of a fully connected layer, ``A = g(X W^T + b)``.
 
@@ -290,7 +290,7 @@ def dense_forward(X: ArrayLike, W: ArrayLike, b: ArrayLike | None = None, activa
     return _activation_function(activation, Z, slope)
 
 
-def dense_backward(dA: ArrayLike, A: ArrayLike, X: ArrayLike, W: ArrayLike, activation: str = "identity",
+def dense_backward(dA: Any, A: Any, X: Any, W: Any, activation: str = "identity",
                    slope: float = 0.01, need_dX: bool = True,
                    bias: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Compute the backward pass of a fully connected layer (chain rule, notes 002/004).
@@ -362,7 +362,7 @@ def dense_backward(dA: ArrayLike, A: ArrayLike, X: ArrayLike, W: ArrayLike, acti
     return dW, db, dX
 
 
-def dense_backward_sgd(dA: ArrayLike, A: ArrayLike, X: ArrayLike, W: np.ndarray, b: np.ndarray | None,
+def dense_backward_sgd(dA: Any, A: Any, X: Any, W: np.ndarray, b: np.ndarray | None,
                        lr: float, activation: str = "identity", slope: float = 0.01,
                        need_dX: bool = True) -> np.ndarray | None:
     """Run the backward pass followed by one plain gradient-descent step.
@@ -429,7 +429,7 @@ def _logsumexp_rows(Z):
     return m + np.log(np.exp(Z - m).sum(axis=-1, keepdims=True))
 
 
-def softmax(Z: ArrayLike) -> np.ndarray:
+def softmax(Z: Any) -> np.ndarray:
     """Compute the row-wise softmax ``p_j = e^{z_j} / sum_k e^{z_k}`` (notes 000, 001).
 
     The row maximum is subtracted first (it cancels between numerator and
@@ -478,7 +478,7 @@ def _check_loss_2d(Z, name):
     return n, k
 
 
-def softmax_cross_entropy(Z: ArrayLike, y: ArrayLike) -> tuple[float, np.ndarray]:
+def softmax_cross_entropy(Z: Any, y: Any) -> tuple[float, np.ndarray]:
     """Compute softmax fused with categorical cross-entropy, from logits Z.
 
     Notes 000 (ERM objective with a softmax output layer):
@@ -532,7 +532,7 @@ def softmax_cross_entropy(Z: ArrayLike, y: ArrayLike) -> tuple[float, np.ndarray
     return float(loss), dZ
 
 
-def sigmoid_binary_cross_entropy(Z: ArrayLike, T: ArrayLike) -> tuple[float, np.ndarray]:
+def sigmoid_binary_cross_entropy(Z: Any, T: Any) -> tuple[float, np.ndarray]:
     """Compute sigmoid fused with binary cross-entropy, from logits Z.
 
     Notes 004 ("BINARY CLASSIFICATION LOSS"), averaged over all n*k outputs:
@@ -574,7 +574,7 @@ def sigmoid_binary_cross_entropy(Z: ArrayLike, T: ArrayLike) -> tuple[float, np.
     return float(loss), dZ
 
 
-def half_squared_error(Y: ArrayLike, T: ArrayLike) -> tuple[float, np.ndarray]:
+def half_squared_error(Y: Any, T: Any) -> tuple[float, np.ndarray]:
     """Compute the notes' squared error, averaged over the batch.
 
     Per sample E = 1/2 sum_k (t_k - y_k)^2 (notes 004 "L_total = sum
@@ -614,7 +614,7 @@ def half_squared_error(Y: ArrayLike, T: ArrayLike) -> tuple[float, np.ndarray]:
     return float(loss), dY
 
 
-def mse(Y: ArrayLike, T: ArrayLike) -> tuple[float, np.ndarray]:
+def mse(Y: Any, T: Any) -> tuple[float, np.ndarray]:
     """Compute the mean squared error over all n*k elements (notes 004 "Regression").
 
     MSE = 1/(n k) sum_ik (y_ik - t_ik)^2.
@@ -654,7 +654,7 @@ def mse(Y: ArrayLike, T: ArrayLike) -> tuple[float, np.ndarray]:
 # optimiser
 # --------------------------------------------------------------------------
 
-def sgd_update(param: np.ndarray, grad: ArrayLike, lr: float) -> None:
+def sgd_update(param: np.ndarray, grad: Any, lr: float) -> None:
     """Take one plain gradient-descent step, in place: ``param <- param - lr grad``.
 
     Notes 004: "W_{t+1} = W_t - lambda_t grad f(W_t)"; notes 004 worked
@@ -724,8 +724,8 @@ def _check_network(weights, biases, activations, slope):
     return Ws, bs, lists["activations"]
 
 
-def network_forward(weights: Sequence[ArrayLike], biases: Sequence[ArrayLike | None], activations: Sequence[str],
-                    X: ArrayLike, slope: float = 0.01) -> list[np.ndarray]:
+def network_forward(weights: Sequence[Any], biases: Sequence[Any], activations: Sequence[str],
+                    X: Any, slope: float = 0.01) -> list[np.ndarray]:
     """Compute the activations of every layer of a stack of dense layers, input first.
 
     Parameters
@@ -785,8 +785,8 @@ def _output_delta(loss, weights, biases, activations, outs, y, slope):
     return value, dY * activation_derivative(activations[-1], Y, slope)
 
 
-def network_gradients(weights: Sequence[ArrayLike], biases: Sequence[ArrayLike | None], activations: Sequence[str],
-                      X: ArrayLike, y: ArrayLike, loss: str,
+def network_gradients(weights: Sequence[Any], biases: Sequence[Any], activations: Sequence[str],
+                      X: Any, y: Any, loss: str,
                       slope: float = 0.01) -> tuple[float, list[np.ndarray], list[np.ndarray | None]]:
     """Compute the loss and the gradients of every parameter by backpropagation.
 
@@ -832,7 +832,8 @@ def network_gradients(weights: Sequence[ArrayLike], biases: Sequence[ArrayLike |
     outs = network_forward(weights, biases, activations, X, slope)
     value, delta = _output_delta(loss, weights, biases, activations, outs, y, slope)
     L = len(weights)
-    dWs, dbs = [None] * L, [None] * L
+    dWs: list[Any] = [None] * L
+    dbs: list[Any] = [None] * L
     for l in range(L - 1, -1, -1):
         dWs[l] = delta.T @ outs[l]
         if biases[l] is None:
@@ -855,7 +856,7 @@ def _same_shape(*named):
     return arrays
 
 
-def sgd_step(p: ArrayLike, g: ArrayLike, v: ArrayLike, lr: float, momentum: float = 0.0, nesterov: bool = False,
+def sgd_step(p: Any, g: Any, v: Any, lr: float, momentum: float = 0.0, nesterov: bool = False,
              weight_decay: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Take one SGD step (PyTorch's convention, dampening 0).
 
@@ -916,7 +917,7 @@ def _check_betas(betas):
     return tuple(check_real(f"betas[{i}]", b, minimum=0, maximum=1, max_open=True) for i, b in enumerate(betas))
 
 
-def adam_step(p: ArrayLike, g: ArrayLike, m: ArrayLike, v: ArrayLike, t: int, lr: float,
+def adam_step(p: Any, g: Any, m: Any, v: Any, t: int, lr: float,
               betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
               weight_decay: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Take one Adam step with decoupled weight decay (AdamW).
