@@ -33,7 +33,7 @@ def run_python(code, **env_changes):
     for key in ("OMP_NUM_THREADS", "FASTNN_SIMD"):
         env.pop(key, None)
     env.update(env_changes)
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=False,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -101,6 +101,9 @@ def test_simd_paths_and_forcing():
         np.testing.assert_allclose(K.dense_forward(X, W), X @ W.T, rtol=1e-12)
     with pytest.raises(ValueError, match="no-such-isa"):
         fastnn.set_simd_path("no-such-isa")
+    for bad in (None, 3, b"generic", ["generic"]):
+        with pytest.raises(TypeError, match="^name must be"):
+            fastnn.set_simd_path(bad)
     for p in set(compiled) - set(paths):  # compiled in, but this CPU cannot run it
         with pytest.raises(ValueError):
             fastnn.set_simd_path(p)

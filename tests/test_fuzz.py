@@ -264,8 +264,8 @@ def fuzz_k_dense_forward(data):
     dtype = data.draw(st.sampled_from(FLOATS))
     n, fin, fout, X, W, b, act, slope = draw_layer(data, dtype)
     out = data.draw(st.sampled_from([None, "buffer"]))
-    valid = dict(X=X, W=W, b=b, activation=act, slope=slope,
-                 out=np.full((n, fout), 7, dtype=dtype) if out else None)
+    valid = {"X": X, "W": W, "b": b, "activation": act, "slope": slope,
+             "out": np.full((n, fout), 7, dtype=dtype) if out else None}
 
     def call(a):
         return K.dense_forward(a["X"], a["W"], a["b"], a["activation"], slope=a["slope"], out=a["out"],
@@ -314,7 +314,7 @@ def fuzz_k_dense_backward(data):
     dA = data.draw(float_arrays((n, fout), dtype))
     need_dX = data.draw(st.booleans())
     bias = data.draw(st.booleans())
-    valid = dict(dA=dA, A=A, X=X, W=W, activation=act, slope=slope, need_dX=need_dX, bias=bias)
+    valid = {"dA": dA, "A": A, "X": X, "W": W, "activation": act, "slope": slope, "need_dX": need_dX, "bias": bias}
 
     def call(a):
         return K.dense_backward(a["dA"], a["A"], a["X"], a["W"], a["activation"], slope=a["slope"],
@@ -359,7 +359,7 @@ def fuzz_k_dense_backward_sgd(data):
     dA = data.draw(float_arrays((n, fout), dtype))
     lr = data.draw(st.sampled_from([0.0, 0.1, 1.0, -0.5, 3]))
     need_dX = data.draw(st.booleans())
-    valid = dict(dA=dA, A=A, X=X, W=W, b=b, lr=lr, activation=act, slope=slope, need_dX=need_dX)
+    valid = {"dA": dA, "A": A, "X": X, "W": W, "b": b, "lr": lr, "activation": act, "slope": slope, "need_dX": need_dX}
 
     def call(a):
         return K.dense_backward_sgd(a["dA"], a["A"], a["X"], a["W"], a["b"], a["lr"], a["activation"],
@@ -400,7 +400,7 @@ def _elementwise(data, name, kfun, rfun, argname):
     Z = data.draw(float_arrays(shape, dtype, scale=3.0, specials=True, nonfinite=True))
     act = data.draw(st.sampled_from(K.ACTIVATIONS))
     slope = data.draw(st.sampled_from([0.0, 0.01, 0.5, 2.0]))
-    valid = dict(name=act, Z=Z, slope=slope)
+    valid = {"name": act, "Z": Z, "slope": slope}
 
     def call(a):
         return kfun(a["name"], a["Z"], slope=a["slope"])
@@ -441,7 +441,7 @@ def fuzz_k_sgd_update(data):
     param = data.draw(float_arrays(shape, dtype, specials=True))
     grad = data.draw(float_arrays(shape, dtype, specials=True, nonfinite=data.draw(st.booleans())))
     lr = data.draw(st.sampled_from([0.0, 0.1, 1.0, -2.0, 1e-30, 7]))
-    valid = dict(param=param, grad=grad, lr=lr)
+    valid = {"param": param, "grad": grad, "lr": lr}
 
     def call(a):
         return K.sgd_update(a["param"], a["grad"], a["lr"])
@@ -482,7 +482,7 @@ def fuzz_k_softmax(data):
         close(got, R.softmax(f64(v["Z"])), dtype, "softmax", tol=10 * TOL[dtype])
 
     bad = {"Z": (bad_arrays((n, k)) + [np.zeros(n, dtype)] + ([nonfinite_like(Z)] if Z.size else []), "Z")}
-    run_layout_or_bad(data, "softmax", dict(Z=Z), ["Z"], [], bad, lambda a: K.softmax(a["Z"]), check)
+    run_layout_or_bad(data, "softmax", {"Z": Z}, ["Z"], [], bad, lambda a: K.softmax(a["Z"]), check)
 
 
 def fuzz_k_softmax_cross_entropy(data):
@@ -513,7 +513,7 @@ def fuzz_k_softmax_cross_entropy(data):
                   np.zeros((n, k), np.int64), np.zeros((n, k + 1), dtype), np.zeros((n, k), other),
                   np.zeros((n, k, 1), dtype), nonfinite_like(np.zeros((n, k), dtype)),
                   np.array([2**63] * n, dtype=np.uint64)], "y|labels")}
-    run_layout_or_bad(data, "softmax_cross_entropy", dict(Z=Z, y=y), ["Z", "y"], [], bad,
+    run_layout_or_bad(data, "softmax_cross_entropy", {"Z": Z, "y": y}, ["Z", "y"], [], bad,
                       lambda a: K.softmax_cross_entropy(a["Z"], a["y"]), check)
 
 
@@ -658,7 +658,7 @@ def fuzz_r_dense_forward(data):
         close(got, K.dense_forward(X, W, b, act, slope=slope), dtype, "reference.dense_forward", tol=10 * TOL[dtype])
         return
     arg = data.draw(st.sampled_from(["X", "W", "b", "activation", "slope"]))
-    args = dict(X=X, W=W, b=np.zeros(fout) if b is None else b, activation=act, slope=slope)
+    args = {"X": X, "W": W, "b": np.zeros(fout) if b is None else b, "activation": act, "slope": slope}
     args[arg] = data.draw(st.sampled_from({
         "X": [None, "abc", {"a": 1}, np.zeros((n, fin), complex), [[1.0, 2.0], [3.0]], np.zeros((n, fin + 1))],
         "W": [None, "abc", np.zeros((fout, fin), object), np.zeros((fout, fin + 1)), np.zeros(fin)],
@@ -676,11 +676,11 @@ def fuzz_r_dense_backward(data):
     if data.draw(st.booleans()):
         kind = data.draw(st.sampled_from(LAYOUTS))
         got = R.dense_backward(layout(dA, kind), A, layout(X, kind), W, act, slope)
-        for g, r, w in zip(got, K.dense_backward(dA, A, X, W, act, slope=slope), "dW db dX".split()):
+        for g, r, w in zip(got, K.dense_backward(dA, A, X, W, act, slope=slope), ["dW", "db", "dX"]):
             close(g, r, dtype, f"reference.dense_backward {w}", tol=10 * TOL[dtype])
         return
     arg = data.draw(st.sampled_from(["dA", "A", "X", "W", "activation", "slope"]))
-    args = dict(dA=dA, A=A, X=X, W=W, activation=act, slope=slope)
+    args = {"dA": dA, "A": A, "X": X, "W": W, "activation": act, "slope": slope}
     args[arg] = data.draw(st.sampled_from({
         "dA": [None, "abc", np.zeros((n + 1, fout)), np.zeros((n, fout), complex)],
         "A": [None, {"a": 1}, np.zeros((n, fout + 1)), np.zeros(3)],
@@ -693,7 +693,7 @@ def fuzz_r_dense_backward(data):
 def fuzz_r_dense_backward_sgd(data):
     tick("reference.dense_backward_sgd")
     dtype = data.draw(st.sampled_from(FLOATS))
-    n, fin, fout, X, W, b, act, slope = draw_layer(data, dtype)
+    n, _fin, fout, X, W, b, act, slope = draw_layer(data, dtype)
     A = K.dense_forward(X, W, b, act, slope=slope)
     dA = data.draw(float_arrays((n, fout), dtype))
     b = np.zeros(fout, dtype) if b is None else b
@@ -706,7 +706,7 @@ def fuzz_r_dense_backward_sgd(data):
         close(b1, b2, dtype, "reference.dense_backward_sgd b", tol=10 * TOL[dtype], scale=np.linalg.norm(f64(b)))
         return
     arg = data.draw(st.sampled_from(["W", "b", "lr"]))
-    args = dict(dA=dA, A=A, X=X, W=W.copy(), b=b.copy(), lr=0.1, activation=act, slope=slope)
+    args = {"dA": dA, "A": A, "X": X, "W": W.copy(), "b": b.copy(), "lr": 0.1, "activation": act, "slope": slope}
     args[arg] = data.draw(st.sampled_from({
         "W": [None, W.tolist(), layout(W, "readonly"), "abc"],
         "b": [b.tolist(), layout(b, "readonly"), np.zeros(fout + 1, dtype)],
@@ -731,7 +731,7 @@ def fuzz_r_sgd_update(data):
         K.sgd_update(p2, g, 0.25)
         close(p1, p2, dtype, "reference.sgd_update")
         return
-    args = dict(param=p.copy(), grad=g, lr=0.1)
+    args = {"param": p.copy(), "grad": g, "lr": 0.1}
     args[mode] = data.draw(st.sampled_from({
         "param": [None, p.tolist(), layout(p, "readonly"), p.astype(np.int64), "abc"],
         "grad": [None, "abc", np.zeros(shape + (2,)), np.zeros(shape, complex)],
@@ -760,7 +760,7 @@ def _model(sizes, acts, Ws, bs):
 
 def fuzz_r_network_forward(data):
     tick("reference.network_forward")
-    sizes, acts, Ws, bs, X, rng = _small_net(data)
+    sizes, acts, Ws, bs, X, _rng = _small_net(data)
     mode = data.draw(st.sampled_from(["valid", "bad"]))
     if mode == "valid":
         outs = R.network_forward(Ws, bs, acts, layout(X, data.draw(st.sampled_from(LAYOUTS))))
@@ -768,7 +768,7 @@ def fuzz_r_network_forward(data):
         close(outs[-1], _model(sizes, acts, Ws, bs).forward(X), np.float64, "network_forward", tol=1e-10)
         return
     arg = data.draw(st.sampled_from(["weights", "biases", "activations", "X"]))
-    args = dict(weights=Ws, biases=bs, activations=acts, X=X)
+    args = {"weights": Ws, "biases": bs, "activations": acts, "X": X}
     args[arg] = data.draw(st.sampled_from({
         "weights": [None, Ws[:-1], Ws + Ws, "abc", [np.zeros((2, 7))] * len(Ws)],
         "biases": [None, bs[:-1], bs + bs, 5],
@@ -794,7 +794,7 @@ def fuzz_r_network_gradients(data):
             close(layer.bias, b - db, np.float64, "network_gradients db", tol=1e-9)
         return
     arg = data.draw(st.sampled_from(["loss", "y", "weights", "activations"]))
-    args = dict(weights=Ws, biases=bs, activations=acts, X=X, y=y, loss=loss)
+    args = {"weights": Ws, "biases": bs, "activations": acts, "X": X, "y": y, "loss": loss}
     args[arg] = data.draw(st.sampled_from({
         "loss": ["foo", None, 3, ["mse"]],
         "y": [None, "abc", np.zeros((X.shape[0] + 1, sizes[-1]))],
@@ -813,7 +813,7 @@ def fuzz_r_sgd_step(data):
     nest = data.draw(st.booleans()) and mom > 0
     wd = data.draw(st.sampled_from([0.0, 0.1]))
     if data.draw(st.booleans()):
-        p_r, v_r = R.sgd_step(f64(p), f64(g), f64(v), lr, mom, nest, wd)
+        p_r, _v_r = R.sgd_step(f64(p), f64(g), f64(v), lr, mom, nest, wd)
         opt = fastnn.SGD(lr=lr, momentum=mom, nesterov=nest, weight_decay=wd)
         pk = p.astype(np.float64)
         if mom:
@@ -822,7 +822,7 @@ def fuzz_r_sgd_step(data):
         close(pk, p_r, np.float64, "sgd_step p", tol=1e-12, scale=np.linalg.norm(f64(p)))
         return
     arg = data.draw(st.sampled_from(["p", "g", "v", "lr", "momentum", "weight_decay", "nesterov"]))
-    args = dict(p=p, g=g, v=v, lr=lr, momentum=mom, nesterov=nest, weight_decay=wd)
+    args = {"p": p, "g": g, "v": v, "lr": lr, "momentum": mom, "nesterov": nest, "weight_decay": wd}
     args[arg] = data.draw(st.sampled_from({
         "p": [None, "abc", np.zeros(shape[0] + 1, dtype), np.zeros(shape, complex)],
         "g": [None, "abc", np.zeros(shape[0] + 1, dtype)],
@@ -842,7 +842,7 @@ def fuzz_r_adam_step(data):
     lr = data.draw(st.sampled_from([0.0, 0.01, 0.5]))
     wd = data.draw(st.sampled_from([0.0, 0.1]))
     if data.draw(st.booleans()):
-        p_r, m_r, v_r = R.adam_step(p, g, m, v, t, lr, (0.9, 0.99), 1e-8, wd)
+        p_r, m_r, _v_r = R.adam_step(p, g, m, v, t, lr, (0.9, 0.99), 1e-8, wd)
         opt = fastnn.Adam(lr=lr, betas=(0.9, 0.99), weight_decay=wd)
         opt.step_count = t - 1
         pk = p.copy()
@@ -852,7 +852,7 @@ def fuzz_r_adam_step(data):
         close(opt.state["k"][0], m_r, dtype, "adam_step m", tol=1e-12)
         return
     arg = data.draw(st.sampled_from(["p", "g", "m", "v", "t", "lr", "betas", "eps", "weight_decay"]))
-    args = dict(p=p, g=g, m=m, v=v, t=t, lr=lr, betas=(0.9, 0.99), eps=1e-8, weight_decay=wd)
+    args = {"p": p, "g": g, "m": m, "v": v, "t": t, "lr": lr, "betas": (0.9, 0.99), "eps": 1e-8, "weight_decay": wd}
     args[arg] = data.draw(st.sampled_from({
         "p": [None, "abc", np.zeros(shape[0] + 1)], "g": [None, {"a": 1}, np.zeros(shape[0] + 1)],
         "m": [None, "abc", np.zeros(shape[0] + 1)], "v": [None, "abc", np.zeros(shape[0] + 2)],
@@ -947,16 +947,16 @@ def model_reference(model, X):
 @fuzz_settings(60)
 def test_fuzz_dense(data):
     i, o = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
-    valid = dict(in_features=i, out_features=o,
-                 activation=data.draw(st.sampled_from(fastnn.nn.ACTIVATIONS)),
-                 bias=data.draw(st.sampled_from([True, False, "shared", 0.5, np.arange(o) / 2, list(range(o))])),
-                 weight=data.draw(st.sampled_from([None, np.ones((o, i)), layout(np.ones((o, i), np.int32), "F"),
-                                                   layout(np.ones((o, i), np.float32), "negstride")])),
-                 init=data.draw(st.sampled_from(["auto", "glorot_uniform", "glorot_normal", "he_normal",
-                                                 "he_uniform", "zeros"])),
-                 seed=data.draw(st.sampled_from([None, 0, 7, np.random.default_rng(1)])),
-                 slope=data.draw(st.sampled_from([0.0, 0.01, 2])),
-                 trainable=data.draw(st.sampled_from([True, False, ("weight",), ["bias"], ()])))
+    valid = {"in_features": i, "out_features": o,
+             "activation": data.draw(st.sampled_from(fastnn.nn.ACTIVATIONS)),
+             "bias": data.draw(st.sampled_from([True, False, "shared", 0.5, np.arange(o) / 2, list(range(o))])),
+             "weight": data.draw(st.sampled_from([None, np.ones((o, i)), layout(np.ones((o, i), np.int32), "F"),
+                                                  layout(np.ones((o, i), np.float32), "negstride")])),
+             "init": data.draw(st.sampled_from(["auto", "glorot_uniform", "glorot_normal", "he_normal",
+                                                "he_uniform", "zeros"])),
+             "seed": data.draw(st.sampled_from([None, 0, 7, np.random.default_rng(1)])),
+             "slope": data.draw(st.sampled_from([0.0, 0.01, 2])),
+             "trainable": data.draw(st.sampled_from([True, False, ("weight",), ["bias"], ()]))}
 
     def check(layer):
         assert layer.weight.shape == (o, i) and np.isfinite(layer.weight).all()
@@ -979,8 +979,8 @@ def test_fuzz_dense(data):
 @fuzz_settings(40)
 def test_fuzz_sequential_constructor(data):
     layers = [fastnn.Dense(3, 2, "relu"), fastnn.Dense(2, 4, "softmax")]
-    valid = dict(layers=layers, dtype=data.draw(st.sampled_from(["float32", "float64", np.float32, np.dtype("f8")])),
-                 seed=data.draw(st.sampled_from([None, 0, 12345])))
+    valid = {"layers": layers, "dtype": data.draw(st.sampled_from(["float32", "float64", np.float32, np.dtype("f8")])),
+             "seed": data.draw(st.sampled_from([None, 0, 12345]))}
     bad = {"layers": ([None, "abc", [], [fastnn.Dense(2, 3), fastnn.Dense(4, 1)], [1, 2], 5,
                        [fastnn.Dense(2, 3, "softmax"), fastnn.Dense(3, 1)]], "layers?|softmax"),
            "dtype": ([None, "int32", "abc", 3, np.float16, "complex128", ["float32"]], "dtype"),
@@ -1031,7 +1031,7 @@ def test_fuzz_sequential_methods(data):
         Xe = np.ones((max(n, 1), k))
         if data.draw(st.booleans(), label="bad"):
             arg = data.draw(st.sampled_from(["X", "y", "loss"]))
-            args = dict(X=Xe, y=y, loss=None)
+            args = {"X": Xe, "y": y, "loss": None}
             args[arg] = data.draw(st.sampled_from({
                 "X": bad_inputs(len(y), k) + [np.zeros((0, k))],
                 "y": [None, "abc", {"a": 1}, np.zeros(len(y) + 1, np.int64), np.zeros((len(y), 1), complex),
@@ -1043,7 +1043,7 @@ def test_fuzz_sequential_methods(data):
         assert math.isfinite(res["loss"])
     elif method == "state_dict":
         state = model.state_dict()
-        key = sorted(state)[0]
+        key = min(state)
         if data.draw(st.booleans(), label="bad"):
             bad_state = data.draw(st.sampled_from([
                 None, "abc", 3, [1, 2], {}, {**state, key: "abc"}, {**state, key: np.full(state[key].shape, np.nan)},
@@ -1065,7 +1065,8 @@ def test_fuzz_sequential_methods(data):
             model.save(path)
             again = fastnn.load(path)
             np.testing.assert_array_equal(again.forward(np.ones((2, k))), model.forward(np.ones((2, k))))
-            raw = open(path, "rb").read()
+            with open(path, "rb") as f:
+                raw = f.read()
             cut = data.draw(st.integers(0, len(raw) - 1))
             junk = data.draw(st.sampled_from([raw[:cut], raw[:cut] + b"\x00" * 7, b"", b"PK\x03\x04garbage",
                                               bytes(range(256))]))
@@ -1098,7 +1099,7 @@ def test_fuzz_losses(cls, data):  # one test per class: each gets its own exampl
     out = data.draw(float_arrays((n, k), dtype))
     if cls is fastnn.CrossEntropy:
         target = (np.arange(n) % k).astype(np.int64)
-        kern = lambda o, t: K.softmax_cross_entropy(o, t)  # noqa: E731
+        kern = lambda o, t: K.softmax_cross_entropy(o, t)
     else:
         target = data.draw(float_arrays((n, k), dtype, lo=0.0, hi=1.0))
         kern = {fastnn.MSE: K.mse, fastnn.HalfSquaredError: K.half_squared_error,
@@ -1111,7 +1112,7 @@ def test_fuzz_losses(cls, data):  # one test per class: each gets its own exampl
         close(grad, rg, dtype, cls.__name__ + " grad")
         return
     arg = data.draw(st.sampled_from(["output", "target", "grad_out"]))
-    args = dict(output=out, target=target, grad_out=grad)
+    args = {"output": out, "target": target, "grad_out": grad}
     other = np.float64 if dtype == np.float32 else np.float32
     args[arg] = data.draw(st.sampled_from([None, "abc", [[1.0]], np.zeros((n, k), np.int64),
                                            np.zeros((n + 1, k), dtype), np.zeros((n, k), other),
@@ -1130,12 +1131,13 @@ def test_fuzz_losses(cls, data):  # one test per class: each gets its own exampl
 def test_fuzz_optimizers_and_schedules(which, data):  # one test per class: each gets its own examples
     cls = getattr(fastnn, which)
     valid = {
-        "SGD": dict(lr=0.1, momentum=0.5, nesterov=True, weight_decay=0.01, layer_lrs={0: 0.2}, schedule=None),
-        "Adam": dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, layer_lrs=[0.1, None],
-                     schedule=fastnn.StepLR(2)),
-        "StepLR": dict(step_size=3, gamma=0.5),
-        "CosineLR": dict(min_factor=0.1, warmup=2),
-        "OneCycleLR": dict(pct_start=0.3, div_factor=25.0, final_div_factor=1e4),
+        "SGD": {"lr": 0.1, "momentum": 0.5, "nesterov": True, "weight_decay": 0.01, "layer_lrs": {0: 0.2},
+                "schedule": None},
+        "Adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "layer_lrs": [0.1, None],
+                 "schedule": fastnn.StepLR(2)},
+        "StepLR": {"step_size": 3, "gamma": 0.5},
+        "CosineLR": {"min_factor": 0.1, "warmup": 2},
+        "OneCycleLR": {"pct_start": 0.3, "div_factor": 25.0, "final_div_factor": 1e4},
     }[which]
     reals = [None, "abc", [0.1], {"a": 1}, float("nan"), float("inf"), -1.0, True, complex(1, 0)]
     bad = {k: (reals, k) for k, v in valid.items() if isinstance(v, float)}
@@ -1185,7 +1187,7 @@ def test_fuzz_trainer(data):
                "optimizer": (["sgd", 0.1, fastnn.SGD, {"lr": 0.1}], "optimizer"),
                "batch_size": ([0, -1, 1.5, "3", None, True, [3], float("nan")], "batch_size")}
         call_or_bad(data, what, fastnn.Trainer,
-                    dict(model=model, loss=loss, optimizer=fastnn.SGD(0.1), batch_size=2), bad)
+                    {"model": model, "loss": loss, "optimizer": fastnn.SGD(0.1), "batch_size": 2}, bad)
         return
     opt = data.draw(st.sampled_from([fastnn.SGD(0.05), fastnn.SGD(0.05, momentum=0.9), fastnn.Adam(1e-2)]))
     trainer = fastnn.Trainer(model, loss, opt, batch_size=data.draw(st.integers(1, 4)))
@@ -1193,7 +1195,7 @@ def test_fuzz_trainer(data):
         bad = {"X": (bad_inputs(n, model.n_inputs) + [np.zeros((0, model.n_inputs))], "X|samples?"),
                "y": ([None, "abc", {"a": 1}, np.zeros(n + 1, np.int64), [[1.0], [1.0, 2.0]],
                       np.full(y.shape, np.nan)], "y|targets?|labels")}
-        call_or_bad(data, what, trainer.step, dict(X=layout(X, data.draw(st.sampled_from(LAYOUTS))), y=y), bad,
+        call_or_bad(data, what, trainer.step, {"X": layout(X, data.draw(st.sampled_from(LAYOUTS))), "y": y}, bad,
                     lambda v: math.isfinite(v))
         return
     bad = {"epochs": ([-1, 1.5, "2", None, True], "epochs"),
@@ -1204,17 +1206,17 @@ def test_fuzz_trainer(data):
            "augment": (["abc", 5], "augment"),
            "seed": (BAD_SEEDS, "seed")}
     call_or_bad(data, what, trainer.fit,
-                dict(X=X, y=y, epochs=data.draw(st.integers(0, 2)), verbose=0,
-                     seed=data.draw(st.sampled_from([None, 1])), shuffle=data.draw(st.booleans())), bad,
+                {"X": X, "y": y, "epochs": data.draw(st.integers(0, 2)), "verbose": 0,
+                 "seed": data.draw(st.sampled_from([None, 1])), "shuffle": data.draw(st.booleans())}, bad,
                 lambda h: len(h) <= 2)
 
 
 @given(data=st.data())
 @fuzz_settings(30)
 def test_fuzz_early_stopping(data):
-    valid = dict(monitor=data.draw(st.sampled_from(["val_loss", "loss", "val_accuracy"])), patience=2,
-                 min_delta=0.0, mode=data.draw(st.sampled_from(["auto", "min", "max"])),
-                 restore_best_weights=data.draw(st.booleans()))
+    valid = {"monitor": data.draw(st.sampled_from(["val_loss", "loss", "val_accuracy"])), "patience": 2,
+             "min_delta": 0.0, "mode": data.draw(st.sampled_from(["auto", "min", "max"])),
+             "restore_best_weights": data.draw(st.booleans())}
     bad = {"monitor": ([None, 3, ["loss"], b"loss"], "monitor"),
            "patience": ([-1, 1.5, "2", None, True], "patience"),
            "min_delta": (["abc", None, float("nan"), [0.1], complex(1, 1)], "min_delta"),
@@ -1229,9 +1231,9 @@ def test_fuzz_perceptron(data):
     i, o = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 3))
     what = data.draw(st.sampled_from(["Perceptron", "Perceptron.fit", "Perceptron.predict"]))
     if what == "Perceptron":
-        valid = dict(n_inputs=i, n_outputs=o, lr=data.draw(st.sampled_from([0.1, 1, 2.5])),
-                     weight=data.draw(st.sampled_from([None, np.ones((o, i)), np.ones((o, i), np.int8).tolist()])),
-                     bias=data.draw(st.sampled_from([None, np.zeros(o), [1] * o])))
+        valid = {"n_inputs": i, "n_outputs": o, "lr": data.draw(st.sampled_from([0.1, 1, 2.5])),
+                 "weight": data.draw(st.sampled_from([None, np.ones((o, i)), np.ones((o, i), np.int8).tolist()])),
+                 "bias": data.draw(st.sampled_from([None, np.zeros(o), [1] * o]))}
         bad = {"n_inputs": (BAD_INTS, "n_inputs"), "n_outputs": (BAD_INTS, "n_outputs"),
                "lr": (BAD_SCALARS + [0.0], "lr"),
                "weight": (["abc", np.zeros((o, i + 1)), np.zeros((o, i), complex), [[1.0], [1.0, 2.0]],
@@ -1248,12 +1250,12 @@ def test_fuzz_perceptron(data):
                                                      np.full((n, o), np.nan), {"a": 1}], "d|targets?"),
                "epochs": ([-1, 1.5, "2", None, True, 10**12 + 0.5], "epochs"),
                "seed": (BAD_SEEDS, "seed")}
-        call_or_bad(data, what, p.fit, dict(X=layout(X, data.draw(st.sampled_from(LAYOUTS))), d=d,
-                                            epochs=data.draw(st.integers(0, 5)), shuffle=True, seed=1), bad,
+        call_or_bad(data, what, p.fit, {"X": layout(X, data.draw(st.sampled_from(LAYOUTS))), "d": d,
+                                        "epochs": data.draw(st.integers(0, 5)), "shuffle": True, "seed": 1}, bad,
                     lambda r: r is p and len(p.errors_) <= 5)
         return
     bad = {"X": (bad_inputs(n, i), "X")}
-    call_or_bad(data, what, p.predict, dict(X=layout(X, data.draw(st.sampled_from(LAYOUTS)))), bad,
+    call_or_bad(data, what, p.predict, {"X": layout(X, data.draw(st.sampled_from(LAYOUTS)))}, bad,
                 lambda r: r.shape == ((n,) if o == 1 else (n, o)))
 
 
@@ -1272,7 +1274,8 @@ def test_fuzz_explain(data):
            "lr": (["abc", None, [0.1] * (len(model) + 1), float("nan"), {"a": 1}, [[0.1]]], "lr|learning rate"),
            "precision": ([-1, "abc", None, 1.5], "precision")}
     call_or_bad(data, "explain", fastnn.explain,
-                dict(model=model, x=x, target=target, loss="half_squared_error", lr=0.5, precision=6), bad,
+                {"model": model, "x": x, "target": target, "loss": "half_squared_error", "lr": 0.5, "precision": 6},
+                bad,
                 lambda rec: math.isfinite(rec.loss) and str(rec))
 
 
@@ -1360,7 +1363,8 @@ def test_fuzz_idx(data):
                 expect_error(arg, data.draw(st.sampled_from([D.read_idx, lambda p: D.write_idx(p, a)])), value)
         else:
             D.write_idx(path, a)
-            raw = open(path, "rb").read()
+            with open(path, "rb") as f:
+                raw = f.read()
             cut = data.draw(st.integers(0, len(raw)))
             junk = data.draw(st.sampled_from([raw[:cut], raw + b"\x01", raw[:cut] + b"\xff" * 3, b"",
                                               bytes(range(16))]))
@@ -1387,7 +1391,7 @@ def test_fuzz_normalizer(data):
     per_pixel = data.draw(st.booleans())
     if data.draw(st.booleans(), label="bad ctor"):
         arg = data.draw(st.sampled_from(["method", "per_pixel", "value_range", "eps", "dtype"]))
-        args = dict(method=method, per_pixel=per_pixel)
+        args = {"method": method, "per_pixel": per_pixel}
         args[arg] = data.draw(st.sampled_from({
             "method": [None, "zscore", 3, ["minmax"], "MINMAX"],
             "per_pixel": BAD_FLAGS,
@@ -1464,7 +1468,7 @@ def test_fuzz_splits(data):
         assert sorted(np.concatenate([s.X_train[:, 0], s.X_val[:, 0]]) // 2) == list(range(n))
         return
     arg = data.draw(st.sampled_from(["X", "y", "val_fraction", "seed", "stratify"]))
-    args = dict(X=X, y=y, val_fraction=frac, seed=0)
+    args = {"X": X, "y": y, "val_fraction": frac, "seed": 0}
     args[arg] = data.draw(st.sampled_from({
         "X": [None, X[:-1], "abc", np.array(5), {"a": 1}],
         "y": [None, y[:1], y.reshape(-1, 1), "abc", np.zeros(n, complex), np.full(n, None, object), {"a": 1}],
@@ -1501,7 +1505,7 @@ def test_fuzz_find_corrupted(data):
         assert isinstance(str(report), str)
         return
     arg = data.draw(st.sampled_from(["X", "y", "image_shape", "n_classes", "value_range"]))
-    args = dict(X=X, y=y, image_shape=(2, 2), n_classes=3)
+    args = {"X": X, "y": y, "image_shape": (2, 2), "n_classes": 3}
     args[arg] = data.draw(st.sampled_from({
         "X": [None, 5, "abcd", {"a": 1}, np.array(5)] + ([X[:-1]] if n else []),
         "y": [None, np.zeros((n, 2)), np.zeros(n + 1), 5, "abc", {"a": 1}, [[1], [1, 2]]],
@@ -1523,7 +1527,7 @@ def _small_mnist(n_train=12, n_test=4):
 def test_fuzz_prepare_mnist(data):
     tick("prepare_mnist")
     X_train, y_train, X_test, y_test = _small_mnist()
-    valid = dict(data=(X_train, y_train, X_test, y_test), drop_corrupted=False)
+    valid = {"data": (X_train, y_train, X_test, y_test), "drop_corrupted": False}
     if data.draw(st.booleans()):
         flatten, drop = data.draw(st.booleans()), data.draw(st.booleans())
         p = D.prepare_mnist(**dict(valid, flatten=flatten, drop_corrupted=drop))
@@ -1576,7 +1580,7 @@ def test_fuzz_dataset_files_args(data):
             pytest.importorskip("matplotlib")
             X, y = np.zeros((4, 2, 2)), np.arange(4) % 2
             arg = data.draw(st.sampled_from(["X", "y", "per_class", "dpi", "seed", "path", "title"]))
-            args = dict(X=X, y=y, path=os.path.join(d, "p.png"))
+            args = {"X": X, "y": y, "path": os.path.join(d, "p.png")}
             args[arg] = data.draw(st.sampled_from({
                 "X": [None, "abc", np.zeros((4, 2, 2), complex), np.zeros((3, 2, 2))],
                 "y": [None, "abc", np.zeros((4, 2)), np.zeros(3)], "per_class": BAD_INTS,
@@ -1586,7 +1590,7 @@ def test_fuzz_dataset_files_args(data):
         else:
             arg = data.draw(st.sampled_from(["data_home", "download", "mirrors", "timeout", "verbose"]
                                             + (["flatten"] if fn != "fetch_mnist" else [])))
-            args = dict(data_home=d, download=False, verbose=False)
+            args = {"data_home": d, "download": False, "verbose": False}
             args[arg] = data.draw(st.sampled_from({
                 "data_home": [5, b"x", ["a"], "", {"a": 1}], "download": BAD_FLAGS,
                 "mirrors": [5, [None], {"a": 1}], "timeout": [None, 0, -1, "30", float("nan"), float("inf"), True],

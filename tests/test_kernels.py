@@ -710,6 +710,42 @@ def test_bad_activation_and_labels_raise_value_error():
             K.softmax_cross_entropy(Z, y)
 
 
+def test_activation_code_follows_the_registry():
+    from fastnn.nn.activations import ACTIVATIONS as REGISTERED
+    from fastnn.nn.activations import EPILOGUE_ACTIVATIONS, get_activation
+
+    assert K.ACTIVATIONS == EPILOGUE_ACTIVATIONS == R.ACTIVATIONS  # the pure-NumPy oracle keeps its own copy
+    for name in K.ACTIVATIONS:
+        assert K.activation_code(name) == get_activation(name).code
+    listed = ", ".join(map(repr, K.ACTIVATIONS))
+    for name in sorted(set(REGISTERED) - set(K.ACTIVATIONS)):  # softmax, step, sign: after the GEMM
+        with pytest.raises(ValueError, match=re.escape(listed)):
+            K.activation_code(name)
+        with pytest.raises(ValueError, match=re.escape(listed)):
+            K.dense_forward(np.ones((2, 3)), np.ones((2, 3)), None, name)
+    with pytest.raises(ValueError, match=re.escape(listed)):
+        K.activation_code("swish")
+    for bad in (None, 3, True, b"relu", ["relu"]):
+        with pytest.raises(TypeError, match="^activation must be one of"):
+            K.activation_code(bad)
+
+
+def test_scalar_arguments_type_and_value_errors():
+    X, W = np.ones((4, 3)), np.ones((2, 3))
+    for kw in ({"slope": "a"}, {"slope": None}, {"slope": True}, {"check_finite": 1}, {"check_finite": "yes"}):
+        with pytest.raises(TypeError, match=f"^{next(iter(kw))} must be"):
+            K.dense_forward(X, W, **kw)
+    for kw in ({"slope": -0.5}, {"slope": float("nan")}, {"slope": float("inf")}):
+        with pytest.raises(ValueError, match="^slope must be"):
+            K.dense_forward(X, W, **kw)
+    for lr in ("a", None, True, [0.1]):
+        with pytest.raises(TypeError, match="^lr must be a real number"):
+            K.sgd_update(W.copy(), W, lr)
+    for lr in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="^lr must be finite"):
+            K.sgd_update(W.copy(), W, lr)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_zero_sized_batch(dtype):
     X = np.empty((0, 5), dtype=dtype)

@@ -575,3 +575,26 @@ def test_reference_errors():
         R.sgd_update(ro, np.ones((4, 3)), 0.1)
     with pytest.raises(ValueError, match="read-only"):
         R.dense_backward_sgd(np.ones((2, 4)), np.ones((2, 4)), X, ro, None, 0.1)
+
+
+def test_reference_scalar_arguments_type_and_value_errors():
+    p = np.ones(3)
+    for bad, exc in ((1.5, TypeError), (True, TypeError), (None, TypeError), (0, ValueError), (-1, ValueError)):
+        with pytest.raises(exc, match="^t must be"):
+            R.adam_step(p, p, p, p, bad, 0.1)
+    for bad, exc in ((0.9, TypeError), ("ab", TypeError), ((0.9,), ValueError), ((0.9, 1.0), ValueError),
+                     ((0.9, "a"), TypeError)):
+        with pytest.raises(exc, match="^betas"):
+            R.adam_step(p, p, p, p, 1, 0.1, bad)
+    with pytest.raises(TypeError, match="^nesterov must be True or False"):
+        R.sgd_step(p, p, p, 0.1, nesterov=1)
+    with pytest.raises(ValueError, match=r"^momentum must be in \[0, 1\)"):
+        R.sgd_step(p, p, p, 0.1, momentum=1.0)
+    with pytest.raises(TypeError, match="^activation must be one of"):
+        R.activation(None, p)
+    with pytest.raises(TypeError, match="^loss must be one of"):
+        R.network_gradients([np.ones((1, 3))], [None], ["sigmoid"], np.ones((2, 3)), np.ones((2, 1)), None)
+    with pytest.raises(ValueError, match="^unknown loss 'foo'"):
+        R.network_gradients([np.ones((1, 3))], [None], ["sigmoid"], np.ones((2, 3)), np.ones((2, 1)), "foo")
+    with pytest.raises(TypeError, match="^need_dX must be True or False"):
+        R.dense_backward(np.ones((2, 1)), np.ones((2, 1)), np.ones((2, 3)), np.ones((1, 3)), need_dX=0)

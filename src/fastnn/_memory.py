@@ -24,7 +24,7 @@ _static_limit = None
 
 
 def format_bytes(n: int) -> str:
-    """1536 -> '1.5 KiB'."""
+    """Format a byte count for a message: 1536 -> '1.5 KiB', 100 -> '100 bytes'."""
     value = float(n)
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
         if value < 1024 or unit == "EiB":
@@ -33,9 +33,12 @@ def format_bytes(n: int) -> str:
     return f"{n} bytes"  # pragma: no cover
 
 
-def _read_static_limit():
-    """(bytes, what) for physical memory and the cgroup limit (fixed for
-    the process's life, so read once)."""
+def _read_static_limit() -> tuple[int, str] | None:
+    """Return (bytes, what) for the smaller of physical memory and the cgroup limit.
+
+    Both are fixed for the process's life, so they are read once.  None when
+    neither can be read.
+    """
     best = None
     try:
         phys = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -55,10 +58,13 @@ def _read_static_limit():
     return best
 
 
-def memory_limit():
-    """(bytes, what): the most memory this process can have, or None when
-    unknown: the smallest of physical memory, the cgroup limit and
-    RLIMIT_AS."""
+def memory_limit() -> tuple[int, str] | None:
+    """Return the most memory this process can have, as (bytes, what limits it).
+
+    The smallest of physical memory, the cgroup limit and RLIMIT_AS; None
+    when none of them is known.  ``what`` reads like "physical memory", for
+    messages.
+    """
     global _static_limit
     if _static_limit is None:
         _static_limit = _read_static_limit() or (0, "")
@@ -75,9 +81,11 @@ def memory_limit():
 
 
 def check_alloc(nbytes: int, what: str) -> None:
-    """Raise MemoryError if a buffer of nbytes cannot fit in this process.
+    """Raise MemoryError if a buffer of ``nbytes`` cannot fit in this process.
 
-    ``what`` names the buffer, e.g. "the weights of Dense(10, 10)"."""
+    ``what`` names the buffer in the message, e.g. "the weights of
+    Dense(10, 10)".  Buffers up to 64 MiB are never refused.
+    """
     if nbytes <= _SMALL:
         return
     limit = memory_limit()
@@ -89,7 +97,11 @@ def check_alloc(nbytes: int, what: str) -> None:
 
 
 def check_dim(name: str, value: int) -> int:
-    """``value``, or ValueError for a dimension fastnn's C kernels cannot index."""
+    """Return ``value``, or raise ValueError if it is a dimension the C kernels cannot index.
+
+    ``name`` names the dimension in the message; ``value`` is an int already
+    checked to be >= 1 (see :func:`fastnn._validation.check_int`).
+    """
     if value > MAX_DIM:
         raise ValueError(f"{name}={value} is larger than fastnn's kernels allow (at most {MAX_DIM}, "
                          "C int indices)")

@@ -7,23 +7,49 @@ import os
 import platform
 import re
 import warnings
+from typing import Any
 
 from . import _build_config, _core
+from ._validation import check_choice, check_int
 from ._version import __version__
 
-__all__ = ["build_info", "get_num_threads", "set_num_threads", "set_simd_path", "simd_paths"]
+__all__ = ["build_info", "check_environment", "get_num_threads", "set_num_threads", "set_simd_path", "simd_paths"]
+
+#: The most threads set_num_threads takes (a C int; at most 64 are used).
+_MAX_THREADS = 2**31 - 1
 
 
-def build_info() -> dict:
-    """How this fastnn was built and what it uses on this machine.
+def build_info() -> dict[str, Any]:
+    """Describe how this fastnn was built and what it uses on this machine.
 
-    Keys: version, compiler, compile_flags, simd_path_flags, openmp (bool),
-    openmp_version (e.g. "4.5", None without OpenMP), simd_compiled (paths
-    built in, lowest first), simd_selected (the one in use), simd_tile_f32 /
-    simd_tile_f64 (register tile, rows x columns), default_num_threads,
-    num_threads (what kernels use now), idle_spin_us (how long an idle
-    worker thread polls for work before it sleeps: FASTNN_SPIN_US or the
-    default), machine, python.
+    Returns
+    -------
+    dict
+        With the keys:
+
+        - ``version`` (str): fastnn's version.
+        - ``compiler`` (str), ``compile_flags`` (str): the C compiler and
+          its flags.
+        - ``simd_path_flags`` (dict): the extra flags of each SIMD path.
+        - ``openmp`` (bool): whether the kernels were built with OpenMP.
+        - ``openmp_version`` (str or None): e.g. "4.5"; None without OpenMP.
+        - ``simd_compiled`` (list of str): the SIMD paths built in, lowest
+          first.
+        - ``simd_selected`` (str): the SIMD path in use.
+        - ``simd_tile_f32``, ``simd_tile_f64``: the GEMM's register tile,
+          rows x columns, for float32 and float64.
+        - ``default_num_threads`` (int): the threads used by default.
+        - ``num_threads`` (int): the threads the kernels use now.
+        - ``idle_spin_us`` (int): how long an idle worker thread polls for
+          work before it sleeps, in microseconds (FASTNN_SPIN_US or the
+          default).
+        - ``machine`` (str), ``python`` (str): the CPU architecture and the
+          Python version.
+
+    See Also
+    --------
+    simd_paths : The SIMD paths this CPU can run.
+    get_num_threads : The threads the kernels use now.
     """
     omp = _core.openmp_version()
     return {
@@ -46,49 +72,88 @@ def build_info() -> dict:
 
 
 def get_num_threads() -> int:
-    """Threads fastnn's kernels use now (OpenMP's limit for this thread,
-    capped by set_num_threads and by 64)."""
+    """Return the number of threads fastnn's kernels use now.
+
+    Returns
+    -------
+    int
+        OpenMP's limit for the calling thread, capped by
+        :func:`set_num_threads` and by 64.
+    """
     return _core.get_num_threads()
 
 
 def set_num_threads(n: int) -> None:
-    """Use at most n threads in fastnn's kernels (n >= 1; at most 64 are
-    used).
+    """Use at most `n` threads in fastnn's kernels.
 
     The threads are fastnn's own pool, shared by every Python thread; this
     also sets OpenMP's thread count for the calling thread, so
     ``threadpoolctl`` reports it.  Small problems use fewer threads anyway.
+
+    Parameters
+    ----------
+    n : int
+        The number of threads, >= 1 (at most 64 are used).
+
+    Raises
+    ------
+    TypeError
+        If `n` is not an int (bools are refused).
+    ValueError
+        If `n` is below 1 or above 2**31 - 1.
+
+    Warns
+    -----
+    RuntimeWarning
+        For ``n > 1`` when fastnn was built without OpenMP.
     """
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"n must be an int, got {type(n).__name__}")
-    if not 1 <= n <= 2**31 - 1:
-        raise ValueError(f"n must be in [1, 2**31 - 1], got {n}")
+    n = check_int("n", n, minimum=1, maximum=_MAX_THREADS)
     if n > 1 and _core.openmp_version() == 0:
         warnings.warn("fastnn was built without OpenMP: kernels run on one thread", RuntimeWarning, stacklevel=2)
     _core.set_num_threads(n)
 
 
-def simd_paths() -> list:
-    """The SIMD paths this build has that this CPU can run, lowest first."""
+def simd_paths() -> list[str]:
+    """Return the SIMD paths this build has that this CPU can run.
+
+    Returns
+    -------
+    list of str
+        Their names, lowest first (e.g. ``["generic", "avx2"]``).
+    """
     return [p for p in _core.simd_compiled() if _core.simd_supported(p)]
 
 
 def set_simd_path(name: str) -> None:
-    """Force one SIMD path ("generic", "avx2", "avx512"), e.g. to compare them.
+    """Force one SIMD path, e.g. to compare them.
 
     Call it between kernel calls, not while another thread runs one.  The
     environment variable FASTNN_SIMD does the same at import.
+
+    Parameters
+    ----------
+    name : str
+        A path of this build ("generic", "avx2", "avx512"; see
+        :func:`build_info`'s ``simd_compiled``) that this CPU can run.
+
+    Raises
+    ------
+    TypeError
+        If `name` is not a string.
+    ValueError
+        If `name` is not a path of this build (the message lists them) or
+        this CPU cannot run it.
     """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str, got {type(name).__name__}")
-    if name not in _core.simd_compiled():  # (also refuses "avx2\0...", which C would read as "avx2")
-        raise ValueError(f"SIMD path {name!r} is not one of this build's: {_core.simd_compiled()}")
+    # (the exact comparison also refuses "avx2\0...", which C would read as "avx2")
+    check_choice("name", name, _core.simd_compiled())
     _core.simd_select(name)
 
 
-def _cgroup_cpu_quota(path: str = "/sys/fs/cgroup/cpu.max"):
-    """The CPUs a cgroup (v2) CPU quota allows, "quota period" rounded up;
-    None when there is no quota or no cgroup file."""
+def _cgroup_cpu_quota(path: str = "/sys/fs/cgroup/cpu.max") -> int | None:
+    """Return the CPUs a cgroup (v2) CPU quota allows ("quota period", rounded up).
+
+    None when there is no quota or no cgroup file.
+    """
     try:
         with open(path) as f:
             quota, period = f.read().split()[:2]
@@ -100,10 +165,12 @@ def _cgroup_cpu_quota(path: str = "/sys/fs/cgroup/cpu.max"):
 
 
 def _respect_cpu_quota() -> None:
-    """Unless OMP_NUM_THREADS says otherwise, use no more threads than the
-    container's CPU quota allows: OpenMP counts the CPUs of the affinity
-    mask (os.sched_getaffinity), not the quota, and a team larger than the
-    quota is throttled part way through every parallel job."""
+    """Use no more threads than the container's CPU quota allows, unless OMP_NUM_THREADS is set.
+
+    OpenMP counts the CPUs of the affinity mask (os.sched_getaffinity), not
+    the quota, and a team larger than the quota is throttled part way
+    through every parallel job.
+    """
     if os.environ.get("OMP_NUM_THREADS"):
         return
     quota = _cgroup_cpu_quota()
@@ -112,7 +179,14 @@ def _respect_cpu_quota() -> None:
 
 
 def check_environment() -> None:
-    """At import: honour a CPU quota; warn about bad FASTNN_SPIN_US / FASTNN_SIMD values."""
+    """Honour a CPU quota and warn about bad FASTNN_SPIN_US / FASTNN_SIMD values (run at import).
+
+    Warns
+    -----
+    RuntimeWarning
+        For a FASTNN_SPIN_US that is not a whole number of microseconds, or a
+        FASTNN_SIMD naming a SIMD path this CPU cannot run.
+    """
     _respect_cpu_quota()
     spin = os.environ.get("FASTNN_SPIN_US")
     if spin is not None and not re.fullmatch(r"[0-9]{1,8}", spin):

@@ -12,16 +12,24 @@ Conventions: weights ``W`` are ``(out_features, in_features)``; a batch
 float32 or float64, one dtype per call.  Inputs that are not C-contiguous
 are copied; outputs and arrays updated in place must already be C-contiguous
 and writable.
+
+Scalar arguments are checked by :mod:`fastnn._validation` (a wrong type
+raises TypeError, a wrong value ValueError, naming the argument); the
+array checks below (dtype, layout, overlap, finiteness) are the kernels'
+own.
 """
 
 from __future__ import annotations
 
-import numbers
+from typing import Any
 
 import numpy as np
 
 from . import _core
+from ._validation import as_array, check_bool, check_choice, check_instance, check_real
+from .nn.activations import ACTIVATIONS as _REGISTERED
 from .nn.activations import EPILOGUE_ACTIVATIONS as ACTIVATIONS
+from .nn.activations import get_activation
 
 __all__ = [
     "ACTIVATIONS",
@@ -43,66 +51,62 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 # ---- argument checking --------------------------------------------------------
 
-def activation_code(name) -> int:
-    """The C code of an activation, or ValueError listing the valid names."""
-    if not isinstance(name, str) or name not in _core.ACTIVATION_CODES:
-        raise ValueError(f"unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}")
-    return _core.ACTIVATION_CODES[name]
+def activation_code(name: str) -> int:
+    """Return the C kernels' code of an activation computed in the GEMM epilogue.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`ACTIVATIONS` (the epilogue activations of the registry
+        :mod:`fastnn.nn.activations`).
+
+    Returns
+    -------
+    int
+        The code the C kernels take.
+
+    Raises
+    ------
+    TypeError
+        If `name` is not a string.
+    ValueError
+        If `name` is not an epilogue activation (softmax, step and sign are
+        applied after the GEMM, not by the kernels); the message lists the
+        valid names.
+    """
+    if isinstance(name, str) and name in _REGISTERED and name not in ACTIVATIONS:
+        raise ValueError(f"activation {name!r} is not computed by the kernels (fastnn applies it after "
+                         f"the GEMM); expected one of {', '.join(map(repr, ACTIVATIONS))}")
+    check_choice("activation", name, ACTIVATIONS)
+    return get_activation(name).kernel_code
 
 
-def _check_slope(slope) -> float:
-    if isinstance(slope, bool) or not isinstance(slope, numbers.Real):
-        raise TypeError(f"slope must be a real number, got {type(slope).__name__}")
-    slope = float(slope)
-    if not np.isfinite(slope) or slope < 0:
-        raise ValueError(f"slope must be finite and >= 0, got {slope}")
-    return slope
-
-
-def _check_lr(lr) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
-        raise TypeError(f"lr must be a real number, got {type(lr).__name__}")
-    lr = float(lr)
-    if not np.isfinite(lr):
-        raise ValueError(f"lr must be finite, got {lr}")
-    return lr
-
-
-def _asarray(name, x):
-    """np.asarray(x), with numpy's refusals (ragged lists...) naming the argument."""
-    if x is None:
-        raise TypeError(f"{name} must be an array, got None")
-    try:
-        return np.asarray(x)
-    except (ValueError, TypeError) as e:
-        raise TypeError(f"{name} must be an array of numbers: {e}") from None
-
-
-def _check_flag(name, v) -> bool:
-    if not isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {v!r}")
-    return bool(v)
+def _check_float_dtype(name: str, arr: np.ndarray) -> None:
+    """Raise TypeError unless ``arr`` is float32 or float64."""
+    if arr.dtype not in _FLOATS:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {arr.dtype}")
 
 
 def _no_overlap(name, arr, **others):
-    """ValueError if arr, written by a kernel, overlaps an array it reads."""
+    """Raise ValueError if ``arr``, written by a kernel, overlaps an array it reads."""
     for other_name, other in others.items():
         if other is not None and np.may_share_memory(arr, other):
             raise ValueError(f"{name} shares memory with {other_name}; pass separate arrays")
 
 
 def _contiguous(arr, dtype=None):
-    """arr as a C-contiguous, aligned array (a copy only if it is neither):
-    a view at an odd byte offset is contiguous but not aligned, and the C
-    kernels load whole floats."""
+    """Return ``arr`` as a C-contiguous, aligned array (a copy only if it is neither).
+
+    A view at an odd byte offset is contiguous but not aligned, and the C
+    kernels load whole floats.
+    """
     return np.require(arr, dtype=dtype, requirements=("C", "A"))
 
 
 def _float_array(name, x, ndim, check_finite=True):
-    """x as a C-contiguous float32/float64 array of ndim dimensions."""
-    arr = _asarray(name, x)
-    if arr.dtype not in _FLOATS:
-        raise TypeError(f"{name} must have dtype float32 or float64, got {arr.dtype}")
+    """Return ``x`` as a C-contiguous float32/float64 array of ``ndim`` dimensions."""
+    arr = as_array(name, x)
+    _check_float_dtype(name, arr)
     if arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
     arr = _contiguous(arr)
@@ -112,7 +116,7 @@ def _float_array(name, x, ndim, check_finite=True):
 
 
 def _same_dtype(**arrays):
-    """TypeError naming the arguments if the (non-None) arrays mix dtypes."""
+    """Return the arrays' common dtype; TypeError naming them if (non-None) ones mix dtypes."""
     named = [(k, v) for k, v in arrays.items() if v is not None]
     first_name, first = named[0]
     for name, arr in named[1:]:
@@ -125,7 +129,7 @@ def _same_dtype(**arrays):
 
 
 def _writable(name, arr, shape, dtype):
-    """arr, if it can be written in place as an array of this shape and dtype."""
+    """Return ``arr`` if it can be written in place as an array of this shape and dtype."""
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(arr).__name__}")
     if arr.dtype != dtype:
@@ -140,12 +144,14 @@ def _writable(name, arr, shape, dtype):
 
 
 def _out(name, out, shape, dtype):
+    """Return ``out`` checked as a writable output, or a new array when it is None."""
     if out is None:
         return np.empty(shape, dtype=dtype)
     return _writable(name, out, shape, dtype)
 
 
 def _check_layer(X, W, b):
+    """Raise ValueError unless X, W and b (or None) fit one dense layer."""
     if W.shape[1] != X.shape[1]:
         raise ValueError(
             f"X has {X.shape[1]} features but W has shape {W.shape} "
@@ -156,21 +162,86 @@ def _check_layer(X, W, b):
 
 
 def _check_rows(name, arr, n, k):
+    """Raise ValueError unless ``arr`` has shape (n, k)."""
     if arr.shape != (n, k):
         raise ValueError(f"{name} must have shape {(n, k)}, got {arr.shape}")
 
 
+def _params_in_place(W, b, check_finite, **inputs):
+    """Check W and b (or None), updated in place, against the input arrays; return the dtype."""
+    check_instance("W", W, np.ndarray, "a numpy.ndarray (it is updated in place)")
+    if W.ndim != 2:
+        raise ValueError(f"W must be 2-dimensional, got shape {W.shape}")
+    dtype = _same_dtype(**inputs, W=W)
+    _writable("W", W, W.shape, dtype)
+    if b is not None:
+        _writable("b", b, (W.shape[0],), dtype)
+    if check_finite:
+        for name, arr in (("W", W), ("b", b)):
+            if arr is not None and not _core.all_finite(arr.reshape(-1)):
+                raise ValueError(f"{name} contains NaN or infinity")
+    return dtype
+
+
 # ---- dense layer --------------------------------------------------------------
 
-def dense_forward(X, W, b=None, activation="identity", *, slope=0.01, out=None, check_finite=True):
-    """A = act(X @ W.T + b), with bias and activation in the GEMM's epilogue.
+def dense_forward(X: Any, W: Any, b: Any = None, activation: str = "identity", *,
+                  slope: float = 0.01, out: np.ndarray | None = None, check_finite: bool = True) -> np.ndarray:
+    """Compute a dense layer's output ``A = act(X @ W.T + b)`` in one kernel.
 
-    X: (n_samples, in_features); W: (out_features, in_features);
-    b: (out_features,) or None.  Returns A (n_samples, out_features).
+    The bias and the activation are applied in the GEMM's epilogue, while
+    each tile of the product is still in registers.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, in_features)
+        The input batch, float32 or float64.
+    W : array_like, shape (out_features, in_features)
+        The weights, of the dtype of `X`.
+    b : array_like, shape (out_features,), optional
+        The bias, of the dtype of `X`; None for no bias.
+    activation : str, default "identity"
+        One of :data:`ACTIVATIONS`.
+    slope : float, default 0.01
+        The negative-side slope of leaky_relu (>= 0); the other activations ignore it.
+    out : numpy.ndarray, shape (n_samples, out_features), optional
+        A C-contiguous, writable array of the dtype of `X`, not overlapping
+        the inputs, to write the result into; None for a new array.
+    check_finite : bool, default True
+        Whether to refuse NaN and infinity in `X`, `W` and `b`.  Without the
+        check a non-finite value propagates into the result.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_samples, out_features)
+        The activations A, of the dtype of `X` (`out` itself when given).
+
+    Raises
+    ------
+    TypeError
+        For an argument of the wrong type, a dtype other than float32 or
+        float64, or arrays of mixed dtypes.
+    ValueError
+        For wrong shapes, NaN or infinity (with `check_finite`), an activation
+        not in :data:`ACTIVATIONS`, a negative `slope`, or an `out` that cannot
+        be written in place.
+
+    See Also
+    --------
+    fastnn.reference.dense_forward : The NumPy twin.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn import kernels
+    >>> X = np.array([[0.05, 0.10]])
+    >>> W = np.array([[0.15, 0.20], [0.25, 0.30]])
+    >>> kernels.dense_forward(X, W, np.array([0.35, 0.35]), "sigmoid")
+    array([[0.59326999, 0.59688438]])
     """
     act = activation_code(activation)
-    slope = _check_slope(slope)
-    check_finite = _check_flag("check_finite", check_finite)
+    slope = check_real("slope", slope, minimum=0)
+    check_finite = check_bool("check_finite", check_finite)
     X = _float_array("X", X, 2, check_finite)
     W = _float_array("W", W, 2, check_finite)
     b = None if b is None else _float_array("b", b, 1, check_finite)
@@ -182,19 +253,63 @@ def dense_forward(X, W, b=None, activation="identity", *, slope=0.01, out=None, 
     return A
 
 
-def dense_backward(dA, A, X, W, activation="identity", *, slope=0.01, need_dX=True, bias=True,
-                   check_finite=True):
-    """Gradients of a dense layer from dA = dLoss/dA and the forward output A.
+def dense_backward(dA: Any, A: Any, X: Any, W: Any, activation: str = "identity", *,
+                   slope: float = 0.01, need_dX: bool = True, bias: bool = True,
+                   check_finite: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Compute a dense layer's gradients from ``dA = dLoss/dA`` and its forward output A.
 
-    dZ = dA * act'(A); dW = dZ.T @ X; db = dZ.sum(0); dX = dZ @ W.
-    Returns (dW, db, dX); db is None when ``bias`` is False and dX is None
-    when ``need_dX`` is False (the first layer needs no dX).
+    With ``dZ = dA * act'(A)``: ``dW = dZ.T @ X``, ``db = dZ.sum(0)`` and
+    ``dX = dZ @ W``.
+
+    Parameters
+    ----------
+    dA : array_like, shape (n_samples, out_features)
+        The gradient of the loss with respect to the layer's output.
+    A : array_like, shape (n_samples, out_features)
+        The layer's output in the forward pass (act' is computed from it).
+    X : array_like, shape (n_samples, in_features)
+        The layer's input in the forward pass.
+    W : array_like, shape (out_features, in_features)
+        The layer's weights.
+    activation : str, default "identity"
+        The layer's activation, one of :data:`ACTIVATIONS`.
+    slope : float, default 0.01
+        The negative-side slope of leaky_relu (>= 0).
+    need_dX : bool, default True
+        Whether to compute dX (the first layer needs none).
+    bias : bool, default True
+        Whether to compute db (a layer without bias needs none).
+    check_finite : bool, default True
+        Whether to refuse NaN and infinity in the arrays.
+
+    Returns
+    -------
+    dW : numpy.ndarray, shape (out_features, in_features)
+        The gradient of the weights.
+    db : numpy.ndarray, shape (out_features,) or None
+        The gradient of the bias; None when `bias` is False.
+    dX : numpy.ndarray, shape (n_samples, in_features) or None
+        The gradient of the input; None when `need_dX` is False.
+
+    Raises
+    ------
+    TypeError
+        For an argument of the wrong type, a dtype other than float32 or
+        float64, or arrays of mixed dtypes.
+    ValueError
+        For shapes that do not fit one layer, NaN or infinity (with
+        `check_finite`), an activation not in :data:`ACTIVATIONS` or a
+        negative `slope`.
+
+    See Also
+    --------
+    fastnn.reference.dense_backward : The NumPy twin.
     """
     act = activation_code(activation)
-    slope = _check_slope(slope)
-    need_dX = _check_flag("need_dX", need_dX)
-    bias = _check_flag("bias", bias)
-    check_finite = _check_flag("check_finite", check_finite)
+    slope = check_real("slope", slope, minimum=0)
+    need_dX = check_bool("need_dX", need_dX)
+    bias = check_bool("bias", bias)
+    check_finite = check_bool("check_finite", check_finite)
     dA = _float_array("dA", dA, 2, check_finite)
     A = _float_array("A", A, 2, check_finite)
     X = _float_array("X", X, 2, check_finite)
@@ -212,35 +327,57 @@ def dense_backward(dA, A, X, W, activation="identity", *, slope=0.01, need_dX=Tr
     return dW, db, dX
 
 
-def dense_backward_sgd(dA, A, X, W, b, lr, activation="identity", *, slope=0.01, need_dX=True,
-                       check_finite=True):
-    """Backward pass fused with a plain SGD step; returns dX (or None).
+def dense_backward_sgd(dA: Any, A: Any, X: Any, W: np.ndarray, b: np.ndarray | None,
+                       lr: float, activation: str = "identity", *, slope: float = 0.01, need_dX: bool = True,
+                       check_finite: bool = True) -> np.ndarray | None:
+    """Run a dense layer's backward pass fused with a plain SGD step on W and b.
 
-    dX = dZ @ W with W as it was before the step; then, in place,
-    W -= lr * dZ.T @ X (inside the GEMM's epilogue: dW is never stored)
-    and b -= lr * dZ.sum(0).  W (and b unless None) must be C-contiguous,
-    writable arrays of the layer's dtype.
+    ``dX = dZ @ W`` uses W as it was before the step; then, in place,
+    ``W -= lr * dZ.T @ X`` (inside the GEMM's epilogue: dW is never stored)
+    and ``b -= lr * dZ.sum(0)``.
+
+    Parameters
+    ----------
+    dA, A, X : array_like
+        As in :func:`dense_backward`.
+    W : numpy.ndarray, shape (out_features, in_features)
+        The weights, updated in place: C-contiguous and writable, of the dtype of `X`.
+    b : numpy.ndarray, shape (out_features,) or None
+        The bias, updated in place like `W`; None for a layer without bias.
+    lr : float
+        The learning rate (finite; any sign).
+    activation : str, default "identity"
+        The layer's activation, one of :data:`ACTIVATIONS`.
+    slope : float, default 0.01
+        The negative-side slope of leaky_relu (>= 0).
+    need_dX : bool, default True
+        Whether to compute dX.
+    check_finite : bool, default True
+        Whether to refuse NaN and infinity in the arrays (W and b included).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_samples, in_features) or None
+        The gradient dX of the input; None when `need_dX` is False.
+
+    Raises
+    ------
+    TypeError
+        As :func:`dense_backward`, and for a `W` that is not a numpy.ndarray.
+    ValueError
+        As :func:`dense_backward`, for a non-finite `lr`, and for a `W` or `b`
+        that cannot be written in place or overlaps an input.  A refused
+        call leaves `W` and `b` unchanged.
     """
     act = activation_code(activation)
-    slope = _check_slope(slope)
-    lr = _check_lr(lr)
-    need_dX = _check_flag("need_dX", need_dX)
-    check_finite = _check_flag("check_finite", check_finite)
+    slope = check_real("slope", slope, minimum=0)
+    lr = check_real("lr", lr)
+    need_dX = check_bool("need_dX", need_dX)
+    check_finite = check_bool("check_finite", check_finite)
     dA = _float_array("dA", dA, 2, check_finite)
     A = _float_array("A", A, 2, check_finite)
     X = _float_array("X", X, 2, check_finite)
-    if not isinstance(W, np.ndarray):
-        raise TypeError(f"W must be a numpy.ndarray (it is updated in place), got {type(W).__name__}")
-    if W.ndim != 2:
-        raise ValueError(f"W must be 2-dimensional, got shape {W.shape}")
-    dtype = _same_dtype(dA=dA, A=A, X=X, W=W)
-    _writable("W", W, W.shape, dtype)
-    if b is not None:
-        _writable("b", b, (W.shape[0],), dtype)
-    if check_finite:
-        for name, arr in (("W", W), ("b", b)):
-            if arr is not None and not _core.all_finite(arr.reshape(-1)):
-                raise ValueError(f"{name} contains NaN or infinity")
+    dtype = _params_in_place(W, b, check_finite, dA=dA, A=A, X=X)
     _check_layer(X, W, b)
     n, fout = X.shape[0], W.shape[0]
     _check_rows("dA", dA, n, fout)
@@ -257,39 +394,107 @@ def dense_backward_sgd(dA, A, X, W, b, lr, activation="identity", *, slope=0.01,
 
 # ---- element-wise --------------------------------------------------------------
 
-def activation(name, Z, *, slope=0.01):
-    """act(Z), element-wise, with the same vector maths as the GEMM epilogue."""
+def activation(name: str, Z: Any, *, slope: float = 0.01) -> np.ndarray:
+    """Apply an activation element-wise, with the same vector maths as the GEMM epilogue.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`ACTIVATIONS`.
+    Z : array_like
+        The pre-activations, float32 or float64, of any shape; NaN and
+        infinity are allowed.
+    slope : float, default 0.01
+        The negative-side slope of leaky_relu (>= 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``act(Z)``, a new array of the shape and dtype of `Z`.
+
+    Raises
+    ------
+    TypeError
+        For a non-string `name`, a `Z` that is not an array of float32 or
+        float64, or a `slope` that is not a real number.
+    ValueError
+        For a `name` not in :data:`ACTIVATIONS` or a negative or non-finite `slope`.
+    """
     act = activation_code(name)
-    slope = _check_slope(slope)
-    Z = _asarray("Z", Z)
-    if Z.dtype not in _FLOATS:
-        raise TypeError(f"Z must have dtype float32 or float64, got {Z.dtype}")
+    slope = check_real("slope", slope, minimum=0)
+    Z = as_array("Z", Z)
+    _check_float_dtype("Z", Z)
     A = np.array(Z, dtype=Z.dtype, order="C", copy=True)
     _core.activation_inplace(A.reshape(-1), act, slope)
     return A
 
 
-def activation_derivative(name, A, *, slope=0.01):
-    """act'(Z) computed from the activation's output A."""
+def activation_derivative(name: str, A: Any, *, slope: float = 0.01) -> np.ndarray:
+    """Compute an activation's derivative ``act'(Z)`` from its output ``A = act(Z)``.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`ACTIVATIONS`.
+    A : array_like
+        The activation's output, float32 or float64, of any shape.
+    slope : float, default 0.01
+        The negative-side slope of leaky_relu (>= 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``act'(Z)``, a new array of the shape and dtype of `A`.
+
+    Raises
+    ------
+    TypeError
+        For a non-string `name`, an `A` that is not an array of float32 or
+        float64, or a `slope` that is not a real number.
+    ValueError
+        For a `name` not in :data:`ACTIVATIONS` or a negative or non-finite `slope`.
+    """
     act = activation_code(name)
-    slope = _check_slope(slope)
-    A = _asarray("A", A)
-    if A.dtype not in _FLOATS:
-        raise TypeError(f"A must have dtype float32 or float64, got {A.dtype}")
+    slope = check_real("slope", slope, minimum=0)
+    A = as_array("A", A)
+    _check_float_dtype("A", A)
     A = _contiguous(A).reshape(A.shape)
     D = np.empty_like(A)
     _core.activation_derivative(A.reshape(-1), D.reshape(-1), act, slope)
     return D
 
 
-def sgd_update(param, grad, lr):
-    """param -= lr * grad, in place (param must be writable and C-contiguous)."""
-    lr = _check_lr(lr)
-    if not isinstance(param, np.ndarray):
-        raise TypeError(f"param must be a numpy.ndarray (it is updated in place), got {type(param).__name__}")
-    grad = _asarray("grad", grad)
-    if param.dtype not in _FLOATS:
-        raise TypeError(f"param must have dtype float32 or float64, got {param.dtype}")
+def sgd_update(param: np.ndarray, grad: Any, lr: float) -> np.ndarray:
+    """Take one plain gradient-descent step in place: ``param -= lr * grad``.
+
+    Parameters
+    ----------
+    param : numpy.ndarray
+        The parameters, float32 or float64, C-contiguous and writable.
+    grad : array_like
+        The gradient, of the shape and dtype of `param` (it may overlap
+        `param`: it is read in full first).
+    lr : float
+        The learning rate (finite; any sign).
+
+    Returns
+    -------
+    numpy.ndarray
+        `param` itself, updated.
+
+    Raises
+    ------
+    TypeError
+        For a `param` that is not a numpy.ndarray of float32 or float64, a
+        `grad` of another dtype, or an `lr` that is not a real number.
+    ValueError
+        For a `param` that cannot be written in place, a `grad` of another
+        shape or a non-finite `lr`.  A refused call leaves `param` unchanged.
+    """
+    lr = check_real("lr", lr)
+    check_instance("param", param, np.ndarray, "a numpy.ndarray (it is updated in place)")
+    grad = as_array("grad", grad)
+    _check_float_dtype("param", param)
     _same_dtype(param=param, grad=grad)
     _writable("param", param, param.shape, param.dtype)
     if grad.shape != param.shape:
@@ -303,8 +508,38 @@ def sgd_update(param, grad, lr):
 
 # ---- output layers and losses ---------------------------------------------------
 
-def softmax(Z):
-    """Row-wise softmax (max-subtracted) of Z (n_samples, n_classes)."""
+def softmax(Z: Any) -> np.ndarray:
+    """Compute the row-wise softmax ``exp(z_j) / sum_k exp(z_k)``, max-subtracted.
+
+    Parameters
+    ----------
+    Z : array_like, shape (n_samples, n_classes)
+        The logits, float32 or float64, finite.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_samples, n_classes)
+        The probabilities, of the dtype of `Z`; each row sums to 1.
+
+    Raises
+    ------
+    TypeError
+        For a `Z` that is not an array of float32 or float64.
+    ValueError
+        For a `Z` that is not 2-D or holds NaN or infinity.
+
+    See Also
+    --------
+    fastnn.reference.softmax : The NumPy twin.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn import kernels
+    >>> kernels.softmax(np.array([[1.0, 2.0, 3.0], [1000.0, 1000.0, 1000.0]]))
+    array([[0.09003057, 0.24472847, 0.66524096],
+           [0.33333333, 0.33333333, 0.33333333]])
+    """
     Z = _float_array("Z", Z, 2, check_finite=True)
     P = np.empty_like(Z)
     _core.softmax(Z, P)
@@ -312,6 +547,7 @@ def softmax(Z):
 
 
 def _loss_inputs(name_y, Y, name_t, T):
+    """Check a loss's two (n_samples, n_outputs) arrays; return them as C-contiguous float arrays."""
     Y = _float_array(name_y, Y, 2)
     T = _float_array(name_t, T, 2)
     _same_dtype(**{name_y: Y, name_t: T})
@@ -324,30 +560,61 @@ def _loss_inputs(name_y, Y, name_t, T):
     return Y, T
 
 
-def softmax_cross_entropy(Z, y):
-    """Softmax fused with categorical cross-entropy, from logits Z.
+def _labels(y, Z):
+    """Check integer class labels y, one per row of Z; return them as int64."""
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"labels must be integers, got dtype {y.dtype}")
+    if y.shape[0] != Z.shape[0]:
+        raise ValueError(f"labels must have {Z.shape[0]} entries (one per row of Z), got {y.shape[0]}")
+    labels = _contiguous(y, np.int64)
+    if labels.size and (labels.min() < 0 or labels.max() >= Z.shape[1]):
+        raise ValueError(f"labels must lie in [0, {Z.shape[1]}), got values in [{labels.min()}, {labels.max()}]")
+    return labels
 
-    y: integer labels (n_samples,) in [0, n_classes), or targets
-    (n_samples, n_classes) such as one-hot rows.  Returns (loss, dZ) with
-    loss the mean over samples of -sum_k y_k log softmax(Z)_k (log-sum-exp)
-    and dZ = (softmax(Z) - Y) / n_samples.
+
+def softmax_cross_entropy(Z: Any, y: Any) -> tuple[float, np.ndarray]:
+    """Compute softmax fused with categorical cross-entropy, from logits Z.
+
+    The loss is the mean over samples of ``-sum_k y_k log softmax(Z)_k``,
+    computed with log-sum-exp (no log of a probability rounded to zero).
+
+    Parameters
+    ----------
+    Z : array_like, shape (n_samples, n_classes)
+        The logits, float32 or float64, finite, with at least one row and
+        one column.
+    y : array_like, shape (n_samples,) or (n_samples, n_classes)
+        Integer class labels in [0, n_classes), or a target matrix (such as
+        one-hot rows) of the dtype of `Z`.
+
+    Returns
+    -------
+    loss : float
+        The mean cross-entropy.
+    dZ : numpy.ndarray, shape (n_samples, n_classes)
+        Its gradient with respect to `Z`, ``(softmax(Z) - Y) / n_samples``.
+
+    Raises
+    ------
+    TypeError
+        For arrays of the wrong type or dtype (labels must be integers).
+    ValueError
+        For wrong shapes, an empty batch, labels out of range, or NaN or
+        infinity.
+
+    See Also
+    --------
+    fastnn.reference.softmax_cross_entropy : The NumPy twin.
     """
     Z = _float_array("Z", Z, 2)
     if Z.shape[0] == 0:
         raise ValueError("a loss needs at least one sample; got an empty batch")
     if Z.shape[1] == 0:
         raise ValueError("Z must have at least one class column")
-    y = _asarray("y", y)
+    y = as_array("y", y)
     dZ = np.empty_like(Z)
     if y.ndim == 1:
-        if not np.issubdtype(y.dtype, np.integer):
-            raise TypeError(f"labels must be integers, got dtype {y.dtype}")
-        if y.shape[0] != Z.shape[0]:
-            raise ValueError(f"labels must have {Z.shape[0]} entries (one per row of Z), got {y.shape[0]}")
-        labels = _contiguous(y, np.int64)
-        if labels.size and (labels.min() < 0 or labels.max() >= Z.shape[1]):
-            raise ValueError(f"labels must lie in [0, {Z.shape[1]}), got values in [{labels.min()}, {labels.max()}]")
-        loss = _core.softmax_cross_entropy(Z, labels, None, dZ)
+        loss = _core.softmax_cross_entropy(Z, _labels(y, Z), None, dZ)
     elif y.ndim == 2:
         Y = _float_array("y", y, 2)
         _same_dtype(Z=Z, y=Y)
@@ -359,11 +626,30 @@ def softmax_cross_entropy(Z, y):
     return loss, dZ
 
 
-def sigmoid_binary_cross_entropy(Z, T):
-    """Sigmoid fused with binary cross-entropy from logits Z; targets T in [0, 1].
+def sigmoid_binary_cross_entropy(Z: Any, T: Any) -> tuple[float, np.ndarray]:
+    """Compute sigmoid fused with binary cross-entropy, from logits Z.
 
-    Returns (loss, dZ): loss is the mean over all elements; dZ =
-    (sigmoid(Z) - T) / Z.size.
+    Parameters
+    ----------
+    Z : array_like, shape (n_samples, n_outputs)
+        The logits, float32 or float64, finite.
+    T : array_like, shape (n_samples, n_outputs)
+        The targets in [0, 1], of the dtype of `Z`.
+
+    Returns
+    -------
+    loss : float
+        The binary cross-entropy, averaged over all elements.
+    dZ : numpy.ndarray, shape (n_samples, n_outputs)
+        Its gradient with respect to `Z`, ``(sigmoid(Z) - T) / Z.size``.
+
+    Raises
+    ------
+    TypeError
+        For arrays of the wrong type or dtype, or of mixed dtypes.
+    ValueError
+        For arrays that are not 2-D or of different shapes, an empty batch,
+        or NaN or infinity.
     """
     Z, T = _loss_inputs("Z", Z, "T", T)
     dZ = np.empty_like(Z)
@@ -371,10 +657,30 @@ def sigmoid_binary_cross_entropy(Z, T):
     return loss, dZ
 
 
-def half_squared_error(Y, T):
-    """The notes' E = 1/2 sum_k (t_k - y_k)^2 per sample, averaged over the batch.
+def half_squared_error(Y: Any, T: Any) -> tuple[float, np.ndarray]:
+    """Compute the notes' ``E = 1/2 sum_k (t_k - y_k)^2`` per sample, averaged over the batch.
 
-    Returns (loss, dY) with dY = (Y - T) / n_samples.
+    Parameters
+    ----------
+    Y : array_like, shape (n_samples, n_outputs)
+        The outputs, float32 or float64, finite.
+    T : array_like, shape (n_samples, n_outputs)
+        The targets, of the dtype of `Y`.
+
+    Returns
+    -------
+    loss : float
+        The mean over samples of E.
+    dY : numpy.ndarray, shape (n_samples, n_outputs)
+        Its gradient with respect to `Y`, ``(Y - T) / n_samples``.
+
+    Raises
+    ------
+    TypeError
+        For arrays of the wrong type or dtype, or of mixed dtypes.
+    ValueError
+        For arrays that are not 2-D or of different shapes, an empty batch,
+        or NaN or infinity.
     """
     Y, T = _loss_inputs("Y", Y, "T", T)
     dY = np.empty_like(Y)
@@ -382,8 +688,31 @@ def half_squared_error(Y, T):
     return loss, dY
 
 
-def mse(Y, T):
-    """Mean squared error over all elements; returns (loss, dY = 2 (Y - T) / Y.size)."""
+def mse(Y: Any, T: Any) -> tuple[float, np.ndarray]:
+    """Compute the mean squared error over all elements.
+
+    Parameters
+    ----------
+    Y : array_like, shape (n_samples, n_outputs)
+        The outputs, float32 or float64, finite.
+    T : array_like, shape (n_samples, n_outputs)
+        The targets, of the dtype of `Y`.
+
+    Returns
+    -------
+    loss : float
+        The mean of ``(Y - T)**2``.
+    dY : numpy.ndarray, shape (n_samples, n_outputs)
+        Its gradient with respect to `Y`, ``2 (Y - T) / Y.size``.
+
+    Raises
+    ------
+    TypeError
+        For arrays of the wrong type or dtype, or of mixed dtypes.
+    ValueError
+        For arrays that are not 2-D or of different shapes, an empty batch,
+        or NaN or infinity.
+    """
     Y, T = _loss_inputs("Y", Y, "T", T)
     dY = np.empty_like(Y)
     loss = _core.mse(Y, T, dY)

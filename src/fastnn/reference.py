@@ -16,54 +16,55 @@ Conventions (as in the notes and in ``csrc/fastnn.h``):
   so the batched forward pass is ``Z = X @ W.T + b``;
 * arithmetic is done in the inputs' floating dtype (float32 or float64);
   other inputs (integers, lists) are converted to float64;
-* loss values are returned as Python floats.
+* loss values are returned as Python floats;
+* arguments are checked by :mod:`fastnn._validation` (pure Python and
+  NumPy, like this module): a wrong type raises TypeError, a wrong value
+  ValueError, naming the argument.
 """
 
-import math
-import numbers
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+from ._validation import as_array, check_bool, check_choice, check_instance, check_int, check_real
 
 __all__ = [
     "ACTIVATIONS",
     "activation",
     "activation_derivative",
-    "dense_forward",
+    "adam_step",
     "dense_backward",
     "dense_backward_sgd",
-    "softmax",
-    "softmax_cross_entropy",
-    "sigmoid_binary_cross_entropy",
+    "dense_forward",
     "half_squared_error",
     "mse",
-    "sgd_update",
     "network_forward",
     "network_gradients",
     "sgd_step",
-    "adam_step",
+    "sgd_update",
+    "sigmoid_binary_cross_entropy",
+    "softmax",
+    "softmax_cross_entropy",
 ]
 
 #: Names of the supported element-wise activations (notes 001 and 004).
 ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus")
+
+#: The losses :func:`network_gradients` takes.
+_LOSSES = ("half_squared_error", "mse", "cross_entropy", "binary_cross_entropy")
 
 
 # --------------------------------------------------------------------------
 # small helpers
 # --------------------------------------------------------------------------
 
-def _asarray(x, name):
-    try:
-        return np.asarray(x)
-    except (ValueError, TypeError) as e:  # e.g. a ragged nested list
-        raise TypeError(f"{name}: expected a numeric array ({e})") from None
-
-
 def _float_array(x, name):
-    """``x`` as an ndarray of float32/float64 (anything else -> float64)."""
-    x = _asarray(x, name)
+    """Return ``x`` as an ndarray of float32/float64 (other real numbers become float64)."""
+    x = as_array(name, x)
     if x.dtype not in (np.float32, np.float64):
-        if x.dtype.kind not in "biuf":
-            raise TypeError(f"{name}: expected a numeric array, got dtype {x.dtype}")
         x = x.astype(np.float64)
     return x
 
@@ -76,33 +77,20 @@ def _common(*named):
 
 
 def _check_ndim(x, ndim, name):
+    """Raise ValueError unless ``x`` has ``ndim`` dimensions."""
     if x.ndim != ndim:
         raise ValueError(f"{name}: expected a {ndim}-d array, got shape {x.shape}")
 
 
-def _real(value, name, lo=None, hi=None, lo_open=False, hi_open=False):
-    """A finite real number (not a bool) in the given range, as a float."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if lo is not None and (value < lo or (lo_open and value == lo)):
-        raise ValueError(f"{name} must be {'>' if lo_open else '>='} {lo}, got {value}")
-    if hi is not None and (value > hi or (hi_open and value == hi)):
-        raise ValueError(f"{name} must be {'<' if hi_open else '<='} {hi}, got {value}")
-    return value
-
-
 def _check_activation(name, slope):
-    if not isinstance(name, str) or name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; expected one of {ACTIVATIONS}")
-    _real(slope, "slope", lo=0)
+    """Check an activation name and the leaky_relu slope."""
+    check_choice("activation", name, ACTIVATIONS)
+    check_real("slope", slope, minimum=0)
 
 
 def _check_writable(x, name):
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name}: must be a numpy array (it is updated in place)")
+    """Raise unless ``x`` is a float ndarray that can be updated in place."""
+    check_instance(name, x, np.ndarray, "a numpy array (it is updated in place)")
     if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"{name}: must have dtype float32 or float64 (it is updated in place), got {x.dtype}")
     if not x.flags.writeable:
@@ -114,7 +102,7 @@ def _check_writable(x, name):
 # --------------------------------------------------------------------------
 
 def _sigmoid(Z):
-    """sigma(z) = 1 / (1 + e^{-z}) (notes 004), evaluated without overflow.
+    """Compute sigma(z) = 1 / (1 + e^{-z}) (notes 004) without overflow.
 
     For z >= 0 use 1 / (1 + e^{-z}); for z < 0 the algebraically equal
     e^{z} / (1 + e^{z}).  Both only ever exponentiate -|z| <= 0.
@@ -124,7 +112,7 @@ def _sigmoid(Z):
     return np.where(Z >= 0, one / (one + e), e / (one + e))
 
 
-def activation(name, Z, slope=0.01):
+def activation(name: str, Z: Any, slope: float = 0.01) -> np.ndarray:
     """Apply an element-wise activation function ``A = g(Z)``.
 
     Formulas (notes 004 "ACTIVATION FUNCTIONS"; notes 001 "Activation
@@ -138,6 +126,29 @@ def activation(name, Z, slope=0.01):
       else eps z, with eps = ``slope`` >= 0
     * ``softplus`` ("soft ReLU"): g(z) = log(1 + e^{z}), computed as
       ``logaddexp(0, z)`` so that large z neither overflows nor loses bits.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`ACTIVATIONS`.
+    Z : array_like
+        The pre-activations, of any shape (integers are converted to float64).
+    slope : float, default 0.01
+        The leaky_relu slope eps (>= 0); the other activations ignore it.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``g(Z)``, a new array of the shape and floating dtype of `Z`.
+
+    Raises
+    ------
+    TypeError
+        For a non-string `name`, a non-numeric `Z` or a `slope` that is not a
+        real number.
+    ValueError
+        For a `name` not in :data:`ACTIVATIONS` or a negative or non-finite
+        `slope`.
     """
     _check_activation(name, slope)
     Z = _float_array(Z, "Z")
@@ -159,8 +170,8 @@ def activation(name, Z, slope=0.01):
 _activation_function = activation  # for functions whose argument shadows it
 
 
-def activation_derivative(name, A, slope=0.01):
-    """``g'(z)`` written in terms of the activation's OUTPUT ``A = g(z)``.
+def activation_derivative(name: str, A: Any, slope: float = 0.01) -> np.ndarray:
+    """Compute ``g'(z)`` in terms of the activation's OUTPUT ``A = g(z)``.
 
     The forward pass keeps only A, so each derivative is expressed through it:
 
@@ -174,6 +185,29 @@ def activation_derivative(name, A, slope=0.01):
     * ``softplus``:   g'(z) = sigma(z) = 1 - e^{-A}, because
       e^{A} = 1 + e^{z} gives 1 - e^{-A} = e^{z} / (1 + e^{z});
       computed as ``-expm1(-A)`` to keep precision when A is tiny.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`ACTIVATIONS`.
+    A : array_like
+        The activation's output, of any shape (integers are converted to float64).
+    slope : float, default 0.01
+        The leaky_relu slope eps (>= 0); the other activations ignore it.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``g'(z)``, a new array of the shape and floating dtype of `A`.
+
+    Raises
+    ------
+    TypeError
+        For a non-string `name`, a non-numeric `A` or a `slope` that is not a
+        real number.
+    ValueError
+        For a `name` not in :data:`ACTIVATIONS` or a negative or non-finite
+        `slope`.
     """
     _check_activation(name, slope)
     A = _float_array(A, "A")
@@ -196,13 +230,50 @@ def activation_derivative(name, A, slope=0.01):
 # dense layer
 # --------------------------------------------------------------------------
 
-def dense_forward(X, W, b=None, activation="identity", slope=0.01):
-    """Forward pass of a fully connected layer: ``A = g(X W^T + b)``.
+def dense_forward(X: Any, W: Any, b: Any = None, activation: str = "identity",
+                  slope: float = 0.01) -> np.ndarray:
+    """Compute the forward pass of a fully connected layer, ``A = g(X W^T + b)``.
 
     Per sample this is the notes' ``z_j = sum_i w_ji x_i + b_j``,
     ``a_j = g(z_j)`` (notes 002 "Forward"; notes 004 "h(x) = g(W^h x + b^h)").
 
-    Shapes: X (n, in), W (out, in), b (out,) or None; returns A (n, out).
+    Parameters
+    ----------
+    X : array_like, shape (n, in)
+        The input batch, one sample per row.
+    W : array_like, shape (out, in)
+        The weights.
+    b : array_like, shape (out,), optional
+        The bias; None for no bias.
+    activation : str, default "identity"
+        One of :data:`ACTIVATIONS`.
+    slope : float, default 0.01
+        The leaky_relu slope (>= 0).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, out)
+        The activations A, in the common floating dtype of `X` and `W`.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric arrays, a non-string `activation` or a `slope` that
+        is not a real number.
+    ValueError
+        For arrays that are not 2-D or do not fit one layer, an unknown
+        activation or a negative `slope`.
+
+    Examples
+    --------
+    The hidden layer of notes 004's worked example:
+
+    >>> import numpy as np
+    >>> from fastnn import reference
+    >>> X = np.array([[0.05, 0.10]])
+    >>> W = np.array([[0.15, 0.20], [0.25, 0.30]])
+    >>> reference.dense_forward(X, W, np.array([0.35, 0.35]), "sigmoid")
+    array([[0.59326999, 0.59688438]])
     """
     X, W = _common(("X", X), ("W", W))
     _check_ndim(X, 2, "X")
@@ -219,25 +290,61 @@ def dense_forward(X, W, b=None, activation="identity", slope=0.01):
     return _activation_function(activation, Z, slope)
 
 
-def dense_backward(dA, A, X, W, activation="identity", slope=0.01,
-                   need_dX=True, bias=True):
-    """Backward pass of a fully connected layer (chain rule, notes 002/004).
+def dense_backward(dA: Any, A: Any, X: Any, W: Any, activation: str = "identity",
+                   slope: float = 0.01, need_dX: bool = True,
+                   bias: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Compute the backward pass of a fully connected layer (chain rule, notes 002/004).
 
-    Given dA = dL/dA (n, out), the layer's forward output A (n, out), its
-    input X (n, in) and weights W (out, in):
+    Given dA = dL/dA, the layer's forward output A, its input X and
+    weights W:
 
     * dZ = dA * g'(Z), with g'(Z) from :func:`activation_derivative` of A
       ("dL/dz_out = dL/dy_hat * dy_hat/dz_out", notes 002)
     * dW = dZ^T X, i.e. dL/dw_ji = sum over samples of dz_j x_i
       ("dz_out/dw5 = a_h1", notes 002)
     * db = sum of dZ over the samples (dz_j/db_j = 1, notes 002 "Bias
-      gradients"); None if ``bias`` is False
+      gradients")
     * dX = dZ W, i.e. dL/dx_i = sum_j dz_j w_ji (what the layer below
-      receives as its dA; "dz_out/da_h1 = w5", notes 002); None if
-      ``need_dX`` is False.
+      receives as its dA; "dz_out/da_h1 = w5", notes 002).
 
-    Returns ``(dW, db, dX)``.
+    Parameters
+    ----------
+    dA : array_like, shape (n, out)
+        The gradient of the loss with respect to the layer's output.
+    A : array_like, shape (n, out)
+        The layer's forward output.
+    X : array_like, shape (n, in)
+        The layer's input.
+    W : array_like, shape (out, in)
+        The layer's weights.
+    activation : str, default "identity"
+        The layer's activation, one of :data:`ACTIVATIONS`.
+    slope : float, default 0.01
+        The leaky_relu slope (>= 0).
+    need_dX : bool, default True
+        Whether to compute dX.
+    bias : bool, default True
+        Whether to compute db.
+
+    Returns
+    -------
+    dW : numpy.ndarray, shape (out, in)
+        The gradient of the weights.
+    db : numpy.ndarray, shape (out,) or None
+        The gradient of the bias; None when `bias` is False.
+    dX : numpy.ndarray, shape (n, in) or None
+        The gradient of the input; None when `need_dX` is False.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric arrays or arguments of the wrong type.
+    ValueError
+        For arrays that are not 2-D or do not fit one layer, an unknown
+        activation or a negative `slope`.
     """
+    need_dX = check_bool("need_dX", need_dX)
+    bias = check_bool("bias", bias)
     dA, A, X, W = _common(("dA", dA), ("A", A), ("X", X), ("W", W))
     for arr, nm in ((dA, "dA"), (A, "A"), (X, "X"), (W, "W")):
         _check_ndim(arr, 2, nm)
@@ -255,20 +362,50 @@ def dense_backward(dA, A, X, W, activation="identity", slope=0.01,
     return dW, db, dX
 
 
-def dense_backward_sgd(dA, A, X, W, b, lr, activation="identity", slope=0.01,
-                       need_dX=True):
-    """Backward pass followed by one plain gradient-descent step.
+def dense_backward_sgd(dA: Any, A: Any, X: Any, W: np.ndarray, b: np.ndarray | None,
+                       lr: float, activation: str = "identity", slope: float = 0.01,
+                       need_dX: bool = True) -> np.ndarray | None:
+    """Run the backward pass followed by one plain gradient-descent step.
 
     Computes dW, db, dX as :func:`dense_backward` and then updates IN PLACE
     ``W <- W - lr dW`` and (unless b is None) ``b <- b - lr db``
     (notes 004: "W_{t+1} = W_t - lambda_t grad f(W_t)"; notes 002:
     "W_new = W_old - LR dL/dW_old, B_new = B_old - LR dL/dB_old").
-
     dX is computed with the weights from BEFORE the update (the gradient
-    belongs to the point where it was evaluated).  Returns dX (None if
-    ``need_dX`` is False).
+    belongs to the point where it was evaluated).
+
+    Parameters
+    ----------
+    dA, A, X : array_like
+        As in :func:`dense_backward`.
+    W : numpy.ndarray, shape (out, in)
+        The weights, float32 or float64, writable: updated in place.
+    b : numpy.ndarray, shape (out,) or None
+        The bias, updated in place like `W`; None for no bias.
+    lr : float
+        The learning rate (finite).
+    activation : str, default "identity"
+        The layer's activation, one of :data:`ACTIVATIONS`.
+    slope : float, default 0.01
+        The leaky_relu slope (>= 0).
+    need_dX : bool, default True
+        Whether to compute dX.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, in) or None
+        The gradient dX of the input; None when `need_dX` is False.
+
+    Raises
+    ------
+    TypeError
+        As :func:`dense_backward`, and for a `W` or `b` that is not a float
+        ndarray or an `lr` that is not a real number.
+    ValueError
+        As :func:`dense_backward`, and for a read-only `W` or `b`, a `b` of
+        the wrong shape or a non-finite `lr`.
     """
-    lr = _real(lr, "lr")
+    lr = check_real("lr", lr)
     _check_writable(W, "W")
     if b is not None:
         _check_writable(b, "b")
@@ -287,17 +424,41 @@ def dense_backward_sgd(dA, A, X, W, b, lr, activation="identity", slope=0.01,
 # --------------------------------------------------------------------------
 
 def _logsumexp_rows(Z):
-    """log sum_k exp(z_k) per row, as m + log sum_k exp(z_k - m), m = max_k z_k."""
+    """Compute log sum_k exp(z_k) per row, as m + log sum_k exp(z_k - m), m = max_k z_k."""
     m = Z.max(axis=-1, keepdims=True)
     return m + np.log(np.exp(Z - m).sum(axis=-1, keepdims=True))
 
 
-def softmax(Z):
-    """Row-wise softmax ``p_j = e^{z_j} / sum_k e^{z_k}`` (notes 000, 001).
+def softmax(Z: Any) -> np.ndarray:
+    """Compute the row-wise softmax ``p_j = e^{z_j} / sum_k e^{z_k}`` (notes 000, 001).
 
     The row maximum is subtracted first (it cancels between numerator and
-    denominator) so that no exponential overflows.  Works along the last
-    axis of a 1-d or 2-d array.
+    denominator) so that no exponential overflows.
+
+    Parameters
+    ----------
+    Z : array_like, shape (n_classes,) or (n_samples, n_classes)
+        The logits; softmax runs along the last axis.
+
+    Returns
+    -------
+    numpy.ndarray
+        The probabilities, of the shape and floating dtype of `Z`.
+
+    Raises
+    ------
+    TypeError
+        For a non-numeric `Z`.
+    ValueError
+        For a `Z` that is neither 1-D nor 2-D.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn import reference
+    >>> reference.softmax(np.array([[1.0, 2.0, 3.0], [1000.0, 1000.0, 1000.0]]))
+    array([[0.09003057, 0.24472847, 0.66524096],
+           [0.33333333, 0.33333333, 0.33333333]])
     """
     Z = _float_array(Z, "Z")
     if Z.ndim not in (1, 2):
@@ -309,6 +470,7 @@ def softmax(Z):
 
 
 def _check_loss_2d(Z, name):
+    """Return the shape (n, k) of a loss's 2-D input, refusing an empty one."""
     _check_ndim(Z, 2, name)
     n, k = Z.shape
     if n == 0 or k == 0:
@@ -316,24 +478,43 @@ def _check_loss_2d(Z, name):
     return n, k
 
 
-def softmax_cross_entropy(Z, y):
-    """Softmax fused with categorical cross-entropy, from logits Z (n, k).
+def softmax_cross_entropy(Z: Any, y: Any) -> tuple[float, np.ndarray]:
+    """Compute softmax fused with categorical cross-entropy, from logits Z.
 
     Notes 000 (ERM objective with a softmax output layer):
 
         L = -(1/n) sum_i sum_k y_ik log(p_ik),   p_i = softmax(z_i),
 
     where log p_ik = z_ik - logsumexp(z_i) (no log of a rounded-to-zero
-    probability).  ``y`` is either integer class labels of shape (n,) with
-    values in [0, k) (one-hot targets) or a target matrix of shape (n, k).
+    probability).
 
-    Returns ``(loss, dZ)`` with dZ = (P sum_k y_k - Y) / n, the exact
-    gradient of L; it is the familiar (P - Y) / n when every target row sums
-    to one (always true for labels).
+    Parameters
+    ----------
+    Z : array_like, shape (n, k)
+        The logits, with at least one sample and one class.
+    y : array_like, shape (n,) or (n, k)
+        Integer class labels with values in [0, k) (one-hot targets), or a
+        target matrix.
+
+    Returns
+    -------
+    loss : float
+        The mean cross-entropy L.
+    dZ : numpy.ndarray, shape (n, k)
+        The exact gradient of L, ``(P sum_k y_k - Y) / n``: the familiar
+        ``(P - Y) / n`` when every target row sums to one (always true for
+        labels).
+
+    Raises
+    ------
+    TypeError
+        For non-numeric arrays.
+    ValueError
+        For wrong shapes, an empty batch or labels out of range.
     """
     Z = _float_array(Z, "Z")
     n, k = _check_loss_2d(Z, "Z")
-    y = _asarray(y, "y")
+    y = as_array("y", y)
     if y.dtype.kind in "iu":
         if y.shape != (n,):
             raise ValueError(f"y: integer labels must have shape ({n},), got {y.shape}")
@@ -351,8 +532,8 @@ def softmax_cross_entropy(Z, y):
     return float(loss), dZ
 
 
-def sigmoid_binary_cross_entropy(Z, T):
-    """Sigmoid fused with binary cross-entropy, from logits Z (n, k).
+def sigmoid_binary_cross_entropy(Z: Any, T: Any) -> tuple[float, np.ndarray]:
+    """Compute sigmoid fused with binary cross-entropy, from logits Z.
 
     Notes 004 ("BINARY CLASSIFICATION LOSS"), averaged over all n*k outputs:
 
@@ -362,7 +543,26 @@ def sigmoid_binary_cross_entropy(Z, T):
     each term equals  max(z, 0) - z t + log(1 + e^{-|z|}),  which is what is
     evaluated (no overflow, no log(0)).
 
-    Returns ``(loss, dZ)`` with dZ = (sigma(Z) - T) / (n k).
+    Parameters
+    ----------
+    Z : array_like, shape (n, k)
+        The logits, with at least one sample and one output.
+    T : array_like, shape (n, k)
+        The targets in [0, 1].
+
+    Returns
+    -------
+    loss : float
+        The mean binary cross-entropy H.
+    dZ : numpy.ndarray, shape (n, k)
+        Its gradient, ``(sigma(Z) - T) / (n k)``.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric arrays.
+    ValueError
+        For arrays that are not 2-D or of different shapes, or an empty batch.
     """
     Z, T = _common(("Z", Z), ("T", T))
     n, k = _check_loss_2d(Z, "Z")
@@ -374,14 +574,35 @@ def sigmoid_binary_cross_entropy(Z, T):
     return float(loss), dZ
 
 
-def half_squared_error(Y, T):
-    """The notes' squared error, averaged over the batch.
+def half_squared_error(Y: Any, T: Any) -> tuple[float, np.ndarray]:
+    """Compute the notes' squared error, averaged over the batch.
 
     Per sample E = 1/2 sum_k (t_k - y_k)^2 (notes 004 "L_total = sum
     0.5 (target - output)^2"; notes 000 "E_total"; notes 002 call it
     "MSE Loss = 0.5 (y_true - y_hat)^2"); the batch loss is the mean of E
-    over the n samples.  Returns ``(loss, dY)`` with dY = (Y - T) / n
-    (notes 004: dE/dout_o1 = -(target_o1 - out_o1)).
+    over the n samples.
+
+    Parameters
+    ----------
+    Y : array_like, shape (n, k)
+        The outputs, with at least one sample and one output.
+    T : array_like, shape (n, k)
+        The targets.
+
+    Returns
+    -------
+    loss : float
+        The mean of E over the samples.
+    dY : numpy.ndarray, shape (n, k)
+        Its gradient, ``(Y - T) / n`` (notes 004: dE/dout_o1 =
+        -(target_o1 - out_o1)).
+
+    Raises
+    ------
+    TypeError
+        For non-numeric arrays.
+    ValueError
+        For arrays that are not 2-D or of different shapes, or an empty batch.
     """
     Y, T = _common(("Y", Y), ("T", T))
     n, _ = _check_loss_2d(Y, "Y")
@@ -393,12 +614,31 @@ def half_squared_error(Y, T):
     return float(loss), dY
 
 
-def mse(Y, T):
-    """Mean squared error over all n*k elements (notes 004 "Regression"):
+def mse(Y: Any, T: Any) -> tuple[float, np.ndarray]:
+    """Compute the mean squared error over all n*k elements (notes 004 "Regression").
 
-        MSE = 1/(n k) sum_ik (y_ik - t_ik)^2.
+    MSE = 1/(n k) sum_ik (y_ik - t_ik)^2.
 
-    Returns ``(loss, dY)`` with dY = 2 (Y - T) / (n k).
+    Parameters
+    ----------
+    Y : array_like, shape (n, k)
+        The outputs, with at least one sample and one output.
+    T : array_like, shape (n, k)
+        The targets.
+
+    Returns
+    -------
+    loss : float
+        The MSE.
+    dY : numpy.ndarray, shape (n, k)
+        Its gradient, ``2 (Y - T) / (n k)``.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric arrays.
+    ValueError
+        For arrays that are not 2-D or of different shapes, or an empty batch.
     """
     Y, T = _common(("Y", Y), ("T", T))
     n, k = _check_loss_2d(Y, "Y")
@@ -414,13 +654,30 @@ def mse(Y, T):
 # optimiser
 # --------------------------------------------------------------------------
 
-def sgd_update(param, grad, lr):
-    """One plain gradient-descent step, in place: ``param <- param - lr grad``.
+def sgd_update(param: np.ndarray, grad: Any, lr: float) -> None:
+    """Take one plain gradient-descent step, in place: ``param <- param - lr grad``.
 
     Notes 004: "W_{t+1} = W_t - lambda_t grad f(W_t)"; notes 004 worked
-    example: "w5^{t+1} = w5 - lambda dL/dw5".  Returns None.
+    example: "w5^{t+1} = w5 - lambda dL/dw5".
+
+    Parameters
+    ----------
+    param : numpy.ndarray
+        The parameters, float32 or float64, writable: updated in place.
+    grad : array_like
+        The gradient, of the shape of `param`.
+    lr : float
+        The learning rate (finite).
+
+    Raises
+    ------
+    TypeError
+        For a `param` that is not a float ndarray, a non-numeric `grad` or an
+        `lr` that is not a real number.
+    ValueError
+        For a read-only `param`, a `grad` of another shape or a non-finite `lr`.
     """
-    lr = _real(lr, "lr")
+    lr = check_real("lr", lr)
     _check_writable(param, "param")
     grad = _float_array(grad, "grad")
     if grad.shape != param.shape:
@@ -433,18 +690,17 @@ def sgd_update(param, grad, lr):
 # ---------------------------------------------------------------------------
 
 def _output_activation(name, Z, slope):
+    """Apply a layer's activation, softmax included."""
     if name == "softmax":
         return softmax(Z)
     return activation(name, Z, slope)
 
 
 def _check_network(weights, biases, activations, slope):
-    """The layer lists as lists of float64 arrays, checked against each other."""
+    """Return the layer lists as lists of float64 arrays, checked against each other."""
     lists = {}
     for name, seq in (("weights", weights), ("biases", biases), ("activations", activations)):
-        if isinstance(seq, (str, bytes, np.ndarray)) or not isinstance(seq, (list, tuple)):
-            raise TypeError(f"{name} must be a list with one entry per layer, got {type(seq).__name__}")
-        lists[name] = list(seq)
+        lists[name] = list(check_instance(name, seq, (list, tuple), "a list with one entry per layer"))
     L = len(lists["weights"])
     if L == 0:
         raise ValueError("weights must hold at least one layer")
@@ -461,21 +717,43 @@ def _check_network(weights, biases, activations, slope):
             b = _float_array(b, f"biases[{l}]").astype(np.float64)
             if b.shape not in ((), (W.shape[0],)):
                 raise ValueError(f"biases[{l}] must be a scalar or of shape ({W.shape[0]},), got {b.shape}")
-        if act != "softmax":
-            if not isinstance(act, str) or act not in ACTIVATIONS:
-                raise ValueError(f"activations[{l}]: unknown activation {act!r}")
+        check_choice(f"activations[{l}]", act, (*ACTIVATIONS, "softmax"))
         Ws.append(W)
         bs.append(b)
-    _real(slope, "slope", lo=0)
+    check_real("slope", slope, minimum=0)
     return Ws, bs, lists["activations"]
 
 
-def network_forward(weights, biases, activations, X, slope=0.01):
-    """Activations of every layer of a stack of dense layers, input first.
+def network_forward(weights: Sequence[Any], biases: Sequence[Any], activations: Sequence[str],
+                    X: Any, slope: float = 0.01) -> list[np.ndarray]:
+    """Compute the activations of every layer of a stack of dense layers, input first.
 
-    ``weights[l]`` is (out, in); ``biases[l]`` is an (out,) array, a scalar
-    shared by the layer's neurons, or None; ``activations[l]`` a name from
-    ACTIVATIONS or "softmax" (last layer).  Returns [X, A_1, ..., A_L].
+    Parameters
+    ----------
+    weights : list of array_like
+        The weights of each layer, ``weights[l]`` of shape (out, in).
+    biases : list of array_like or None
+        The bias of each layer: an (out,) array, a scalar shared by the
+        layer's neurons, or None.
+    activations : list of str
+        The activation of each layer: a name from :data:`ACTIVATIONS`, or
+        "softmax".
+    X : array_like, shape (n, in)
+        The input batch.
+    slope : float, default 0.01
+        The leaky_relu slope (>= 0).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``[X, A_1, ..., A_L]``, in float64.
+
+    Raises
+    ------
+    TypeError
+        For lists, arrays or names of the wrong type.
+    ValueError
+        For layers that do not fit each other or `X`, or an unknown activation.
     """
     weights, biases, activations = _check_network(weights, biases, activations, slope)
     X = _float_array(X, "X").astype(np.float64)
@@ -491,37 +769,71 @@ def network_forward(weights, biases, activations, X, slope=0.01):
     return outs
 
 
-def network_gradients(weights, biases, activations, X, y, loss, slope=0.01):
-    """Loss and gradients of every parameter by backpropagation (notes 002,
-    004): delta_L from the loss, delta_l = (delta_{l+1} W_{l+1}) * act'(A_l),
-    dW_l = delta_l^T A_{l-1}, db_l = sum over samples of delta_l (and over
-    the neurons too for a shared scalar bias).
-
-    loss: "half_squared_error", "mse", "cross_entropy" (softmax output, y
-    labels or targets) or "binary_cross_entropy" (sigmoid output).
-    Returns (loss_value, [dW_l], [db_l]).
-    """
-    if not isinstance(loss, str) or loss not in ("half_squared_error", "mse", "cross_entropy",
-                                                  "binary_cross_entropy"):
-        raise ValueError(f"unknown loss {loss!r}; expected half_squared_error, mse, cross_entropy "
-                         "or binary_cross_entropy")
-    weights, biases, activations = _check_network(weights, biases, activations, slope)
-    outs = network_forward(weights, biases, activations, X, slope)
-    L = len(weights)
+def _output_delta(loss, weights, biases, activations, outs, y, slope):
+    """Return the loss value and delta_L = dLoss/dZ_L of the output layer."""
     Y = outs[-1]
     if loss in ("cross_entropy", "binary_cross_entropy"):
         # the fused losses take the logits: recompute them
         Zl = outs[-2] @ np.asarray(weights[-1]).T + (0 if biases[-1] is None else biases[-1])
         fn = softmax_cross_entropy if loss == "cross_entropy" else sigmoid_binary_cross_entropy
-        value, delta = fn(Zl, y)
-    else:
-        fn = {"half_squared_error": half_squared_error, "mse": mse}[loss]
-        y = _float_array(y, "y")
-        if y.size != Y.size:
-            raise ValueError(f"y must hold one target per output, {Y.shape}, got shape {y.shape}")
-        value, dY = fn(Y, y.astype(np.float64).reshape(Y.shape))
-        delta = dY * activation_derivative(activations[-1], Y, slope)
-    dWs, dbs = [None] * L, [None] * L
+        return fn(Zl, y)
+    fn = {"half_squared_error": half_squared_error, "mse": mse}[loss]
+    y = _float_array(y, "y")
+    if y.size != Y.size:
+        raise ValueError(f"y must hold one target per output, {Y.shape}, got shape {y.shape}")
+    value, dY = fn(Y, y.astype(np.float64).reshape(Y.shape))
+    return value, dY * activation_derivative(activations[-1], Y, slope)
+
+
+def network_gradients(weights: Sequence[Any], biases: Sequence[Any], activations: Sequence[str],
+                      X: Any, y: Any, loss: str,
+                      slope: float = 0.01) -> tuple[float, list[np.ndarray], list[np.ndarray | None]]:
+    """Compute the loss and the gradients of every parameter by backpropagation.
+
+    Notes 002, 004: delta_L from the loss, delta_l = (delta_{l+1} W_{l+1}) *
+    act'(A_l), dW_l = delta_l^T A_{l-1}, db_l = sum over samples of delta_l
+    (and over the neurons too for a shared scalar bias).
+
+    Parameters
+    ----------
+    weights, biases, activations : list
+        The layers, as in :func:`network_forward`.
+    X : array_like, shape (n, in)
+        The input batch.
+    y : array_like
+        The targets: one per output, or for "cross_entropy" labels (n,) or
+        targets (n, k).
+    loss : {"half_squared_error", "mse", "cross_entropy", "binary_cross_entropy"}
+        The loss; "cross_entropy" needs a softmax output and
+        "binary_cross_entropy" a sigmoid one.
+    slope : float, default 0.01
+        The leaky_relu slope (>= 0).
+
+    Returns
+    -------
+    loss_value : float
+        The loss.
+    dWs : list of numpy.ndarray
+        The gradient of each layer's weights.
+    dbs : list of numpy.ndarray or None
+        The gradient of each layer's bias (a scalar for a shared bias;
+        None for no bias).
+
+    Raises
+    ------
+    TypeError
+        For arguments of the wrong type.
+    ValueError
+        For an unknown loss, layers that do not fit each other or `X`, or
+        targets of the wrong size.
+    """
+    check_choice("loss", loss, _LOSSES)
+    weights, biases, activations = _check_network(weights, biases, activations, slope)
+    outs = network_forward(weights, biases, activations, X, slope)
+    value, delta = _output_delta(loss, weights, biases, activations, outs, y, slope)
+    L = len(weights)
+    dWs: list[Any] = [None] * L
+    dbs: list[Any] = [None] * L
     for l in range(L - 1, -1, -1):
         dWs[l] = delta.T @ outs[l]
         if biases[l] is None:
@@ -536,7 +848,7 @@ def network_gradients(weights, biases, activations, X, y, loss, slope=0.01):
 
 
 def _same_shape(*named):
-    """The arrays of ``(name, array)`` pairs as float arrays of one shape."""
+    """Return the arrays of ``(name, array)`` pairs as float arrays of one shape."""
     arrays = _common(*named)
     for (name, _), a in zip(named[1:], arrays[1:]):
         if a.shape != arrays[0].shape:
@@ -544,42 +856,122 @@ def _same_shape(*named):
     return arrays
 
 
-def sgd_step(p, g, v, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
-    """One SGD step (PyTorch's convention, dampening 0); returns (p, v).
+def sgd_step(p: Any, g: Any, v: Any, lr: float, momentum: float = 0.0, nesterov: bool = False,
+             weight_decay: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Take one SGD step (PyTorch's convention, dampening 0).
+
+    ::
 
         g <- g + weight_decay p;   v <- momentum v + g;
         p <- p - lr (g + momentum v)  with Nesterov,  p - lr v  without.
+
     With momentum = weight_decay = 0 this is the notes' p <- p - lr g.
+
+    Parameters
+    ----------
+    p : array_like
+        The parameters.
+    g : array_like
+        Their gradient, of the shape of `p`.
+    v : array_like
+        The momentum buffer, of the shape of `p` (zeros at the first step).
+    lr : float
+        The learning rate (>= 0).
+    momentum : float, default 0.0
+        The momentum, in [0, 1).
+    nesterov : bool, default False
+        Whether to use Nesterov momentum.
+    weight_decay : float, default 0.0
+        The L2 penalty added to the gradient (>= 0).
+
+    Returns
+    -------
+    p : numpy.ndarray
+        The new parameters.
+    v : numpy.ndarray
+        The new momentum buffer.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric arrays or scalars of the wrong type.
+    ValueError
+        For arrays of different shapes or scalars out of range.
     """
     p, g, v = _same_shape(("p", p), ("g", g), ("v", v))
-    lr = _real(lr, "lr", lo=0)
-    momentum = _real(momentum, "momentum", lo=0, hi=1, hi_open=True)
-    weight_decay = _real(weight_decay, "weight_decay", lo=0)
-    if not isinstance(nesterov, (bool, np.bool_)):
-        raise TypeError(f"nesterov must be True or False, got {nesterov!r}")
+    lr = check_real("lr", lr, minimum=0)
+    momentum = check_real("momentum", momentum, minimum=0, maximum=1, max_open=True)
+    weight_decay = check_real("weight_decay", weight_decay, minimum=0)
+    nesterov = check_bool("nesterov", nesterov)
     g = g + weight_decay * p
     v = momentum * v + g
     step = g + momentum * v if nesterov else v
     return p - lr * step, v
 
 
-def adam_step(p, g, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-    """One Adam step with decoupled weight decay (AdamW); t counts from 1.
-    Returns (p, m, v).
+def _check_betas(betas):
+    """Return Adam's (beta1, beta2), each in [0, 1)."""
+    check_instance("betas", betas, (tuple, list), "a pair (beta1, beta2)")
+    if len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {len(betas)} value(s)")
+    return tuple(check_real(f"betas[{i}]", b, minimum=0, maximum=1, max_open=True) for i, b in enumerate(betas))
+
+
+def adam_step(p: Any, g: Any, m: Any, v: Any, t: int, lr: float,
+              betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
+              weight_decay: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Take one Adam step with decoupled weight decay (AdamW).
+
+    ::
 
         p <- p (1 - lr weight_decay);  m <- b1 m + (1 - b1) g;
         v <- b2 v + (1 - b2) g^2;      p <- p - lr m_hat / (sqrt(v_hat) + eps)
+
     with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t).
+
+    Parameters
+    ----------
+    p : array_like
+        The parameters.
+    g : array_like
+        Their gradient, of the shape of `p`.
+    m : array_like
+        The first-moment estimate, of the shape of `p` (zeros at t = 1).
+    v : array_like
+        The second-moment estimate, of the shape of `p` (zeros at t = 1).
+    t : int
+        The step number, counting from 1.
+    lr : float
+        The learning rate (>= 0).
+    betas : pair of float, default (0.9, 0.999)
+        The decay rates b1, b2 of the moments, each in [0, 1).
+    eps : float, default 1e-8
+        Added to the denominator (> 0).
+    weight_decay : float, default 0.0
+        The decoupled weight decay (>= 0).
+
+    Returns
+    -------
+    p : numpy.ndarray
+        The new parameters.
+    m : numpy.ndarray
+        The new first-moment estimate.
+    v : numpy.ndarray
+        The new second-moment estimate.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric arrays or scalars of the wrong type.
+    ValueError
+        For arrays of different shapes or scalars out of range.
     """
     p, g, m, v = _same_shape(("p", p), ("g", g), ("m", m), ("v", v))
-    if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Integral) or t < 1:
-        raise ValueError(f"t must be an int >= 1 (steps count from 1), got {t!r}")
-    lr = _real(lr, "lr", lo=0)
-    if isinstance(betas, (str, bytes)) or not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    b1, b2 = (_real(b, f"betas[{i}]", lo=0, hi=1, hi_open=True) for i, b in enumerate(betas))
-    eps = _real(eps, "eps", lo=0, lo_open=True)
-    weight_decay = _real(weight_decay, "weight_decay", lo=0)
+    t = check_int("t", t, minimum=1)
+    lr = check_real("lr", lr, minimum=0)
+    b1, b2 = _check_betas(betas)
+    eps = check_real("eps", eps, minimum=0, min_open=True)
+    weight_decay = check_real("weight_decay", weight_decay, minimum=0)
     p = p * (1 - lr * weight_decay)
     m = b1 * m + (1 - b1) * g
     v = b2 * v + (1 - b2) * g * g
