@@ -36,20 +36,20 @@ def _model(seed=1, hidden=12, dtype="float64"):
 # name -> (optimizer factory, fit keyword arguments besides X, y, epochs)
 CONFIGS = {
     "sgd_nesterov_momentum": (lambda: fastnn.SGD(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
-                              dict(validation="data")),
+                              {"validation": "data"}),
     "adam_onecycle_augment": (lambda: fastnn.Adam(lr=0.01, schedule=fastnn.OneCycleLR()),
-                              dict(validation="data", augment=True)),
+                              {"validation": "data", "augment": True}),
     "adamw_cosine_split_augment": (lambda: fastnn.Adam(lr=0.01, weight_decay=0.01,
                                                         schedule=fastnn.CosineLR(warmup=5)),
-                                   dict(validation="split", augment=True)),
-    "fused_sgd_steplr": (lambda: fastnn.SGD(lr=0.1, schedule=fastnn.StepLR(2, gamma=0.5)), dict()),
+                                   {"validation": "split", "augment": True}),
+    "fused_sgd_steplr": (lambda: fastnn.SGD(lr=0.1, schedule=fastnn.StepLR(2, gamma=0.5)), {}),
 }
 
 
 def _fit_kwargs(config, data, **extra):
-    X, y, Xv, yv = data
+    _X, _y, Xv, yv = data
     opts = CONFIGS[config][1]
-    kw = dict(verbose=0, seed=5)
+    kw = {"verbose": 0, "seed": 5}
     if opts.get("validation") == "data":
         kw["validation_data"] = (Xv, yv)
     elif opts.get("validation") == "split":
@@ -104,7 +104,7 @@ class _StopMidEpoch(fastnn.Callback):
 def _stop(trainer, how, data, kw, path):
     """Run the config with a ModelCheckpoint and stop it after STOP_AFTER
     complete epochs (plus part of the next one for the mid-epoch ways)."""
-    steps_per_epoch = -(-int(round(len(data[0]) * (0.75 if "validation_split" in kw else 1))) // BATCH)
+    steps_per_epoch = -(-round(len(data[0]) * (0.75 if "validation_split" in kw else 1)) // BATCH)
     stopper = _StopAtEpochEnd() if how in ("epoch_end", "new_process") else _StopMidEpoch(how, steps_per_epoch)
     history = trainer.fit(data[0], data[1], epochs=EPOCHS, callbacks=[fastnn.ModelCheckpoint(path), stopper], **kw)
     if how == "ctrl_c":

@@ -24,7 +24,7 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
     # the tour starts from load_mnist: the shipped sample stands in for it (no download in tests)
     monkeypatch.setattr(fastnn.datasets, "load_mnist",
                         lambda *args, flatten=False, **kwargs: fastnn.datasets.load_mnist_sample(flatten=flatten))
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
     assert len(blocks) >= 3
     rng = np.random.default_rng(0)
     data = {"X_train": rng.random((300, 784), dtype=np.float32), "y_train": rng.integers(0, 10, 300),

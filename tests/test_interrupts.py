@@ -140,7 +140,7 @@ def test_a_second_interrupt_raises_keyboard_interrupt_at_once():
 def test_interrupted_at_a_random_step_then_resumed_equals_the_uninterrupted_run(sender, delay, tmp_path):
     X, y, Xv, yv = _data()
     epochs = 200
-    kw = dict(validation_data=(Xv, yv), verbose=0, augment=RandomShift(1, image_shape=(4, 4)))
+    kw = {"validation_data": (Xv, yv), "verbose": 0, "augment": RandomShift(1, image_shape=(4, 4))}
     ref = _trainer()
     ref.fit(X, y, epochs=epochs, seed=3, **kw)
 

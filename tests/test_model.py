@@ -11,7 +11,6 @@ import pytest
 import fastnn
 from fastnn import reference as R
 
-
 # ---- Dense ----------------------------------------------------------------------
 
 def test_dense_parameters_are_read_and_set():
@@ -52,13 +51,13 @@ def test_bias_modes():
 
 
 @pytest.mark.parametrize("kwargs,exc,match", [
-    (dict(in_features=0, out_features=2), ValueError, "in_features"),
-    (dict(in_features=2.5, out_features=2), TypeError, "in_features"),
-    (dict(in_features=2, out_features=2, activation="swish"), ValueError, "unknown activation"),
-    (dict(in_features=2, out_features=2, init="orthogonal"), ValueError, "init"),
-    (dict(in_features=2, out_features=2, activation="leaky_relu", slope=-1), ValueError, "slope"),
-    (dict(in_features=2, out_features=2, weight=np.zeros((2, 3))), ValueError, "weight"),
-    (dict(in_features=2, out_features=2, trainable=("gamma",)), ValueError, "trainable"),
+    ({"in_features": 0, "out_features": 2}, ValueError, "in_features"),
+    ({"in_features": 2.5, "out_features": 2}, TypeError, "in_features"),
+    ({"in_features": 2, "out_features": 2, "activation": "swish"}, ValueError, "unknown activation"),
+    ({"in_features": 2, "out_features": 2, "init": "orthogonal"}, ValueError, "init"),
+    ({"in_features": 2, "out_features": 2, "activation": "leaky_relu", "slope": -1}, ValueError, "slope"),
+    ({"in_features": 2, "out_features": 2, "weight": np.zeros((2, 3))}, ValueError, "weight"),
+    ({"in_features": 2, "out_features": 2, "trainable": ("gamma",)}, ValueError, "trainable"),
 ])
 def test_dense_bad_arguments(kwargs, exc, match):
     with pytest.raises(exc, match=match):
@@ -131,7 +130,7 @@ def test_one_call_network_forward_matches_reference(dtype, threads, n, simd):
 def test_network_binding_follows_replaced_parameters_and_activation():
     model = fastnn.Sequential([fastnn.Dense(4, 3, "sigmoid"), fastnn.Dense(3, 2, "identity")], seed=0)
     X = np.arange(8, dtype=np.float32).reshape(2, 4) / 8
-    first = model.forward(X)
+    model.forward(X)
     net = model._network(False)
     assert model._network(False) is net  # bound once, reused
     model.layers[0].weight = np.zeros((3, 4))  # a new array: rebound

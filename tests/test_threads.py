@@ -116,7 +116,7 @@ def _child(code, env_changes=None, preexec_fn=None):
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "FASTNN_SIMD", "OMP_THREAD_LIMIT")}
     env.update(env_changes or {})
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
-                          preexec_fn=preexec_fn)
+                          preexec_fn=preexec_fn, check=False)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -451,13 +451,14 @@ def test_the_pool_alone_under_threadsanitizer(tmp_path):
     exe = str(tmp_path / "pool_stress")
     build = subprocess.run([cc, "-std=gnu11", "-O1", "-g", "-fsanitize=thread", "-pthread",
                             "-I", os.path.join(root, "csrc"), os.path.join(root, "tests", "pool_stress.c"),
-                            os.path.join(root, "csrc", "threads.c"), "-o", exe], capture_output=True, text=True)
+                            os.path.join(root, "csrc", "threads.c"), "-o", exe], capture_output=True, text=True,
+                           check=False)
     if build.returncode != 0:
         pytest.skip(f"this compiler cannot build with ThreadSanitizer: {build.stderr[-300:]}")
     for spin in ("200", "0"):
         env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}  # (the ASan run preloads ASan)
         env.update(FASTNN_SPIN_US=spin, TSAN_OPTIONS="halt_on_error=1 exitcode=66")
-        run = subprocess.run([exe], env=env, capture_output=True, text=True, timeout=300)
+        run = subprocess.run([exe], env=env, capture_output=True, text=True, timeout=300, check=False)
         if run.returncode != 0 and "FATAL: ThreadSanitizer: unexpected memory mapping" in run.stderr:
             pytest.skip("ThreadSanitizer cannot run here (address-space layout)")
         assert run.returncode == 0, run.stderr[-3000:]

@@ -42,13 +42,13 @@ def _rel(a, b):
 
 
 OPTIMIZERS = [
-    ("sgd", lambda: fastnn.SGD(lr=0.2), dict(momentum=0.0, nesterov=False, weight_decay=0.0)),
-    ("momentum", lambda: fastnn.SGD(lr=0.1, momentum=0.9), dict(momentum=0.9, nesterov=False, weight_decay=0.0)),
+    ("sgd", lambda: fastnn.SGD(lr=0.2), {"momentum": 0.0, "nesterov": False, "weight_decay": 0.0}),
+    ("momentum", lambda: fastnn.SGD(lr=0.1, momentum=0.9), {"momentum": 0.9, "nesterov": False, "weight_decay": 0.0}),
     ("nesterov_wd", lambda: fastnn.SGD(lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.01),
-     dict(momentum=0.8, nesterov=True, weight_decay=0.01)),
-    ("adam", lambda: fastnn.Adam(lr=0.01), dict(weight_decay=0.0)),
+     {"momentum": 0.8, "nesterov": True, "weight_decay": 0.01}),
+    ("adam", lambda: fastnn.Adam(lr=0.01), {"weight_decay": 0.0}),
     ("adamw", lambda: fastnn.Adam(lr=0.01, betas=(0.8, 0.99), eps=1e-7, weight_decay=0.05),
-     dict(betas=(0.8, 0.99), eps=1e-7, weight_decay=0.05)),
+     {"betas": (0.8, 0.99), "eps": 1e-7, "weight_decay": 0.05}),
 ]
 
 CASES = [
@@ -63,7 +63,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 @pytest.mark.parametrize("opt", OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
 def test_trainer_matches_reference_for_100_steps(case, opt):
-    name, acts, sizes, loss, bias = case
+    _name, acts, sizes, loss, bias = case
     opt_name, make_opt, kw = opt
     rng = np.random.default_rng(3)
     n = 16
@@ -461,7 +461,7 @@ def test_one_call_step_equals_the_per_layer_path(dtype, setup, batch_size, optim
     results = []
     for one_call in (True, False):
         model = build()
-        kw = dict(layer_lrs={0: 0.05} if setup == "layer_lrs" else None, schedule=fastnn.StepLR(2, gamma=0.5))
+        kw = {"layer_lrs": {0: 0.05} if setup == "layer_lrs" else None, "schedule": fastnn.StepLR(2, gamma=0.5)}
         opt = (fastnn.SGD(lr=0.3, **kw) if optimizer == "sgd"
                else fastnn.Adam(lr=0.02, betas=(0.8, 0.99), weight_decay=0.01, **kw))
         trainer = fastnn.Trainer(model, "cross_entropy", opt, batch_size=batch_size)
