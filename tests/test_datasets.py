@@ -833,6 +833,7 @@ def test_find_corrupted_on_arrays():
     X_list, y_list, rep = ds.clean(items, list(sample.y_test[:100]))
     assert rep.n_removed == 0 and X_list.shape == (100, 28, 28)
     np.testing.assert_array_equal(X_list, sample.X_test[:100])
+    assert y_list.dtype == np.int64 and y_list.tolist() == sample.y_test[:100].tolist()
 
 
 # --------------------------------------------------------------------------
