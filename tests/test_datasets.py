@@ -303,7 +303,7 @@ def test_loader_checks_label_range_and_counts(tmp_path, monkeypatch):
     ds.write_idx(folder / "train-labels-idx1-ubyte.gz", np.array([1, 2, 12, 3], np.uint8))
     ds.write_idx(folder / "t10k-images-idx3-ubyte.gz", imgs)
     ds.write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.array([1, 2, 3], np.uint8))
-    monkeypatch.setattr(ds, "mnist_sample_dir", lambda: folder)
+    monkeypatch.setattr(ds.mnist, "mnist_sample_dir", lambda: folder)  # the module that calls it
     with pytest.raises(ValueError, match="outside 0..9") as e:
         ds.load_mnist_sample()
     assert "train-labels-idx1-ubyte.gz" in str(e.value) and "index 2" in str(e.value)
@@ -833,6 +833,7 @@ def test_find_corrupted_on_arrays():
     X_list, y_list, rep = ds.clean(items, list(sample.y_test[:100]))
     assert rep.n_removed == 0 and X_list.shape == (100, 28, 28)
     np.testing.assert_array_equal(X_list, sample.X_test[:100])
+    assert y_list.dtype == np.int64 and y_list.tolist() == sample.y_test[:100].tolist()
 
 
 # --------------------------------------------------------------------------
