@@ -70,6 +70,13 @@ def test_public_docstrings_follow_numpydoc(module_name):
     problems = []
     for qualname, override in _public_objects(module_name):
         ignored = IGNORED | DOCUMENTED_IN_BASE if override else IGNORED
-        result = numpydoc_validate.validate(qualname)
+        try:
+            result = numpydoc_validate.validate(qualname)
+        except StopIteration:
+            # numpydoc 1.11 fails to locate the source of a module with no def
+            # or class line (a package __init__ that only re-exports): its
+            # docstring is then held to the one rule that applies, a summary
+            assert qualname == module_name and (importlib.import_module(qualname).__doc__ or "").strip(), qualname
+            continue
         problems += [f"{qualname}: {code} {msg}" for code, msg in result["errors"] if code not in ignored]
     assert not problems, "\n".join(problems)

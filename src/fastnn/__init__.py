@@ -1,4 +1,4 @@
-"""fastnn: fully connected neural networks on fused, multi-threaded C kernels.
+"""Fully connected neural networks on fused, multi-threaded C kernels: fastnn.
 
 Build a model from :class:`Dense` layers in a :class:`Sequential`, train it
 with a :class:`Trainer`; the compiled kernels are in :mod:`fastnn.kernels`,

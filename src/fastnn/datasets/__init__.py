@@ -101,10 +101,3 @@ __all__ = [
     "write_idx",
 ]
 
-
-def __dir__() -> list[str]:
-    # The default listing, spelled out.  A package __init__ without any def or
-    # class line makes numpydoc 1.11's validate() of its docstring crash
-    # (StopIteration in Validator.source_file_def_line), which
-    # tests/test_docstrings.py runs on every public module.
-    return sorted(globals())

@@ -31,7 +31,7 @@ __all__ = [
 class Activation:
     """What fastnn knows of one activation function.
 
-    Attributes
+    Parameters
     ----------
     name : str
         The name layers and kernels take.

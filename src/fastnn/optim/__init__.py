@@ -31,6 +31,7 @@ def get_optimizer(optimizer: Any) -> Optimizer:
     Returns
     -------
     Optimizer
+        The object given, or a new one with default settings.
 
     Raises
     ------

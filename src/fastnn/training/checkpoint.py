@@ -102,7 +102,7 @@ class ModelCheckpoint(Callback):
 class Checkpoint:
     """A checkpoint read by :func:`load_checkpoint`.
 
-    Attributes
+    Parameters
     ----------
     path : str
         The file it was read from.
@@ -118,10 +118,10 @@ class Checkpoint:
         The saved optimizer's repr.
     rng_state : dict
         The fit's ``bit_generator.state``.
-    order : numpy.ndarray
-        The fit's sample order, which each epoch shuffles further.
     fit : dict
         The number of samples, batch size and epochs of the fit that wrote it.
+    order : numpy.ndarray
+        The fit's sample order, which each epoch shuffles further.
     """
 
     def __init__(self, path: str, epoch: int, model: Sequential, history: History, optimizer_state: dict[str, Any],

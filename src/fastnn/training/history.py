@@ -74,6 +74,7 @@ class History(Callback):
         epoch : int
             Its 0-based number.
         logs : mapping of str to float
+            Its metrics by name.
         """
         self.epochs.append(epoch)
         for k, v in logs.items():
