@@ -27,7 +27,6 @@ checksums.
 
 import argparse
 import hashlib
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -43,17 +42,12 @@ SIZE_LIMIT = 2_000_000  # bytes, whole directory
 
 
 def _datasets():
-    """fastnn.datasets, imported from the source tree if fastnn is not installed."""
+    """fastnn.datasets (fastnn must be installed, or src/ on PYTHONPATH with the extension built)."""
     try:
         from fastnn import datasets
-        return datasets
-    except ImportError:
-        path = REPO / "src" / "fastnn" / "datasets.py"
-        spec = importlib.util.spec_from_file_location("_fastnn_datasets", path)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = mod
-        spec.loader.exec_module(mod)
-        return mod
+    except ImportError as e:
+        raise SystemExit(f"this tool needs fastnn importable (pip install . first): {e}") from e
+    return datasets
 
 
 def quotas(labels, n):
