@@ -262,6 +262,40 @@ class Sequential:
             raise ValueError(f"{name} contains NaN or infinity")
         return X, single
 
+    def prepare_data(self, X: Any, y: Any, loss: Loss, names: tuple[str, str] = ("X", "y"),
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Check inputs and targets together and convert them as the kernels take them.
+
+        Parameters
+        ----------
+        X : array
+            The inputs, (n_samples, n_inputs).
+        y : array
+            The targets, as ``loss`` takes them.
+        loss : Loss
+            Checks and converts the targets.
+        names : (str, str), default ("X", "y")
+            The arguments' names, for messages.
+
+        Returns
+        -------
+        X : numpy.ndarray
+            As :meth:`prepare_input` returns it.
+        target : numpy.ndarray
+            As the loss's ``prepare_targets`` returns it.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For data of the wrong type or shape, NaN or infinity, or a
+            different number of samples in ``X`` and ``y``.
+        """
+        X, _ = self.prepare_input(X, names[0])
+        target = loss.prepare_targets(y, self.n_outputs, self.dtype)
+        if target.shape[0] != X.shape[0]:
+            raise ValueError(f"{names[0]} has {X.shape[0]} samples but {names[1]} has {target.shape[0]}")
+        return X, target
+
     def forward(self, X: Any) -> np.ndarray:
         """The network's output for ``X``, with the output activation applied.
 
@@ -472,10 +506,7 @@ class Sequential:
             {"loss": float, "accuracy": float}; accuracy only for classifiers.
         """
         loss = get_loss(loss if loss is not None else self.default_loss())
-        X, _ = self.prepare_input(X)
-        target = loss.prepare_targets(y, self.n_outputs, self.dtype)
-        if target.shape[0] != X.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} samples but y has {target.shape[0]}")
+        X, target = self.prepare_data(X, y, loss)
         if X.shape[0] == 0:
             raise ValueError("cannot evaluate on zero samples")
         fused = loss.fused_activation is not None

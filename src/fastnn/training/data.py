@@ -45,10 +45,7 @@ class FitData:
 
     def __init__(self, model: Sequential, loss: Loss, X: Any, y: Any, validation_data: Any,
                  validation_split: Any, shuffle: Any, augment: Any) -> None:
-        X, _ = model.prepare_input(X)
-        target = loss.prepare_targets(y, model.n_outputs, model.dtype)
-        if target.shape[0] != X.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} samples but y has {target.shape[0]}")
+        X, target = model.prepare_data(X, y, loss)
         split = check_real("validation_split", validation_split, 0.0, 1.0, max_open=True)
         self.X_val: np.ndarray | None = None
         self.t_val: np.ndarray | None = None
@@ -152,8 +149,4 @@ def _validation_pair(model: Sequential, loss: Loss, validation_data: Any) -> tup
         raise TypeError(f"validation_data must be a pair (X_val, y_val), got {type(validation_data).__name__}")
     if len(validation_data) != 2:
         raise ValueError(f"validation_data must be a pair (X_val, y_val), got {len(validation_data)} item(s)")
-    X_val, _ = model.prepare_input(validation_data[0], "X_val")
-    t_val = loss.prepare_targets(validation_data[1], model.n_outputs, model.dtype)
-    if t_val.shape[0] != X_val.shape[0]:
-        raise ValueError(f"X_val has {X_val.shape[0]} samples but y_val has {t_val.shape[0]}")
-    return X_val, t_val
+    return model.prepare_data(validation_data[0], validation_data[1], loss, ("X_val", "y_val"))

@@ -139,10 +139,7 @@ class Trainer:
         DivergenceError
             When the loss is NaN or infinite; the model is then unchanged.
         """
-        X, _ = self.model.prepare_input(X)
-        target = self.loss.prepare_targets(y, self.model.n_outputs, self.model.dtype)
-        if target.shape[0] != X.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} samples but y has {target.shape[0]}")
+        X, target = self.model.prepare_data(X, y, self.loss)
         if X.shape[0] == 0:
             raise ValueError("a training step needs at least one sample")
         value, _, _ = self.engine.step(X, target)
