@@ -130,7 +130,7 @@ class Perceptron:
         Returns
         -------
         numpy.ndarray
-            float64, shape (n_samples, n_outputs).
+            The net inputs, float64, shape (n_samples, n_outputs).
         """
         X = self._check_X(X)
         out = np.empty((X.shape[0], self.n_outputs))
@@ -148,7 +148,7 @@ class Perceptron:
         Returns
         -------
         numpy.ndarray
-            int64 0/1 outputs, shape (n_samples,) for one unit, else (n_samples, n_outputs).
+            The 0/1 outputs (int64), shape (n_samples,) for one unit, else (n_samples, n_outputs).
         """
         Y = (self.net_input(X) >= 0).astype(np.int64)
         return Y[:, 0] if self.n_outputs == 1 else Y
