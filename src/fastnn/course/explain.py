@@ -176,9 +176,9 @@ class _Step:
     bname: list[list[str] | None] = field(default_factory=list)  # bias name per neuron, None: no bias
     acts: list[np.ndarray] = field(default_factory=list)  # out per layer, shape (1, out)
     nets: list[np.ndarray] = field(default_factory=list)  # net inputs per layer
-    onehot: np.ndarray | None = None  # the targets per output, shape (1, n_outputs)
-    grads_W: list[np.ndarray] = field(default_factory=list)
-    grads_b: list[np.ndarray] = field(default_factory=list)
+    onehot: np.ndarray = field(default_factory=lambda: np.empty((1, 0)))  # the targets per output, (1, n_outputs)
+    grads_W: dict[int, np.ndarray] = field(default_factory=dict)  # dE/dW by layer
+    grads_b: dict[int, np.ndarray] = field(default_factory=dict)  # dE/db (one per neuron) by layer
 
     @property
     def fused(self) -> bool:
@@ -210,6 +210,11 @@ class _LayerGradients:
     db: np.ndarray
     dX: np.ndarray | None  # dE/dout of the layer below (None for the first layer)
     deriv: np.ndarray | None  # dout/dnet (None for a fused output layer)
+
+    def dout_dnet(self, j: int) -> float:
+        """Return dout/dnet of neuron ``j`` (of a layer whose activation the loss does not apply)."""
+        assert self.deriv is not None
+        return float(self.deriv[0, j])
 
 
 # --------------------------------------------------------------------------
@@ -302,6 +307,7 @@ def _setup(model: Any, x: Any, target: Any, loss: Any, lr: Any, precision: Any) 
     lrs = _learning_rates(lr, len(m.layers))
     _check_activations(m, loss_obj)
     s = _Step(m, loss_obj, x, targets, lrs, Explanation(precision=precision))
+    s.onehot = targets if targets.ndim == 2 else np.eye(m.n_outputs)[targets]
     s.neurons = _neuron_names(m)
     s.in_names = [f"x{i + 1}" for i in range(m.n_inputs)]
     for n, v in zip(s.in_names, x):
@@ -336,7 +342,7 @@ def _forward_terms(s: _Step, l: int, Z: np.ndarray, A: np.ndarray) -> None:
     for j, nm in enumerate(s.neurons[l]):
         terms = [f"{wname[j, i]}*{h_names[i]}" for i in range(layer.in_features)]
         nums = [f"{fmt(W[j, i])}*{fmt(h[0, i])}" for i in range(layer.in_features)]
-        if bname is not None:
+        if bname is not None and b is not None:  # a layer has both or neither
             terms.append(bname[j])
             nums.append(fmt(b[j]))
         rec.values[f"net_{nm}"] = float(Z[0, j])
@@ -381,8 +387,6 @@ def _error(s: _Step) -> np.ndarray:
     value = float(s.loss(np.ascontiguousarray(last), s.targets, grad))
     s.rec.loss = value
     s.rec.values["E"] = value
-    t = s.targets
-    s.onehot = t if t.ndim == 2 else np.eye(s.model.n_outputs)[t]
     s.rec.error.append(Term("E", value, *_error_formula(s)))
     return grad
 
@@ -435,9 +439,9 @@ def _delta_terms(s: _Step, l: int, j: int, g: _LayerGradients) -> list[Term]:
     dE_dout = _output_dE_dout(s, l, j, g) if last else _hidden_dE_dout(s, l, j, g)
     act = s.model.layers[l].kernel_activation
     return [dE_dout,
-            Term(f"d{out_n}/d{net_n}", float(g.deriv[0, j]), _DERIVATIVE_TEXT[act].format(a=out_n), ""),
+            Term(f"d{out_n}/d{net_n}", g.dout_dnet(j), _DERIVATIVE_TEXT[act].format(a=out_n), ""),
             Term(f"dE/d{net_n}", delta, f"dE/d{out_n} * d{out_n}/d{net_n}",
-                 f"{fmt(g.upstream[0, j])} * {fmt(g.deriv[0, j])}")]
+                 f"{fmt(g.upstream[0, j])} * {fmt(g.dout_dnet(j))}")]
 
 
 def _deltas(s: _Step, l: int, g: _LayerGradients) -> None:
@@ -452,10 +456,11 @@ def _weight_gradient(s: _Step, l: int, j: int, i: int, g: _LayerGradients) -> Te
     nm, X_in = s.neurons[l][j], s.inputs(l)
     out_n, net_n, in_label = f"out_{nm}", f"net_{nm}", s.input_names(l)[i]
     wn, grad = s.wname[l][j, i], float(g.dW[j, i])
+    factors: tuple[tuple[str, float], ...]
     if s.fused_output(l):
         factors = ((f"dE/d{net_n}", float(g.delta[0, j])), (in_label, float(X_in[0, i])))
     else:
-        factors = ((f"dE/d{out_n}", float(g.upstream[0, j])), (f"d{out_n}/d{net_n}", float(g.deriv[0, j])),
+        factors = ((f"dE/d{out_n}", float(g.upstream[0, j])), (f"d{out_n}/d{net_n}", g.dout_dnet(j)),
                    (in_label, float(X_in[0, i])))
     prod = float(np.prod([f for _, f in factors]))
     if not np.isclose(prod, grad, rtol=1e-9, atol=1e-15):
@@ -477,23 +482,22 @@ def _weight_gradients(s: _Step, l: int, g: _LayerGradients) -> None:
 
 def _bias_gradient_terms(s: _Step, l: int, g: _LayerGradients) -> list[Term]:
     """dE/db: dE/dnet per neuron, or their sum for a bias shared by the layer."""
-    if s.bname[l] is None:
+    names = s.bname[l]
+    if names is None:
         return []
     if s.model.layers[l].bias_mode != "shared":
         return [Term(f"dE/d{bn}", float(g.db[j]), f"dE/dnet_{nm}") for j, (bn, nm) in
-                enumerate(zip(s.bname[l], s.neurons[l]))]
+                enumerate(zip(names, s.neurons[l]))]
     parts = [f"dE/dnet_{nm}" for nm in s.neurons[l]]
     nums = " + ".join(s.fmt(v) for v in g.delta[0]) if len(parts) > 1 else ""
-    return [Term(f"dE/d{s.bname[l][0]}", float(g.db.sum()), " + ".join(parts), nums,
+    return [Term(f"dE/d{names[0]}", float(g.db.sum()), " + ".join(parts), nums,
                  tuple((p, float(v)) for p, v in zip(parts, g.delta[0])))]
 
 
 def _backward(s: _Step, grad: np.ndarray) -> None:
     """Deltas and gradients, output layer first; ``grad`` is the loss kernel's gradient."""
-    L = len(s.model.layers)
-    s.grads_W, s.grads_b = [None] * L, [None] * L
     upstream = grad
-    for l in range(L - 1, -1, -1):
+    for l in range(len(s.model.layers) - 1, -1, -1):
         g = _layer_backward(s, l, upstream)
         s.grads_W[l], s.grads_b[l] = g.dW, g.db
         _deltas(s, l, g)
@@ -503,7 +507,8 @@ def _backward(s: _Step, grad: np.ndarray) -> None:
             s.rec.backward.append(term)
             s.rec.gradients[bn] = term.value
             s.rec.values[term.name] = term.value
-        upstream = g.dX
+        if g.dX is not None:
+            upstream = g.dX
 
 
 # --------------------------------------------------------------------------
@@ -526,25 +531,25 @@ def _update_weight(s: _Step, l: int) -> None:
             _record_update(s, s.wname[l][j, i], float(layer.weight[j, i]), old[j, i], eta, grad[j, i])
 
 
-def _update_bias(s: _Step, l: int) -> None:
-    layer, eta = s.model.layers[l], s.lrs[l]
-    old = layer.bias.copy()
-    if layer.bias_mode == "shared":
+def _update_bias(s: _Step, l: int, bias: np.ndarray, names: list[str]) -> None:
+    eta, old = s.lrs[l], bias.copy()
+    if s.model.layers[l].bias_mode == "shared":
         grad = np.array([s.grads_b[l].sum()])
-        kernels.sgd_update(layer.bias, grad, eta)
-        _record_update(s, s.bname[l][0], float(layer.bias[0]), old[0], eta, grad[0])
+        kernels.sgd_update(bias, grad, eta)
+        _record_update(s, names[0], float(bias[0]), old[0], eta, grad[0])
         return
-    kernels.sgd_update(layer.bias, s.grads_b[l], eta)
-    for j in range(layer.out_features):
-        _record_update(s, s.bname[l][j], float(layer.bias[j]), old[j], eta, s.grads_b[l][j])
+    kernels.sgd_update(bias, s.grads_b[l], eta)
+    for j in range(len(bias)):
+        _record_update(s, names[j], float(bias[j]), old[j], eta, s.grads_b[l][j])
 
 
 def _update(s: _Step) -> None:
     for l, layer in enumerate(s.model.layers):
         if "weight" in layer.trainable:
             _update_weight(s, l)
-        if layer.bias is not None and "bias" in layer.trainable:
-            _update_bias(s, l)
+        names = s.bname[l]
+        if layer.bias is not None and names is not None and "bias" in layer.trainable:
+            _update_bias(s, l, layer.bias, names)
 
 
 # --------------------------------------------------------------------------
@@ -598,13 +603,13 @@ def explain(model: Sequential, x: Any, target: Any, loss: str | Loss = "half_squ
     0.358916
     """
     s = _setup(model, x, target, loss, lr, precision)
-    verbose = check_verbose(verbose, maximum=1)
+    show = check_verbose(verbose, maximum=1)
     _forward(s)
     grad = _error(s)
     _backward(s, grad)
     _update(s)
     s.rec.model_after = s.model
-    if verbose:
+    if show:
         print(s.rec)
     return s.rec
 
@@ -626,6 +631,7 @@ def model_from_example(ex: Any) -> Sequential:
     layers = []
     for l in range(ex.n_layers):
         b = ex.biases[l]
+        bias: bool | float | np.ndarray
         if b is None:
             bias = False
         elif np.ndim(b) == 0:

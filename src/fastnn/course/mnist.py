@@ -286,11 +286,11 @@ def _model(r: _Recipe) -> Sequential:
 
 def _optimizer(r: _Recipe) -> Optimizer:
     """Build the optimizer: a named one with a one-cycle schedule, or the object given."""
+    if isinstance(r.optimizer, Optimizer):
+        return r.optimizer
     if r.optimizer == "adam":
         return Adam(lr=r.lr or 3e-3, weight_decay=r.weight_decay, schedule=OneCycleLR())
-    if r.optimizer == "sgd":
-        return SGD(lr=r.lr or 0.1, momentum=0.9, nesterov=True, weight_decay=r.weight_decay, schedule=OneCycleLR())
-    return r.optimizer
+    return SGD(lr=r.lr or 0.1, momentum=0.9, nesterov=True, weight_decay=r.weight_decay, schedule=OneCycleLR())
 
 
 def _train(model: Sequential, opt: Optimizer, prep: datasets.PreparedData, r: _Recipe) -> tuple[History, float]:
