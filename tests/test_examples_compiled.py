@@ -15,12 +15,11 @@ value is wrong and whose recorded correct value is the library's).
 
 import numpy as np
 import pytest
+import test_examples_notes as notes  # the independent check and its key map
 
 import fastnn
 from fastnn import _core, examples, kernels
 from fastnn.course.explain import model_from_example
-
-import test_examples_notes as notes  # the independent check and its key map
 
 
 class CompiledNet:

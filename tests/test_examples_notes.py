@@ -613,7 +613,7 @@ def test_example_structure(name):
         assert s.printed == ex.printed[s.key].value
         assert s.correct is not None and s.cause
         assert s.kind in ("primary", "propagated")
-    for key, p in ex.printed.items():
+    for p in ex.printed.values():
         assert p.how in ("rounded", "truncated", "intermediates", "slip")
         assert p.value == float(p.text)
         assert p.decimals == (len(p.text.split(".")[1]) if "." in p.text

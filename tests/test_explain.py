@@ -70,3 +70,17 @@ def test_explain_errors():
         explain(model, [1, 2], [0, 1], lr=[0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="differentiable"):
         explain(fastnn.Sequential([fastnn.Dense(2, 1, "step")]), [1, 2], [1])
+
+
+def test_explain_argument_types_and_values(capsys):
+    model = _notes004()
+    with pytest.raises(TypeError, match="model"):
+        explain(model.layers, [1, 2], [0, 1])
+    with pytest.raises(TypeError, match="precision"):
+        explain(model, [1, 2], [0, 1], precision=1.5)
+    with pytest.raises(ValueError, match="precision"):
+        explain(model, [1, 2], [0, 1], precision=31)
+    with pytest.raises(TypeError, match="verbose"):
+        explain(model, [1, 2], [0, 1], verbose="yes")
+    rec = explain(model, [0.05, 0.10], [0.01, 0.99], verbose=True)
+    assert capsys.readouterr().out == str(rec) + "\n"

@@ -143,7 +143,6 @@ def test_no_module_reads_another_modules_private_names():
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(reason="explain(), find_corrupted(), read_idx(), plot_samples() being split (issue 11)", strict=False)
 def test_no_function_is_longer_than_80_lines_without_a_reason():
     res = subprocess.run([sys.executable, str(TOOLS / "function_lengths.py"), "--top", "5", "--limit", "80",
                           str(SRC)], capture_output=True, text=True, check=False)

@@ -1,37 +1,69 @@
-"""train_mnist end to end: the full files (when ../shared/data/mnist is
-there), the offline fallback to the shipped sample, the augmentation, and
-the command line."""
+"""train_mnist end to end: the full files (in $FASTNN_DATA, else in
+../shared/data/mnist beside the repository), the offline fallback to the
+shipped sample, the augmentation, the returned MNISTRun and argument checks,
+and the command line."""
 
+import dataclasses
+import os
 import subprocess
 import sys
-from pathlib import Path
-
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import fastnn
 from fastnn import datasets
-from fastnn.course.mnist import evaluate_test_set
+from fastnn.course.mnist import MNISTRun, evaluate_test_set
 from fastnn.datasets import RandomShift
 
-SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
-HAVE_FULL = all((SHARED_MNIST / f).is_file() for f in (
-    "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"))
+REPO = Path(__file__).resolve().parents[1]
+MNIST_NAMES = [spec.name for spec in datasets.MNIST_FILES.values()]
 
 
-@pytest.mark.skipif(not HAVE_FULL, reason=f"full MNIST files not found in {SHARED_MNIST}")
+def find_full_mnist(environ=os.environ, beside_repo=REPO.parent / "shared" / "data" / "mnist"):
+    """(folder holding the four MNIST files or None, skip reason): $FASTNN_DATA first, then beside_repo."""
+    env = environ.get("FASTNN_DATA", "").strip()
+    folders = ([Path(env).expanduser()] if env else []) + [Path(beside_repo)]
+    for folder in folders:
+        if all((folder / name).is_file() for name in MNIST_NAMES):
+            return folder, ""
+    looked = (f"$FASTNN_DATA={env}, then {beside_repo}" if env else f"{beside_repo} ($FASTNN_DATA is not set)")
+    return None, (f"the full MNIST files are not there (looked in {looked}); to run this test, set FASTNN_DATA "
+                  f"to a folder holding {', '.join(MNIST_NAMES)}")
+
+
+FULL_MNIST, NO_FULL_MNIST = find_full_mnist()
+
+
+def test_full_files_are_looked_for_in_fastnn_data_first(tmp_path):
+    beside = tmp_path / "shared"
+    data = tmp_path / "data"
+    for folder in (beside, data):
+        folder.mkdir()
+        for name in MNIST_NAMES:
+            (folder / name).touch()
+    assert find_full_mnist({"FASTNN_DATA": str(data)}, beside) == (data, "")
+    assert find_full_mnist({}, beside) == (beside, "")
+    (beside / MNIST_NAMES[0]).unlink()
+    folder, reason = find_full_mnist({"FASTNN_DATA": str(tmp_path / "nowhere")}, beside)
+    assert folder is None
+    assert str(tmp_path / "nowhere") in reason and str(beside) in reason and "set FASTNN_DATA" in reason
+    assert all(name in reason for name in MNIST_NAMES)
+    assert "$FASTNN_DATA is not set" in find_full_mnist({}, beside)[1]
+
+
+@pytest.mark.skipif(FULL_MNIST is None, reason=NO_FULL_MNIST)
 def test_short_run_on_full_files_reaches_95_percent(capsys):
-    run = fastnn.train_mnist(epochs=3, augment=False, data_home=SHARED_MNIST, download=False, verbose=1)
+    run = fastnn.train_mnist(epochs=3, augment=False, data_home=FULL_MNIST, download=False, verbose=1)
     history, report = run.history, run.report
     assert run.data_source == "full"
     assert report.n_samples == 10000
     assert report.accuracy >= 0.95, report
     assert len(history["val_accuracy"]) == 3
     # the report is consistent with the model's own predictions
-    d = datasets.load_mnist(SHARED_MNIST, download=False)
+    d = datasets.load_mnist(FULL_MNIST, download=False)
     assert report.confusion_matrix.sum() == 10000
     assert np.array_equal(report.confusion_matrix.sum(axis=1), np.bincount(d.y_test, minlength=10))
     out = capsys.readouterr().out
@@ -55,6 +87,7 @@ def test_offline_fallback_trains_on_the_sample(tmp_path, capsys):
     assert out == "" and err == ""
     assert run.report.n_samples == 2000
     assert run.report.accuracy > 0.5  # one epoch on 7,300 images: far above chance (0.1)
+    assert isinstance(run, MNISTRun) and run.seconds > 0 and isinstance(run.history, fastnn.History)
     assert not any(p.suffix == ".gz" for p in tmp_path.iterdir())  # no bad file left in the cache
 
 
@@ -111,7 +144,7 @@ def test_command_line_train_mnist_on_sample(tmp_path):
     import os
 
     env = {**os.environ, **env}
-    res = subprocess.run(env_cmd, capture_output=True, text=True, env=env, timeout=300)
+    res = subprocess.run(env_cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
     assert res.returncode == 0, res.stderr
     assert "test accuracy" in res.stdout
     model = fastnn.load(tmp_path / "m.fnn")
@@ -120,9 +153,53 @@ def test_command_line_train_mnist_on_sample(tmp_path):
 
 def test_command_line_explain_prints_the_notes_numbers():
     res = subprocess.run([sys.executable, "-m", "fastnn", "explain", "notes004_2_2_2"], capture_output=True,
-                         text=True, timeout=120)
+                         text=True, timeout=120, check=False)
     assert res.returncode == 0, res.stderr
     assert "0.35891648" in res.stdout  # w5 after one step, as in the notes
     assert "0.298371109" in res.stdout  # E_total
-    bad = subprocess.run([sys.executable, "-m", "fastnn", "explain", "nope"], capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-m", "fastnn", "explain", "nope"], capture_output=True, text=True,
+                         check=False)
     assert bad.returncode != 0 and "unknown example" in bad.stderr
+
+
+def test_mnist_run_is_read_by_attribute_not_unpacked():
+    model = fastnn.Sequential([fastnn.Dense(784, 10, "softmax")])
+    report = evaluate_test_set(model, np.zeros((3, 784), np.float32), np.array([0, 1, 2]))
+    run = MNISTRun(model, fastnn.History(), report, "sample", 1.5, None)
+    assert run.report is report and run.data_source == "sample" and run.seconds == 1.5
+    assert [f.name for f in dataclasses.fields(run)] == ["model", "history", "report", "data_source", "seconds",
+                                                         "peak_memory_bytes"]
+    with pytest.raises(TypeError, match=r"not a tuple.*run\.model, run\.history, run\.report"):
+        _model, _history, _report = run  # the old README's idiom
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        run.seconds = 2.0
+
+
+@pytest.mark.parametrize("kwargs,error,name", [
+    ({"epochs": 1.5}, TypeError, "epochs"), ({"epochs": -1}, ValueError, "epochs"),
+    ({"batch_size": "64"}, TypeError, "batch_size"), ({"batch_size": 0}, ValueError, "batch_size"),
+    ({"optimizer": 3}, TypeError, "optimizer"), ({"optimizer": "rmsprop"}, ValueError, "optimizer"),
+    ({"lr": "0.1"}, TypeError, "lr"), ({"lr": 0.0}, ValueError, "lr"),
+    ({"hidden": "64"}, TypeError, "hidden"), ({"hidden": (64, 0)}, ValueError, "hidden"),
+    ({"hidden": (64.0,)}, TypeError, "hidden"), ({"activation": None}, TypeError, "activation"),
+    ({"activation": "relu6"}, ValueError, "activation"), ({"dtype": "int8"}, ValueError, "dtype"),
+    ({"seed": "a"}, TypeError, "seed"), ({"verbose": 3}, ValueError, "verbose"),
+    ({"scaling": "zscore"}, ValueError, "scaling"), ({"augment": 1}, TypeError, "augment"),
+    ({"max_shift": 1.5}, TypeError, "max_shift"), ({"val_fraction": 1.0}, ValueError, "val_fraction"),
+    ({"weight_decay": -0.1}, ValueError, "weight_decay"), ({"download": "no"}, TypeError, "download"),
+    ({"data_home": 3}, TypeError, "data_home"), ({"mirrors": 3}, TypeError, "mirrors"),
+])
+def test_train_mnist_checks_its_arguments_before_loading_data(tmp_path, kwargs, error, name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fallback notice: nothing was loaded
+        with pytest.raises(error, match=rf"\b{name}\b"):
+            fastnn.train_mnist(**{"data_home": tmp_path, "mirrors": ["http://127.0.0.1:9/"], **kwargs})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_mnist_accepts_an_optimizer_object(tmp_path):
+    opt = fastnn.SGD(lr=0.05)
+    with pytest.warns(datasets.MNISTSampleWarning):
+        run = fastnn.train_mnist(epochs=1, optimizer=opt, hidden=(8,), data_home=tmp_path,
+                                 mirrors=["http://127.0.0.1:9/"], verbose=0, augment=False)
+    assert run.report.n_samples == 2000 and run.model.n_outputs == 10

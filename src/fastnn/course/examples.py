@@ -1,18 +1,25 @@
 """The hand-worked examples of the lecture notes, as data.
 
-Every numerically worked example in ``/work/shared/seeds`` (the five sets of
-lecture notes that specify fastnn) is recorded here as a :class:`WorkedExample`:
-the network (layer sizes, activations, weights, biases), the training sample,
-the loss and learning rates exactly as the notes define them, every number the
-notes *print* for that example (:attr:`WorkedExample.printed`) and every
-arithmetic slip found in those printed numbers (:attr:`WorkedExample.slips`).
+fastnn is specified by five sets of lecture notes on fully connected
+networks and backpropagation, files 000 to 004 (a tutorial on the MNIST task
+and four lectures: neurons and the perceptron, forward and backward
+propagation, a network written with theta indices, supervised learning and
+backpropagation).  Every example the notes work out numerically by hand is
+recorded here as a :class:`WorkedExample`: the network (layer sizes,
+activations, weights, biases), the training sample, the loss and learning
+rates exactly as the notes define them, every number the notes *print* for
+that example (:attr:`WorkedExample.printed`) and every arithmetic slip found
+in those printed numbers (:attr:`WorkedExample.slips`).  An example's
+``source`` names the notes file and the section it comes from.
 
 This module is pure data (Python + NumPy) and imports no other fastnn module.
-It is checked by ``tests/test_examples_notes.py``; ``docs/notes_slips.md``
-summarises the slips.
+fastnn's test suite checks every printed value against float64, and its
+source repository summarises the slips in ``docs/notes_slips.md``.
 
-Conventions
------------
+Notes
+-----
+Conventions of the data:
+
 * Weights are float64 arrays of shape ``(out_features, in_features)``:
   ``z = W @ x + b``.  Read each example's description for how the notes name
   the weights (file 003 uses theta_ij = from input i to neuron j, so its
@@ -27,12 +34,10 @@ Conventions
   learning rate of the weight's layer (``learning_rates[l]``).
 * Arrays are read-only; ``.copy()`` them before training in place.
 
-Printed values
---------------
-``printed[key]`` is a :class:`PrintedValue`: ``value`` (float) and
-``decimals`` (number of decimals printed), plus ``text`` (the number exactly
-as printed), ``line`` (line in the notes file) and ``how``, the verdict of
-checking it against float64:
+Printed values: ``printed[key]`` is a :class:`PrintedValue`: ``value``
+(float) and ``decimals`` (number of decimals printed), plus ``text`` (the
+number exactly as printed), ``line`` (line in the notes file) and ``how``,
+the verdict of checking it against float64:
 
 ``"rounded"``
     equals the float64 value rounded to the printed decimals.
@@ -57,20 +62,29 @@ A slip is ``"primary"`` when the notes' own step is wrong (value miscopied,
 wrong quantity differentiated, updated weight used for the old one, digits
 dropped...), ``"propagated"`` when the step is right but fed by an earlier
 slip (its ``via`` then reproduces the printed value).
+
+Examples
+--------
+>>> from fastnn.course import examples
+>>> examples.names()[-1]
+'notes004_2_2_2'
+>>> ex = examples.get("notes004_2_2_2")
+>>> ex.printed["w5_new"].text
+'0.358'
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Union
 
 import numpy as np
 
 __all__ = [
+    "EXAMPLES",
     "PrintedValue",
     "Slip",
     "WorkedExample",
-    "EXAMPLES",
     "get",
     "names",
 ]
@@ -80,24 +94,59 @@ HOW = ("rounded", "truncated", "intermediates", "slip")
 
 @dataclass(frozen=True)
 class PrintedValue:
-    """One number as printed in the notes (see the module docstring)."""
+    """One number as printed in the notes, with the verdict of checking it (see the module docstring).
+
+    Parameters
+    ----------
+    value : float
+        The number printed.
+    decimals : int
+        The number of decimals printed.
+    text : str
+        The number exactly as printed.
+    line : int
+        The line of the notes file it is printed on.
+    how : {"rounded", "truncated", "intermediates", "slip"}, default "rounded"
+        How it relates to the float64 value.
+    via : str or None, default None
+        The notes' arithmetic that reproduces it, as an expression over other
+        printed keys (``"{h2}*0.7"``); None when it is not needed.
+    note : str, default ""
+        An explanation (for a slip, its cause).
+    """
 
     value: float
     decimals: int
     text: str
     line: int
     how: str = "rounded"
-    via: Optional[str] = None
+    via: str | None = None
     note: str = ""
 
 
 @dataclass(frozen=True)
 class Slip:
-    """A printed number that is wrong, with its correct float64 value."""
+    """A printed number that is wrong, with its correct float64 value.
+
+    Parameters
+    ----------
+    key : str
+        The key of the number in :attr:`WorkedExample.printed`.
+    printed : float
+        The wrong number the notes print.
+    correct : float or None
+        The correct value in float64 (None where the notes' quantity has no
+        correct counterpart).
+    cause : str
+        What went wrong.
+    kind : {"primary", "propagated"}, default "primary"
+        ``"primary"``: the notes' own step is wrong; ``"propagated"``: the
+        step is right but fed by an earlier slip.
+    """
 
     key: str
     printed: float
-    correct: float
+    correct: float | None
     cause: str
     kind: str = "primary"  # "primary" | "propagated"
 
@@ -107,31 +156,79 @@ Bias = Union[np.ndarray, float, None]
 
 @dataclass(frozen=True, eq=False)
 class WorkedExample:
-    """A worked example of the notes: network, sample, and printed numbers."""
+    """A worked example of the notes: the network, the sample, and the numbers printed.
+
+    Parameters
+    ----------
+    name : str
+        Its name, such as ``"notes004_2_2_2"`` (see :func:`names`).
+    source : str
+        The notes file and section it comes from.
+    description : str
+        The example in words: the network, how the notes name things, what
+        they work out, and the slips in brief.
+    layer_sizes : tuple of int
+        Inputs, then the neurons of each layer.
+    activations : tuple of str
+        The activation of each layer.
+    weights : tuple of numpy.ndarray
+        Each layer's weights, shape (out_features, in_features), read-only.
+    biases : tuple of (numpy.ndarray, float or None)
+        Each layer's biases: one per neuron, one float shared by the layer,
+        or None.
+    shared_bias : tuple of bool
+        Whether each layer's bias is one shared by its neurons.
+    x : numpy.ndarray
+        The training sample.
+    target : numpy.ndarray
+        Its target.
+    loss : str
+        The loss, as fastnn names it (``"half_squared_error"``).
+    learning_rates : tuple of float
+        The learning rate of each layer.
+    printed : dict of str to PrintedValue
+        Every number the notes print for the example, by key.
+    slips : tuple of Slip
+        The printed numbers that are wrong.
+    unchecked : tuple of (int, str, str), default ()
+        Printed lines that give no number to check (garbled text, formula
+        slips): ``(line, text, comment)``.
+    """
 
     name: str
     source: str
     description: str
-    layer_sizes: Tuple[int, ...]
-    activations: Tuple[str, ...]
-    weights: Tuple[np.ndarray, ...]
-    biases: Tuple[Bias, ...]
-    shared_bias: Tuple[bool, ...]
+    layer_sizes: tuple[int, ...]
+    activations: tuple[str, ...]
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[Bias, ...]
+    shared_bias: tuple[bool, ...]
     x: np.ndarray
     target: np.ndarray
     loss: str
-    learning_rates: Tuple[float, ...]
-    printed: Dict[str, PrintedValue]
-    slips: Tuple[Slip, ...]
-    unchecked: Tuple[Tuple[int, str, str], ...] = ()
+    learning_rates: tuple[float, ...]
+    printed: dict[str, PrintedValue]
+    slips: tuple[Slip, ...]
+    unchecked: tuple[tuple[int, str, str], ...] = ()
 
     @property
     def n_layers(self) -> int:
+        """The number of layers with weights (hidden and output)."""
         return len(self.weights)
 
     def bias_vector(self, layer: int) -> np.ndarray:
-        """The bias of ``layer`` as a float64 vector of shape (out,)
-        (a shared bias repeated, no bias as zeros)."""
+        """Give the bias of a layer as one value per neuron.
+
+        Parameters
+        ----------
+        layer : int
+            The layer, 0 for the first hidden layer.
+
+        Returns
+        -------
+        numpy.ndarray
+            The biases, float64, shape (out,): a shared bias repeated, no bias as zeros.
+        """
         out = self.layer_sizes[layer + 1]
         b = self.biases[layer]
         if b is None:
@@ -141,6 +238,23 @@ class WorkedExample:
         return np.array(b, dtype=np.float64)
 
     def slip(self, key: str) -> Slip:
+        """Find the slip of a printed number.
+
+        Parameters
+        ----------
+        key : str
+            A key of :attr:`printed` whose ``how`` is ``"slip"``.
+
+        Returns
+        -------
+        Slip
+            The slip recorded for ``key``.
+
+        Raises
+        ------
+        KeyError
+            If ``key`` is not a slip of this example.
+        """
         for s in self.slips:
             if s.key == key:
                 return s
@@ -167,8 +281,8 @@ def _decimals(text: str) -> int:
 
 
 def _v(key: str, text: str, line: int, how: str = "rounded",
-       via: Optional[str] = None, note: str = ""):
-    """A printed value that is not a slip."""
+       via: str | None = None, note: str = ""):
+    """Record a printed value that is not a slip."""
     assert how in HOW and how != "slip", how
     if how == "intermediates":
         assert via, key
@@ -176,9 +290,9 @@ def _v(key: str, text: str, line: int, how: str = "rounded",
                               how, via, note), None)
 
 
-def _s(key: str, text: str, line: int, correct: Optional[float], cause: str,
-       via: Optional[str] = None, kind: str = "primary"):
-    """A printed value that is a slip, with its correct value and cause."""
+def _s(key: str, text: str, line: int, correct: float | None, cause: str,
+       via: str | None = None, kind: str = "primary"):
+    """Record a printed value that is a slip, with its correct value and cause."""
     assert kind in ("primary", "propagated"), kind
     if kind == "propagated":
         assert via, key
@@ -188,8 +302,8 @@ def _s(key: str, text: str, line: int, correct: Optional[float], cause: str,
 
 
 def _build(entries):
-    printed: Dict[str, PrintedValue] = {}
-    slips: List[Slip] = []
+    printed: dict[str, PrintedValue] = {}
+    slips: list[Slip] = []
     for key, pv, slip in entries:
         if key in printed:
             raise ValueError(f"duplicate printed key {key!r}")
@@ -197,7 +311,6 @@ def _build(entries):
         if slip is not None:
             slips.append(slip)
     return printed, tuple(slips)
-
 
 def _example(entries, **kw) -> WorkedExample:
     printed, slips = _build(entries)
@@ -333,8 +446,8 @@ _NOTES000 = _example(
     learning_rates=(0.1, 0.1),
     unchecked=(
         (116, "z_i = sum_j w_ij + b_i",
-         "formula slip (no number): the input x_j is missing from the sum; "
-         "the matrix form on line 119 is right"),
+         ("formula slip (no number): the input x_j is missing from the sum; "
+          "the matrix form on line 119 is right")),
         (474, "dL/dw = dL/dw . dw/dw . dw/dw . dw/dw",
          "placeholder chain rule from a figure ('only for demonstration')"),
     ),
@@ -389,8 +502,8 @@ _NOTES001_NEURON = _example(
     learning_rates=(0.01,),
     unchecked=(
         (708, "E = 1/2 (d - 1/e^{-sum x_i w_ij + b_i})^2",
-         "formula slip (no number): the sigmoid's denominator lost its "
-         "'1 +' (line 723 has it right)"),
+         ("formula slip (no number): the sigmoid's denominator lost its "
+          "'1 +' (line 723 has it right)")),
     ),
 )
 
@@ -533,8 +646,8 @@ _NOTES001_2_2_1 = _example(
     learning_rates=(0.01, 0.01),
     unchecked=(
         (1162, "dE/dout_out = 0.8 . 0.63 (with a subscript 1)",
-         "garbled (an overwritten value); the product on line 1168 prints "
-         "0.631, checked as a slip"),
+         ("garbled (an overwritten value); the product on line 1168 prints "
+          "0.631, checked as a slip")),
         (1179, "dE/dout_out = 1",
          "garbled remnant of the fraction 0.63/1 printed elsewhere"),
     ),
@@ -639,8 +752,8 @@ _NOTES002 = _example(
     learning_rates=(0.0001, 0.0001),
     unchecked=(
         (64, "Sigmoid = 1/(1 + (1 + e^{-z}))",
-         "formula slip (no number): an extra '1 +'; the derivative below is "
-         "the usual sigma(1 - sigma)"),
+         ("formula slip (no number): an extra '1 +'; the derivative below is "
+          "the usual sigma(1 - sigma)")),
         (158, "0.7414 x 1868 = 0.1385",
          "'1868' is 0.1868 with its '0.' lost; checked via the result 0.1385"),
         (168, "New w1 = 0.15 - (0.0001 x 0.00067) =",
@@ -1013,8 +1126,8 @@ _NOTES003 = _example(
         (92, "Z'_21 = Theta_21 Theta'_12 a1 + b",
          "garbled index (the line should read Z'_12 = Theta'_12 a1 + b)"),
         (156, "dO_i/dz_i = g(z_i)",
-         "formula slip (no number): the derivative is g(z)(1 - g(z)), "
-         "which the next lines (and lines 202, 238, 355, 455) then use"),
+         ("formula slip (no number): the derivative is g(z)(1 - g(z)), "
+          "which the next lines (and lines 202, 238, 355, 455) then use")),
         (164, "0.6738 x (1 - 0.6738)^{-1}",
          "stray exponent -1; the result 0.2198 is the product without it"),
         (330, "0.09862076^2", "stray '^2'; checked as 0.09862076"),
@@ -1094,15 +1207,40 @@ _NOTES004 = _example(
 )
 
 
-EXAMPLES: Dict[str, WorkedExample] = {
+EXAMPLES: dict[str, WorkedExample] = {
     ex.name: ex
     for ex in (_NOTES000, _NOTES001_NEURON, _NOTES001_2_2_1, _NOTES002,
                _NOTES003, _NOTES004)
 }
+"""Every worked example by name, in the order of the notes files."""
 
 
 def get(name: str) -> WorkedExample:
-    """The worked example called ``name`` (see :func:`names`)."""
+    """Look up a worked example by name.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`.
+
+    Returns
+    -------
+    WorkedExample
+        The example.
+
+    Raises
+    ------
+    TypeError
+        If ``name`` is not a string.
+    KeyError
+        If there is no example called ``name`` (the message lists the names).
+
+    Examples
+    --------
+    >>> from fastnn.course import examples
+    >>> examples.get("notes004_2_2_2").layer_sizes
+    (2, 2, 2)
+    """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
     try:
@@ -1112,6 +1250,12 @@ def get(name: str) -> WorkedExample:
                        f"known: {', '.join(EXAMPLES)}") from None
 
 
-def names() -> List[str]:
-    """Names of all worked examples, in file order."""
+def names() -> list[str]:
+    """List the names of all worked examples.
+
+    Returns
+    -------
+    list of str
+        The names, in the order of the notes files.
+    """
     return list(EXAMPLES)

@@ -1,23 +1,23 @@
-"""The perceptron learning rule of the lecture notes (file 001):
+"""The perceptron learning rule of the lecture notes (file 001).
+
+The rule, for a layer of threshold units ``Y = step(W x + b)`` (binary step:
+1 if the net input is >= 0, else 0)::
 
     W(n+1) = W(n) + eta [d(n) - Y(n)] X(n)
 
-for a layer of threshold units Y = step(W x + b) (binary step: 1 if the net
-input is >= 0, else 0), the bias learning with the same rule as a weight on
-a constant input 1.  Samples are presented one at a time, in order (or
-shuffled with a seed), for a number of epochs or until an epoch makes no
-mistake.
+with the bias learning by the same rule as a weight on a constant input 1.
+Samples are presented one at a time, in order (or shuffled with a seed), for
+a number of epochs or until an epoch makes no mistake.
 """
 
 from __future__ import annotations
 
-import numbers
+from typing import Any
 
 import numpy as np
 
 from .. import _core, _memory
-from .._validation import as_float_array as float_values
-from .._validation import check_seed
+from .._validation import as_array, as_float_array, check_bool, check_int, check_real, check_seed
 
 __all__ = ["Perceptron"]
 
@@ -28,42 +28,78 @@ class Perceptron:
     Parameters
     ----------
     n_inputs : int
+        The number of inputs, >= 1.
     n_outputs : int, default 1
-    lr : float
-        eta in the notes' rule.
-    weight, bias : arrays, optional
-        Initial values (zeros by default, as a hand-worked example would).
+        The number of step units (outputs), >= 1.
+    lr : float, default 1.0
+        The learning rate, eta in the notes' rule, > 0.
+    weight : array_like, optional
+        Initial weights, shape (n_outputs, n_inputs); zeros by default, as a
+        hand-worked example would start.
+    bias : array_like, optional
+        Initial biases, shape (n_outputs,); zeros by default.
+
+    Attributes
+    ----------
+    weight : numpy.ndarray
+        The weights, float64, shape (n_outputs, n_inputs).
+    bias : numpy.ndarray
+        The biases, float64, shape (n_outputs,).
+    errors_ : list of int
+        The number of misclassified samples in each epoch of the last fit.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type (the message names it).
+    ValueError
+        If an argument has an unusable value: a size < 1, a learning rate
+        <= 0, weights or biases of the wrong shape or not finite.
+    MemoryError
+        If the weights cannot fit in memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.course.perceptron import Perceptron
+    >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    >>> p = Perceptron(2).fit(X, [0, 0, 0, 1])  # AND
+    >>> p.predict(X)
+    array([0, 0, 0, 1])
+    >>> p
+    Perceptron(n_inputs=2, n_outputs=1, lr=1.0)
     """
 
-    def __init__(self, n_inputs, n_outputs=1, lr=1.0, weight=None, bias=None):
-        for name, v in (("n_inputs", n_inputs), ("n_outputs", n_outputs)):
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {v!r}")
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0 or not np.isfinite(lr):
-            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-        self.n_inputs, self.n_outputs, self.lr = int(n_inputs), int(n_outputs), float(lr)
-        _memory.check_dim("n_inputs", self.n_inputs)
-        _memory.check_dim("n_outputs", self.n_outputs)
+    def __init__(self, n_inputs: int, n_outputs: int = 1, lr: float = 1.0, weight: Any = None,
+                 bias: Any = None) -> None:
+        self.n_inputs = _memory.check_dim("n_inputs", check_int("n_inputs", n_inputs, minimum=1))
+        self.n_outputs = _memory.check_dim("n_outputs", check_int("n_outputs", n_outputs, minimum=1))
+        self.lr = check_real("lr", lr, minimum=0.0, min_open=True)
         _memory.check_alloc((self.n_inputs + 1) * self.n_outputs * 8,
                             f"the weights of Perceptron({self.n_inputs}, {self.n_outputs})")
-        self.weight = np.zeros((self.n_outputs, self.n_inputs)) if weight is None else float_values("weight", weight)
-        self.bias = np.zeros(self.n_outputs) if bias is None else float_values("bias", bias).reshape(-1)
-        if self.weight.shape != (self.n_outputs, self.n_inputs):
-            raise ValueError(f"weight must have shape ({self.n_outputs}, {self.n_inputs}), got {self.weight.shape}")
-        if self.bias.shape != (self.n_outputs,):
-            raise ValueError(f"bias must have shape ({self.n_outputs},), got {self.bias.shape}")
-        for name, arr in (("weight", self.weight), ("bias", self.bias)):
-            if not np.all(np.isfinite(arr)):
-                raise ValueError(f"{name} contains NaN or infinity")
-        self.errors_ = []  # mistakes per epoch of the last fit
+        self.weight = self._initial("weight", weight, (self.n_outputs, self.n_inputs))
+        self.bias = self._initial("bias", bias, (self.n_outputs,))
+        self.errors_: list[int] = []  # mistakes per epoch of the last fit
 
-    def _check_X(self, X):
-        try:
-            X = np.asarray(X)
-        except (ValueError, TypeError) as e:  # e.g. a ragged nested list
-            raise TypeError(f"X must be an array of numbers: {e}") from None
-        if X.dtype.kind not in "fiub":
-            raise TypeError(f"X must be numeric, got dtype {X.dtype}")
+    @staticmethod
+    def _initial(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
+        """Zeros of ``shape``, or ``value`` as a float64 array of that shape, finite."""
+        if value is None:
+            return np.zeros(shape)
+        arr = as_float_array(name, value)
+        if len(shape) == 1:
+            arr = arr.reshape(-1)
+        if arr.shape != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} contains NaN or infinity")
+        return arr
+
+    def __repr__(self) -> str:
+        return f"Perceptron(n_inputs={self.n_inputs}, n_outputs={self.n_outputs}, lr={self.lr!r})"
+
+    def _check_X(self, X: Any) -> np.ndarray:
+        X = as_array("X", X)
         if X.ndim == 1:
             X = X.reshape(1, -1)
         if X.ndim != 2 or X.shape[1] != self.n_inputs:
@@ -73,55 +109,129 @@ class Perceptron:
             raise ValueError("X contains NaN or infinity")
         return X
 
-    def net_input(self, X):
-        """W x + b for each sample (the compiled dense kernel)."""
+    def _check_targets(self, d: Any, n_samples: int) -> np.ndarray:
+        d = as_float_array("d", d)
+        if d.ndim == 1:
+            d = d.reshape(-1, 1)
+        if d.shape != (n_samples, self.n_outputs):
+            raise ValueError(f"d (the targets) must have shape ({n_samples}, {self.n_outputs}), got {d.shape}")
+        if not np.all((d == 0) | (d == 1)):
+            raise ValueError("d (the perceptron's targets) must be 0 or 1")
+        return d
+
+    def net_input(self, X: Any) -> np.ndarray:
+        """Compute the net input ``W x + b`` of each unit for each sample (the compiled dense kernel).
+
+        Parameters
+        ----------
+        X : array_like
+            Samples, shape (n_samples, n_inputs), or one sample (n_inputs,).
+
+        Returns
+        -------
+        numpy.ndarray
+            The net inputs, float64, shape (n_samples, n_outputs).
+        """
         X = self._check_X(X)
         out = np.empty((X.shape[0], self.n_outputs))
         _core.dense_forward(X, self.weight, self.bias, out, 0, 0.0)
         return out
 
-    def predict(self, X):
-        """Y = step(W x + b): 1 where the net input is >= 0, else 0."""
+    def predict(self, X: Any) -> np.ndarray:
+        """Classify samples: ``Y = step(W x + b)``, 1 where the net input is >= 0, else 0.
+
+        Parameters
+        ----------
+        X : array_like
+            Samples, shape (n_samples, n_inputs), or one sample (n_inputs,).
+
+        Returns
+        -------
+        numpy.ndarray
+            The 0/1 outputs (int64), shape (n_samples,) for one unit, else (n_samples, n_outputs).
+        """
         Y = (self.net_input(X) >= 0).astype(np.int64)
         return Y[:, 0] if self.n_outputs == 1 else Y
 
-    def fit(self, X, d, epochs=100, shuffle=False, seed=None):
-        """Apply the rule sample by sample; stop early after an epoch with
-        no mistakes.  Returns self; ``errors_`` lists mistakes per epoch."""
-        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
-            raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    def fit(self, X: Any, d: Any, epochs: int = 100, shuffle: bool = False,
+            seed: int | np.random.Generator | None = None) -> Perceptron:
+        """Apply the perceptron rule sample by sample, stopping after an epoch with no mistake.
+
+        Parameters
+        ----------
+        X : array_like
+            Training samples, shape (n_samples, n_inputs).
+        d : array_like
+            Their 0/1 targets, shape (n_samples, n_outputs), or (n_samples,)
+            for one unit.
+        epochs : int, default 100
+            The most passes over the samples, >= 0.
+        shuffle : bool, default False
+            Present the samples in a new random order each epoch (else in order).
+        seed : int, numpy.random.Generator or None, optional
+            Seeds the shuffling.
+
+        Returns
+        -------
+        Perceptron
+            ``self``, trained; ``errors_`` lists the mistakes per epoch.
+
+        Raises
+        ------
+        TypeError
+            If an argument has the wrong type (the message names it).
+        ValueError
+            If an argument has an unusable value: shapes that do not match,
+            targets other than 0 and 1, values that are not finite.
+        """
+        epochs = check_int("epochs", epochs, minimum=0)
+        shuffle = check_bool("shuffle", shuffle)
         seed = check_seed(seed)
         X = self._check_X(X)
-        d = float_values("d", d)
-        if d.ndim == 1:
-            d = d.reshape(-1, 1)
-        if d.shape != (X.shape[0], self.n_outputs):
-            raise ValueError(f"targets must have shape ({X.shape[0]}, {self.n_outputs}), got {d.shape}")
-        if not np.all((d == 0) | (d == 1)):
-            raise ValueError("perceptron targets must be 0 or 1")
-        d = d.astype(np.float64)
+        d = self._check_targets(d, X.shape[0])
         rng = np.random.default_rng(seed)
         order = np.arange(X.shape[0])
         self.errors_ = []
         for _ in range(epochs):
             if shuffle:
                 rng.shuffle(order)
-            mistakes = 0
-            for i in order:
-                x = X[i]
-                y = (self.weight @ x + self.bias >= 0).astype(np.float64)
-                err = d[i] - y  # d(n) - Y(n)
-                if np.any(err):
-                    mistakes += 1
-                    self.weight += self.lr * np.outer(err, x)  # eta [d - Y] X
-                    self.bias += self.lr * err  # the bias: a weight on input 1
-            self.errors_.append(mistakes)
-            if mistakes == 0:
+            self.errors_.append(self._epoch(X, d, order))
+            if self.errors_[-1] == 0:
                 break
         return self
 
-    def score(self, X, d):
-        """Fraction of samples classified correctly."""
+    def _epoch(self, X: np.ndarray, d: np.ndarray, order: np.ndarray) -> int:
+        """Present every sample once in ``order``; returns the number of mistakes."""
+        mistakes = 0
+        for i in order:
+            x = X[i]
+            y = (self.weight @ x + self.bias >= 0).astype(np.float64)
+            err = d[i] - y  # d(n) - Y(n)
+            if np.any(err):
+                mistakes += 1
+                self.weight += self.lr * np.outer(err, x)  # eta [d - Y] X
+                self.bias += self.lr * err  # the bias: a weight on input 1
+        return mistakes
+
+    def score(self, X: Any, d: Any) -> float:
+        """Compute the fraction of samples classified correctly.
+
+        Parameters
+        ----------
+        X : array_like
+            Samples, shape (n_samples, n_inputs).
+        d : array_like
+            Their 0/1 targets, shaped as :meth:`fit` takes them.
+
+        Returns
+        -------
+        float
+            The fraction of samples whose every output is right.
+        """
         pred = self.predict(X)
-        d = np.asarray(d).reshape(pred.shape)
+        d = as_array("d", d)
+        if d.size != pred.size:
+            raise ValueError(f"d must hold {pred.size} targets ({len(pred)} samples x {self.n_outputs} outputs), "
+                             f"got shape {d.shape}")
+        d = d.reshape(pred.shape)
         return float(np.mean(np.all((pred == d).reshape(len(pred), -1), axis=1)))
