@@ -2,8 +2,8 @@
 
 Nothing here touches the internet: downloads go to an HTTP server on
 127.0.0.1 that the tests start themselves, serving the real MNIST files from
-``<repo>/../shared/data/mnist`` (tests that need them are skipped when that
-directory is absent), and an autouse fixture points the default mirror list
+``$FASTNN_DATA``, else ``<repo>/../shared/data/mnist`` (tests that need them
+are skipped, saying where they looked, when neither holds them), and an autouse fixture points the default mirror list
 at a closed loopback port and the default data directory at a temporary one.
 """
 
@@ -21,11 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mnist_files import FULL_MNIST, NO_FULL_MNIST
 
 from fastnn import datasets as ds
 
-REPO = Path(__file__).resolve().parents[1]
-MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
 NAMES = [spec.name for spec in ds.MNIST_FILES.values()]
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 
@@ -35,11 +34,9 @@ TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 # --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def mnist_dir():
-    missing = [n for n in NAMES if not (MNIST_DIR / n).is_file()]
-    if missing:
-        pytest.skip(f"the original MNIST files are not at {MNIST_DIR} "
-                    f"(missing: {', '.join(missing)})")
-    return MNIST_DIR
+    if FULL_MNIST is None:
+        pytest.skip(NO_FULL_MNIST)
+    return FULL_MNIST
 
 
 SLOW_DELAY = 1.0   # seconds the /slow/ mirror waits before answering

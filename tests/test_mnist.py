@@ -8,33 +8,15 @@ import os
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from mnist_files import FULL_MNIST, MNIST_NAMES, NO_FULL_MNIST, find_full_mnist
 
 import fastnn
 from fastnn import datasets
 from fastnn.course.mnist import MNISTRun, evaluate_test_set
 from fastnn.datasets import RandomShift
-
-REPO = Path(__file__).resolve().parents[1]
-MNIST_NAMES = [spec.name for spec in datasets.MNIST_FILES.values()]
-
-
-def find_full_mnist(environ=os.environ, beside_repo=REPO.parent / "shared" / "data" / "mnist"):
-    """(folder holding the four MNIST files or None, skip reason): $FASTNN_DATA first, then beside_repo."""
-    env = environ.get("FASTNN_DATA", "").strip()
-    folders = ([Path(env).expanduser()] if env else []) + [Path(beside_repo)]
-    for folder in folders:
-        if all((folder / name).is_file() for name in MNIST_NAMES):
-            return folder, ""
-    looked = (f"$FASTNN_DATA={env}, then {beside_repo}" if env else f"{beside_repo} ($FASTNN_DATA is not set)")
-    return None, (f"the full MNIST files are not there (looked in {looked}); to run this test, set FASTNN_DATA "
-                  f"to a folder holding {', '.join(MNIST_NAMES)}")
-
-
-FULL_MNIST, NO_FULL_MNIST = find_full_mnist()
 
 
 def test_full_files_are_looked_for_in_fastnn_data_first(tmp_path):
@@ -141,7 +123,6 @@ def test_command_line_train_mnist_on_sample(tmp_path):
     env_cmd = [sys.executable, "-m", "fastnn", "train-mnist", "--epochs", "1", "--batch-size", "64",
                "--data-home", str(tmp_path), "--no-augment", "--quiet", "--save", str(tmp_path / "m.fnn")]
     env = {"FASTNN_MNIST_MIRROR": "http://127.0.0.1:9/", "PATH": "/usr/bin:/bin"}
-    import os
 
     env = {**os.environ, **env}
     res = subprocess.run(env_cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
