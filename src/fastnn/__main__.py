@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from . import __version__
 
@@ -116,7 +117,7 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_train_mnist(sub: argparse._SubParsersAction) -> None:
+def _add_train_mnist(sub: Any) -> None:  # sub: what ArgumentParser.add_subparsers returns
     tm = sub.add_parser("train-mnist", help="train the lecture notes' MNIST network and test it")
     tm.add_argument("--epochs", type=_int_at_least(0), default=80)
     tm.add_argument("--batch-size", type=_int_at_least(1), default=128)
