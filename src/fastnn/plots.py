@@ -92,12 +92,14 @@ def plot_history(history: Any, path: str | os.PathLike[str] | None = None, *, dp
         raise ValueError("the history has no epoch to plot")
     panels = [m for m in ("loss", "accuracy") if m in history]
     fig = new_figure("History.plot", (5.0 * len(panels), 3.6), dpi)
+    ticker = require("matplotlib.ticker", "plot", "History.plot")
     epochs = np.asarray(history.epochs) + 1
     for ax, metric in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels):
         ax.plot(epochs, history[metric], marker="o", markersize=3, label=f"training {metric}")
         if f"val_{metric}" in history:
             ax.plot(epochs, history[f"val_{metric}"], marker="o", markersize=3, label=f"validation {metric}")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))  # whole epochs
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
         ax.legend()
