@@ -1,5 +1,9 @@
 /*
- * fastnn.h -- the C API of fastnn's kernels (plain C99, no Python).
+ * fastnn.h -- fastnn's kernels, as the package itself calls them (plain
+ * C99, no Python).  Not installed: other packages use the checked public
+ * API of include/fastnn/fastnn_api.h, whose types (status codes,
+ * activations, layer tables) are the ones declared in
+ * include/fastnn/fastnn_types.h and used here.
  *
  * Layout conventions, as in the lecture notes and PyTorch:
  *   weights W are (out_features, in_features), row-major;
@@ -16,25 +20,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fastnn/fastnn_types.h" /* the types the public C API shares */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef enum {
-    FNN_OK = 0,
-    FNN_ERR_NOMEM = 1, /* a packing buffer could not be allocated */
-    FNN_ERR_ARG = 2,   /* a bad argument that the caller should have caught */
-    FNN_ERR_LABEL = 3  /* a class label outside [0, n_classes) */
-} fnn_status;
-
-typedef enum {
-    FNN_ACT_IDENTITY = 0,
-    FNN_ACT_SIGMOID = 1,
-    FNN_ACT_TANH = 2,
-    FNN_ACT_RELU = 3,
-    FNN_ACT_LEAKY_RELU = 4, /* z if z > 0 else slope * z, slope >= 0 */
-    FNN_ACT_SOFTPLUS = 5
-} fnn_activation;
 
 /* ---- run time: instruction set, threads, build facts ------------------ */
 
@@ -144,24 +134,6 @@ fnn_status fnn_dense_backward_sgd_f64(int n, int in, int out,
  * per-call costs, not the arithmetic, dominate there.  Returns
  * FNN_ERR_ARG, computing nothing, if consecutive layers do not chain.
  */
-typedef struct {
-    int in_features, out_features;
-    const float *w; /* (out_features, in_features), row-major */
-    const float *b; /* (out_features,) or NULL */
-    fnn_activation act;
-    float slope;
-    int softmax;    /* 1: row-wise softmax after act */
-    float *a;       /* (n, out_features): this layer's output */
-} fnn_dense_layer_f32;
-typedef struct {
-    int in_features, out_features;
-    const double *w;
-    const double *b;
-    fnn_activation act;
-    double slope;
-    int softmax;
-    double *a;
-} fnn_dense_layer_f64;
 
 fnn_status fnn_network_forward_f32(int n, const float *x, int n_layers,
                                    const fnn_dense_layer_f32 *layers);
@@ -190,44 +162,7 @@ fnn_status fnn_network_forward_f64(int n, const double *x, int n_layers,
  */
 #define FNN_STEP_SPLIT_ROWS 32
 
-typedef struct {
-    int in_features, out_features;
-    float *w;        /* (out_features, in_features), updated in place */
-    float *b;        /* (out_features,) or NULL, updated in place */
-    fnn_activation act;
-    float slope;
-    int train;       /* 1: W (and b) learn at rate lr; 0: frozen */
-    float lr;
-    float *a;        /* (n, out_features): activations */
-    float *g;        /* (n, out_features): d loss / d a, then / d z */
-    float *db;       /* (out_features,): the bias gradient */
-    float *dw;       /* Adam only: (out, in) weight gradient */
-    float *m_w, *v_w; /* Adam only: moments of W (out, in) and of b (out) */
-    float *m_b, *v_b;
-} fnn_train_layer_f32;
-typedef struct {
-    int in_features, out_features;
-    double *w;
-    double *b;
-    fnn_activation act;
-    double slope;
-    int train;
-    double lr;
-    double *a;
-    double *g;
-    double *db;
-    double *dw;
-    double *m_w, *v_w;
-    double *m_b, *v_b;
-} fnn_train_layer_f64;
 
-/* Adam's constants for one step (see fnn_adam_update_f32). */
-typedef struct {
-    float b1, b2, eps, weight_decay, bc1, bc2;
-} fnn_adam_f32;
-typedef struct {
-    double b1, b2, eps, weight_decay, bc1, bc2;
-} fnn_adam_f64;
 
 fnn_status fnn_network_train_step_f32(int n, const float *x, const int64_t *labels,
                                       const float *y, int n_layers,
@@ -349,6 +284,13 @@ void fnn_mse_f32(int n, int k, const float *y, const float *t, float *dy,
                  double *loss);
 void fnn_mse_f64(int n, int k, const double *y, const double *t, double *dy,
                  double *loss);
+
+/* ---- the public C API --------------------------------------------------- */
+
+/* The table of checked entry points (include/fastnn/fastnn_api.h) that
+ * fastnn._core publishes as the capsule _C_API. */
+struct fnn_api;
+const struct fnn_api *fnn_get_api(void);
 
 #ifdef __cplusplus
 }

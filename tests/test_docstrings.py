@@ -64,20 +64,23 @@ def _overrides(cls: type, attr: str) -> bool:
 
 def _public_objects(module_name: str) -> list[tuple[str, bool]]:
     """(qualified name, overrides a documented base method) of the public
-    objects defined in the module."""
+    objects the module defines or re-exports from a private module (such as
+    build_info, defined in fastnn._runtime)."""
     module = importlib.import_module(module_name)
     out = [(module_name, False)]
     for name in getattr(module, "__all__", ()):
         obj = getattr(module, name)
-        if getattr(obj, "__module__", None) != module_name or not (inspect.isclass(obj) or inspect.isfunction(obj)):
-            continue  # re-exported, or data
-        out.append((f"{module_name}.{name}", False))
+        home = getattr(obj, "__module__", None) or ""
+        private_home = home.startswith("fastnn.") and any(part.startswith("_") for part in home.split("."))
+        if (home != module_name and not private_home) or not (inspect.isclass(obj) or inspect.isfunction(obj)):
+            continue  # re-exported from another public module (checked there), or data
+        out.append((f"{home}.{name}", False))
         if inspect.isclass(obj):
             for attr, value in vars(obj).items():
                 if attr.startswith("_"):
                     continue
                 if inspect.isfunction(value) or isinstance(value, (property, classmethod, staticmethod)):
-                    out.append((f"{module_name}.{name}.{attr}", _overrides(obj, attr)))
+                    out.append((f"{home}.{name}.{attr}", _overrides(obj, attr)))
     return out
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ._paths import get_cmake_dir, get_include
 from ._runtime import build_info, check_environment, get_num_threads, set_num_threads, set_simd_path, simd_paths
 from ._version import __version__ as __version__
 from .io import ModelFileError
@@ -94,6 +95,8 @@ __all__ = [
     "datasets",
     "examples",
     "explain",
+    "get_cmake_dir",
+    "get_include",
     "get_num_threads",
     "kernels",
     "load",

@@ -11,6 +11,7 @@ from libc.stdint cimport int64_t
 from libc.stdlib cimport calloc, malloc, free
 from libc.string cimport memcpy
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_C_CONTIGUOUS, PyBUF_FORMAT
+from cpython.pycapsule cimport PyCapsule_New
 from cython cimport floating
 
 cdef extern from "fastnn.h" nogil:
@@ -161,6 +162,16 @@ cdef extern from "fastnn.h" nogil:
 
 
 # Activation codes, in the order of fnn_activation.
+# ---- the public C API ------------------------------------------------------------
+
+cdef extern from "fastnn.h":
+    const void *fnn_get_api()
+
+# The table of checked entry points for other extension modules
+# (include/fastnn/fastnn_api.h: fastnn_import_api() reads it; so does
+# fastnn.cython_kernels).
+_C_API = PyCapsule_New(<void *>fnn_get_api(), b"fastnn._core._C_API", NULL)
+
 ACTIVATION_CODES = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4, "softplus": 5}
 
 # The C kernels index with int and round a dimension up to whole tiles and
