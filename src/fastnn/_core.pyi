@@ -5,7 +5,7 @@
 # Keep this file in step with _core.pyx.
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeAlias, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -13,8 +13,8 @@ import numpy.typing as npt
 from .nn.layers import Dense
 from .training.engine import Workspace
 
-_Floats = npt.NDArray[np.floating[Any]]
-_Int64s = npt.NDArray[np.int64]
+_Floats: TypeAlias = npt.NDArray[np.floating[Any]]
+_Int64s: TypeAlias = npt.NDArray[np.int64]
 
 ACTIVATION_CODES: dict[str, int]
 
@@ -76,7 +76,7 @@ class NetworkForward:
 
 # Per layer: None (frozen), or Adam's (m_w, v_w, m_b, v_b, (m_w, v_w), (m_b, v_b) or None), the last two
 # the optimizer state's entries, which ``matches`` compares by identity.
-_Moments = tuple[_Floats, _Floats, _Floats | None, _Floats | None, object, object]
+_Moments: TypeAlias = tuple[_Floats, _Floats, _Floats | None, _Floats | None, object, object]
 
 class NetworkTrainStep:
     @property
@@ -90,8 +90,9 @@ class NetworkTrainStep:
                  optimizer_state: Mapping[tuple[int, str], Any] | None = None) -> None: ...
     def matches(self, layers: list[Dense], workspace: Workspace,
                 optimizer_state: Mapping[tuple[int, str], Any] | None = None) -> bool: ...
+    # adam: (b1, b2, eps, weight_decay, bc1, bc2) when bound for Adam
     def run(self, X: _Floats, target: npt.NDArray[Any], lrs: Sequence[float],
-            adam: tuple[float, float, float, float, float, float] | None = None,
+            adam: tuple[float, ...] | None = None,
             rows: _Int64s | None = None) -> tuple[float, int]: ...
 
 # ---- output layers and losses -------------------------------------------------------------
