@@ -55,7 +55,8 @@ class Workspace:
     db, bias_full, db_shared : list of numpy.ndarray
         Per layer: bias gradients, a shared bias expanded, a shared bias's gradient.
     dW : list of numpy.ndarray or None
-        Per layer: weight gradients (None when not kept).
+        Per layer: weight gradients (None when not kept; the step allocates
+        them when an optimizer needs them later, e.g. SGD given momentum).
     """
 
     def __init__(self, model: Sequential, batch_size: int, need_param_grads: bool) -> None:
@@ -278,6 +279,8 @@ class TrainingEngine:
                 layer.bias[0] -= lr * ws.db[i].sum()
             return
         dW = ws.dW[i] if train_w else None
+        if train_w and dW is None:  # the workspace was allocated while the optimizer was plain SGD
+            dW = ws.dW[i] = np.empty_like(layer.weight)
         db = ws.db[i] if layer.bias is not None else None
         if dW is None and db is None and dX is None:
             return
