@@ -76,7 +76,8 @@ class Workspace:
         self.db: list[FloatArray] = [np.empty(layer.out_features, dtype=dt) for layer in model.layers]
         self.bias_full: list[FloatArray] = [np.empty(layer.out_features, dtype=dt) for layer in model.layers]
         self.db_shared: list[FloatArray] = [np.empty(1, dtype=dt) for _ in model.layers]
-        self.dW: list[FloatArray | None] = [np.empty_like(layer.weight) if need_param_grads else None for layer in model.layers]
+        self.dW: list[FloatArray | None] = [np.empty_like(layer.weight) if need_param_grads else None
+                                            for layer in model.layers]
 
 
 def check_trainable(model: Sequential, loss: Loss) -> None:
