@@ -53,7 +53,7 @@ def _open_maybe_gzip(path: Path) -> tuple[Any, Any, bool]:
 
 def _read_exact(f: Any, n: int, path: Path, what: str) -> bytes:
     """Read ``n`` bytes of ``f`` or raise ValueError (a truncated file)."""
-    data = f.read(n)
+    data: bytes = f.read(n)
     if len(data) != n:
         raise ValueError(f"{path}: truncated: {what} needs {n} bytes, the file has only {len(data)}")
     return data
@@ -105,7 +105,7 @@ def _read_payload(stream: Any, path: Path, nbytes: int, dims: tuple[int, ...]) -
     """Read exactly ``nbytes`` bytes and then the end of the stream (uint8 array)."""
     shape = "x".join(map(str, dims))
     buf = np.empty(nbytes, dtype=np.uint8)
-    view = memoryview(buf)
+    view = buf.data  # a memoryview of buf
     got = 0
     while got < nbytes:
         n = stream.readinto(view[got:got + _CHUNK])

@@ -40,12 +40,12 @@ def _mean_std(X2: np.ndarray, per_pixel: bool) -> tuple[Any, Any]:
     return mean, np.sqrt(sq / count)
 
 
-def _float_dtype(dtype: Any) -> np.dtype:
+def _float_dtype(dtype: Any) -> np.dtype[Any]:
     """Check ``dtype``: any floating NumPy dtype (float16 to longdouble)."""
     if dtype is None:
         raise TypeError("dtype must be a floating dtype such as numpy.float32, got None")
     try:
-        np_dtype = np.dtype(dtype)
+        np_dtype: np.dtype[Any] = np.dtype(dtype)
     except (TypeError, ValueError) as e:
         raise TypeError(f"dtype must be a floating dtype such as numpy.float32, got {dtype!r} ({e})") from None
     if np_dtype.kind != "f":
@@ -305,7 +305,8 @@ class Normalizer:
         self._check_fitted()
         Z = as_array("Z", Z).astype(np.float64)
         shift, scale = self._params_for(Z, "Z")
-        return Z * scale + shift
+        X: np.ndarray = Z * scale + shift
+        return X
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fitted state as plain Python values (e.g. to save with a model).

@@ -145,7 +145,7 @@ class Dense:
         self._dtype: np.dtype[Any] = np.dtype(np.float64)
         self.bias_mode, bias_value = _bias_from_arg(bias, self.out_features)
         self.bias = bias_value
-        rng_seed = check_seed(seed)
+        seed = check_seed(seed)
         self.explicit_weight = weight is not None
         if weight is not None:
             w = as_float_array("weight", weight)
@@ -154,7 +154,7 @@ class Dense:
                                  f"({self.out_features}, {self.in_features}), got {w.shape}")
             self.weight = w
         else:
-            self.reset_parameters(rng_seed)
+            self.reset_parameters(seed)
         self.trainable = _trainable_from_arg(trainable)
 
     def __setattr__(self, name: str, value: Any) -> None:

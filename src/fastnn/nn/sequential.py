@@ -71,9 +71,9 @@ class Sequential:
         self.layers = layers
         self.dtype = check_dtype(dtype)
         self.loss: Loss | None = None
-        rng_seed = check_seed(seed)
-        if rng_seed is not None:
-            rng = np.random.default_rng(rng_seed)
+        seed = check_seed(seed)
+        if seed is not None:
+            rng = np.random.default_rng(seed)
             for layer in layers:
                 if not layer.explicit_weight:
                     layer.reset_parameters(rng)
