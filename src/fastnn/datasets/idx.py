@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _memory
 from .._validation import as_array, check_int, check_path
@@ -210,7 +211,7 @@ def _encode(a: np.ndarray) -> tuple[bytes, np.ndarray]:
     return header, np.ascontiguousarray(a, dtype=dt.newbyteorder(">") if dt.itemsize > 1 else dt)
 
 
-def write_idx(path: str | os.PathLike[str], array: Any, *, compresslevel: int = 9) -> Path:
+def write_idx(path: str | os.PathLike[str], array: ArrayLike, *, compresslevel: int = 9) -> Path:
     """Write ``array`` as an IDX file; gzip-compressed if ``path`` ends in ``.gz``.
 
     The IDX type follows the dtype (uint8, int8, int16, int32, float32,
