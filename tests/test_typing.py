@@ -1,10 +1,11 @@
 """fastnn as a downstream user's type checker sees it (the package ships
 ``py.typed``): a typed snippet using the public API passes ``mypy
---strict``, and a snippet with type errors has exactly those reported.
+--strict``, and a snippet with type errors has exactly those reported;
+and the stubs of the compiled modules match them (mypy's stubtest).
 
-mypy runs once, in a subprocess, over both snippets, and finds the fastnn
-these tests import: installed (CI), or the source tree put first on
-PYTHONPATH (``PYTHONPATH=src pytest``), as a user's mypy would.
+mypy runs in a subprocess and finds the fastnn these tests import:
+installed (CI), or the source tree put first on PYTHONPATH
+(``PYTHONPATH=src pytest``), as a user's mypy would.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -100,21 +102,53 @@ epochs: int = fastnn.Adam().lr  # E: assignment
 '''
 
 
-@pytest.fixture(scope="module")
-def mypy_output(tmp_path_factory: pytest.TempPathFactory) -> str:
-    folder = tmp_path_factory.mktemp("typing")
-    (folder / "good.py").write_text(textwrap.dedent(GOOD))
-    (folder / "bad.py").write_text(textwrap.dedent(BAD))
-    (folder / "mypy.ini").write_text("[mypy]\n")  # no user or project configuration
-    # the fastnn imported here comes first (its folder: site-packages, or src/ of a checkout)
+# Cython's module-level pickling helpers and doctest table: not part of the stub
+CYTHON_INTERNALS = ["fastnn._core.__reduce_cython__", "fastnn._core.__setstate_cython__", "fastnn._core.__test__"]
+
+
+def _start(folder: Path, module: str, *args: str) -> subprocess.Popen[str]:
+    """Start ``python -m <module> <args>`` in ``folder``, with no user or project mypy configuration
+    (mypy.ini there) and the fastnn imported here first on PYTHONPATH (its folder: site-packages, or
+    src/ of a checkout)."""
     root = str(Path(fastnn.__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])}
     env.pop("MYPYPATH", None)
-    res = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--config-file", "mypy.ini", "--cache-dir",
-                          str(folder / ".mypy_cache"), "--no-error-summary", "--show-error-codes", "good.py", "bad.py"],
-                         cwd=folder, env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert "error: " in res.stdout, res.stdout + res.stderr  # bad.py has errors, so mypy ran
-    return res.stdout
+    return subprocess.Popen([sys.executable, "-m", module, *args], cwd=folder, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+@pytest.fixture(scope="module")
+def checks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, subprocess.Popen[str]]]:
+    """mypy over the snippets and stubtest over the compiled modules, started together (each takes
+    seconds, most of it reading numpy's stubs)."""
+    folder = tmp_path_factory.mktemp("typing")
+    (folder / "mypy.ini").write_text("[mypy]\n")
+    (folder / "good.py").write_text(textwrap.dedent(GOOD))
+    (folder / "bad.py").write_text(textwrap.dedent(BAD))
+    (folder / "allowlist.txt").write_text("\n".join(CYTHON_INTERNALS) + "\n")
+    procs = {
+        "mypy": _start(folder, "mypy", "--strict", "--config-file", "mypy.ini", "--cache-dir", ".mypy_cache",
+                       "--no-error-summary", "--show-error-codes", "good.py", "bad.py"),
+        "stubtest": _start(folder, "mypy.stubtest", "fastnn._core", "fastnn._build_config", "--mypy-config-file",
+                           "mypy.ini", "--allowlist", "allowlist.txt"),
+    }
+    yield procs
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def _result(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    out, _ = proc.communicate(timeout=600)
+    return proc.returncode, out
+
+
+@pytest.fixture(scope="module")
+def mypy_output(checks: dict[str, subprocess.Popen[str]]) -> str:
+    _, out = _result(checks["mypy"])
+    assert "error: " in out, out  # bad.py has errors, so mypy ran
+    return out
 
 
 def test_the_public_api_type_checks_strictly(mypy_output):
@@ -128,3 +162,10 @@ def test_type_errors_against_the_public_api_are_reported(mypy_output):
     found = {(int(m.group(1)), m.group(2)) for m in re.finditer(r"^bad\.py:(\d+): error: .*\[([a-z-]+)\]$",
                                                                  mypy_output, re.MULTILINE)}
     assert found == expected, mypy_output
+
+
+def test_the_stubs_of_the_compiled_modules_match_them(checks):
+    # _core.pyi against the compiled _core (names, arguments, defaults), _build_config.pyi against the
+    # generated _build_config: a signature changed in _core.pyx must be changed in the stub too
+    returncode, out = _result(checks["stubtest"])
+    assert returncode == 0, out
