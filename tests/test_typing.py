@@ -129,8 +129,9 @@ def checks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, subpr
     procs = {
         "mypy": _start(folder, "mypy", "--strict", "--config-file", "mypy.ini", "--cache-dir", ".mypy_cache",
                        "--no-error-summary", "--show-error-codes", "good.py", "bad.py"),
+        # (no PEP 800 @disjoint_base in the stub: it is new, and older type checkers do not know it)
         "stubtest": _start(folder, "mypy.stubtest", "fastnn._core", "fastnn._build_config", "--mypy-config-file",
-                           "mypy.ini", "--allowlist", "allowlist.txt"),
+                           "mypy.ini", "--allowlist", "allowlist.txt", "--ignore-disjoint-bases"),
     }
     yield procs
     for proc in procs.values():

@@ -2,14 +2,15 @@
 #
 # Arrays are C-contiguous float32 or float64 arrays (Cython memoryviews of
 # its fused type ``floating``), one dtype per call; index arrays are int64.
-# Keep this file in step with _core.pyx.
+# Keep this file in step with _core.pyx (tests/test_typing.py compares the
+# two with mypy's stubtest).
 
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeAlias, overload
 
 import numpy as np
 import numpy.typing as npt
-from typing_extensions import Self, disjoint_base
+from typing_extensions import Self
 
 from .nn.layers import Dense
 from .training.engine import Workspace
@@ -59,7 +60,6 @@ def all_finite(x: _Floats) -> bool: ...
 
 def bump_layer_generation() -> None: ...
 
-@disjoint_base
 class NetworkForward:
     @property
     def layers(self) -> tuple[Dense, ...]: ...
@@ -80,7 +80,6 @@ class NetworkForward:
 # the optimizer state's entries, which ``matches`` compares by identity.
 _Moments: TypeAlias = tuple[_Floats, _Floats, _Floats | None, _Floats | None, object, object]
 
-@disjoint_base
 class NetworkTrainStep:
     @property
     def layers(self) -> tuple[Dense, ...]: ...
