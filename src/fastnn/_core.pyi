@@ -6,11 +6,11 @@
 # two with mypy's stubtest).
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, TypeAlias, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
-from typing_extensions import Self
+from typing_extensions import Self, TypeAlias  # (typing's TypeAlias is Python 3.10+)
 
 from .nn.layers import Dense
 from .training.engine import Workspace
