@@ -127,6 +127,30 @@ def test_per_layer_learning_rates_frozen_layers_and_frozen_bias():
     assert layers[2].bias[0] == pytest.approx(bs[2], rel=1e-10)
 
 
+def test_sgd_given_momentum_after_plain_steps_keeps_training():
+    # plain SGD keeps no weight gradients (fused into the GEMM), so the
+    # workspace is allocated without them; momentum or weight decay set
+    # afterwards needs them: the step then equals a momentum optimizer's
+    # first step from the same weights
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((16, 4))
+    y = rng.uniform(0.1, 0.9, (16, 2))
+
+    def model():
+        return fastnn.Sequential([fastnn.Dense(4, 6, "tanh"), fastnn.Dense(6, 2, "sigmoid")], dtype="float64",
+                                 seed=3)
+
+    plain = fastnn.Trainer(model(), "mse", fastnn.SGD(lr=0.1), batch_size=16)
+    plain.step(X, y)
+    plain.optimizer.momentum, plain.optimizer.weight_decay = 0.9, 1e-3
+    other = model()
+    other.load_state_dict(plain.model.state_dict())
+    fresh = fastnn.Trainer(other, "mse", fastnn.SGD(lr=0.1, momentum=0.9, weight_decay=1e-3), batch_size=16)
+    assert plain.step(X, y) == fresh.step(X, y)
+    for key, value in plain.model.state_dict().items():
+        assert np.array_equal(value, other.state_dict()[key]), key
+
+
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 XOR_Y = np.array([0, 1, 1, 0])
 

@@ -16,7 +16,7 @@ The modules marked lazy below are imported on first use, so that
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._paths import get_cmake_dir, get_include
 from ._runtime import build_info, check_environment, get_num_threads, set_num_threads, set_simd_path, simd_paths
@@ -34,6 +34,15 @@ from .training import (
     Trainer,
     load_checkpoint,
 )
+
+if TYPE_CHECKING:  # the lazy names of _LAZY, as type checkers see them (never imported here)
+    from . import datasets, kernels, plots, reference
+    from .course import examples
+    from .course.explain import explain
+    from .course.mnist import train_mnist
+    from .course.perceptron import Perceptron
+    from .nn.metrics import confusion_matrix
+    from .plots import plot_confusion_matrix
 
 check_environment()
 

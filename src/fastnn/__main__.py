@@ -187,7 +187,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "fastnn") -> int:
     """
     parser = build_parser(prog)
     args = parser.parse_args(argv)
-    return args.run(args)
+    status: int = args.run(args)
+    return status
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import numbers
 import os
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import numpy as np
 
@@ -73,9 +73,10 @@ def check_verbose(value: Any, name: str = "verbose", maximum: int = 2) -> int:
         return int(value)
     if not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int 0..{maximum} or True/False, got {describe(value)}")
-    if not 0 <= value <= maximum:
+    level = int(value)
+    if not 0 <= level <= maximum:
         raise ValueError(f"{name} must be in 0..{maximum}, got {value}")
-    return int(value)
+    return level
 
 
 def check_int(name: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -85,16 +86,16 @@ def check_int(name: str, value: Any, minimum: int | None = None, maximum: int | 
     """
     if _is_bool(value) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {describe(value)}")
-    value = int(value)
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+    n = int(value)
+    if (minimum is not None and n < minimum) or (maximum is not None and n > maximum):
         if maximum is None:
             bound = f">= {minimum}"
         elif minimum is None:
             bound = f"<= {maximum}"
         else:
             bound = f"in {minimum}..{maximum}"
-        raise ValueError(f"{name} must be {bound}, got {value}")
-    return value
+        raise ValueError(f"{name} must be {bound}, got {n}")
+    return n
 
 
 def check_real(name: str, value: Any, minimum: float | None = None, maximum: float | None = None, *,
@@ -106,14 +107,14 @@ def check_real(name: str, value: Any, minimum: float | None = None, maximum: flo
     """
     if _is_bool(value) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {describe(value)}")
-    value = float(value)
-    if math.isnan(value) or (finite and math.isinf(value)):
-        raise ValueError(f"{name} must be {'finite' if finite else 'a number'}, got {value}")
-    low_bad = minimum is not None and (value <= minimum if min_open else value < minimum)
-    high_bad = maximum is not None and (value >= maximum if max_open else value > maximum)
+    x = float(value)
+    if math.isnan(x) or (finite and math.isinf(x)):
+        raise ValueError(f"{name} must be {'finite' if finite else 'a number'}, got {x}")
+    low_bad = minimum is not None and (x <= minimum if min_open else x < minimum)
+    high_bad = maximum is not None and (x >= maximum if max_open else x > maximum)
     if low_bad or high_bad:
-        raise ValueError(f"{name} must be {_interval(minimum, maximum, min_open, max_open)}, got {value}")
-    return value
+        raise ValueError(f"{name} must be {_interval(minimum, maximum, min_open, max_open)}, got {x}")
+    return x
 
 
 def _interval(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
@@ -150,7 +151,15 @@ def check_choice(name: str, value: Any, choices: Collection[str]) -> str:
     return value
 
 
-def check_instance(name: str, value: Any, types: type[T] | tuple[type, ...], what: str) -> T:
+@overload
+def check_instance(name: str, value: Any, types: type[T], what: str) -> T: ...
+
+
+@overload
+def check_instance(name: str, value: Any, types: tuple[type, ...], what: str) -> Any: ...
+
+
+def check_instance(name: str, value: Any, types: type | tuple[type, ...], what: str) -> Any:
     """``value`` if it is an instance of ``types``, else TypeError saying ``name must be <what>``."""
     if not isinstance(value, types):
         raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
@@ -161,15 +170,16 @@ def check_callable(name: str, value: Any, what: str = "a callable") -> Callable[
     """``value`` if it can be called."""
     if not callable(value):
         raise TypeError(f"{name} must be {what}, got {describe(value)}")
-    return value
+    fn: Callable[..., Any] = value
+    return fn
 
 
-def check_dtype(value: Any, name: str = "dtype") -> np.dtype:
+def check_dtype(value: Any, name: str = "dtype") -> np.dtype[Any]:
     """float32 or float64 as a ``numpy.dtype`` (from a name, type or dtype)."""
     if value is None:
         raise TypeError(f"{name} must be float32 or float64, got None")
     try:
-        dt = np.dtype(value)
+        dt: np.dtype[Any] = np.dtype(value)
     except TypeError as e:
         raise TypeError(f"{name} must be float32 or float64, got {value!r} ({e})") from None
     if dt not in (np.float32, np.float64):

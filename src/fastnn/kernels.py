@@ -21,7 +21,7 @@ own.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from ._validation import as_array, check_bool, check_choice, check_instance, che
 from .nn.activations import ACTIVATIONS as _REGISTERED
 from .nn.activations import EPILOGUE_ACTIVATIONS as ACTIVATIONS
 from .nn.activations import get_activation
+
+if TYPE_CHECKING:
+    from ._typing import ArrayLike, DTypeLike, FloatArray
 
 __all__ = [
     "ACTIVATIONS",
@@ -87,14 +90,14 @@ def _check_float_dtype(name: str, arr: np.ndarray) -> None:
         raise TypeError(f"{name} must have dtype float32 or float64, got {arr.dtype}")
 
 
-def _no_overlap(name, arr, **others):
+def _no_overlap(name: str, arr: np.ndarray, **others: np.ndarray | None) -> None:
     """Raise ValueError if ``arr``, written by a kernel, overlaps an array it reads."""
     for other_name, other in others.items():
         if other is not None and np.may_share_memory(arr, other):
             raise ValueError(f"{name} shares memory with {other_name}; pass separate arrays")
 
 
-def _contiguous(arr, dtype=None):
+def _contiguous(arr: ArrayLike, dtype: DTypeLike | None = None) -> np.ndarray:
     """Return ``arr`` as a C-contiguous, aligned array (a copy only if it is neither).
 
     A view at an odd byte offset is contiguous but not aligned, and the C
@@ -103,7 +106,7 @@ def _contiguous(arr, dtype=None):
     return np.require(arr, dtype=dtype, requirements=("C", "A"))
 
 
-def _float_array(name, x, ndim, check_finite=True):
+def _float_array(name: str, x: ArrayLike, ndim: int, check_finite: bool = True) -> FloatArray:
     """Return ``x`` as a C-contiguous float32/float64 array of ``ndim`` dimensions."""
     arr = as_array(name, x)
     _check_float_dtype(name, arr)
@@ -115,7 +118,7 @@ def _float_array(name, x, ndim, check_finite=True):
     return arr
 
 
-def _same_dtype(**arrays):
+def _same_dtype(**arrays: np.ndarray | None) -> np.dtype[Any]:
     """Return the arrays' common dtype; TypeError naming them if (non-None) ones mix dtypes."""
     named = [(k, v) for k, v in arrays.items() if v is not None]
     first_name, first = named[0]
@@ -128,7 +131,7 @@ def _same_dtype(**arrays):
     return first.dtype
 
 
-def _writable(name, arr, shape, dtype):
+def _writable(name: str, arr: object, shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
     """Return ``arr`` if it can be written in place as an array of this shape and dtype."""
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(arr).__name__}")
@@ -143,14 +146,14 @@ def _writable(name, arr, shape, dtype):
     return arr
 
 
-def _out(name, out, shape, dtype):
+def _out(name: str, out: FloatArray | None, shape: tuple[int, ...], dtype: np.dtype[Any]) -> FloatArray:
     """Return ``out`` checked as a writable output, or a new array when it is None."""
     if out is None:
         return np.empty(shape, dtype=dtype)
     return _writable(name, out, shape, dtype)
 
 
-def _check_layer(X, W, b):
+def _check_layer(X: FloatArray, W: FloatArray, b: FloatArray | None) -> None:
     """Raise ValueError unless X, W and b (or None) fit one dense layer."""
     if W.shape[1] != X.shape[1]:
         raise ValueError(
@@ -161,13 +164,14 @@ def _check_layer(X, W, b):
         raise ValueError(f"b must have shape ({W.shape[0]},) to match W {W.shape}, got {b.shape}")
 
 
-def _check_rows(name, arr, n, k):
+def _check_rows(name: str, arr: np.ndarray, n: int, k: int) -> None:
     """Raise ValueError unless ``arr`` has shape (n, k)."""
     if arr.shape != (n, k):
         raise ValueError(f"{name} must have shape {(n, k)}, got {arr.shape}")
 
 
-def _params_in_place(W, b, check_finite, **inputs):
+def _params_in_place(W: FloatArray, b: FloatArray | None, check_finite: bool,
+                     **inputs: FloatArray) -> np.dtype[Any]:
     """Check W and b (or None), updated in place, against the input arrays; return the dtype."""
     check_instance("W", W, np.ndarray, "a numpy.ndarray (it is updated in place)")
     if W.ndim != 2:
@@ -185,8 +189,8 @@ def _params_in_place(W, b, check_finite, **inputs):
 
 # ---- dense layer --------------------------------------------------------------
 
-def dense_forward(X: Any, W: Any, b: Any = None, activation: str = "identity", *,
-                  slope: float = 0.01, out: np.ndarray | None = None, check_finite: bool = True) -> np.ndarray:
+def dense_forward(X: ArrayLike, W: ArrayLike, b: ArrayLike | None = None, activation: str = "identity", *,
+                  slope: float = 0.01, out: FloatArray | None = None, check_finite: bool = True) -> FloatArray:
     """Compute a dense layer's output ``A = act(X @ W.T + b)`` in one kernel.
 
     The bias and the activation are applied in the GEMM's epilogue, while
@@ -253,9 +257,9 @@ def dense_forward(X: Any, W: Any, b: Any = None, activation: str = "identity", *
     return A
 
 
-def dense_backward(dA: Any, A: Any, X: Any, W: Any, activation: str = "identity", *,
+def dense_backward(dA: ArrayLike, A: ArrayLike, X: ArrayLike, W: ArrayLike, activation: str = "identity", *,
                    slope: float = 0.01, need_dX: bool = True, bias: bool = True,
-                   check_finite: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+                   check_finite: bool = True) -> tuple[FloatArray, FloatArray | None, FloatArray | None]:
     """Compute a dense layer's gradients from ``dA = dLoss/dA`` and its forward output A.
 
     With ``dZ = dA * act'(A)``: ``dW = dZ.T @ X``, ``db = dZ.sum(0)`` and
@@ -327,9 +331,9 @@ def dense_backward(dA: Any, A: Any, X: Any, W: Any, activation: str = "identity"
     return dW, db, dX
 
 
-def dense_backward_sgd(dA: Any, A: Any, X: Any, W: np.ndarray, b: np.ndarray | None,
+def dense_backward_sgd(dA: ArrayLike, A: ArrayLike, X: ArrayLike, W: FloatArray, b: FloatArray | None,
                        lr: float, activation: str = "identity", *, slope: float = 0.01, need_dX: bool = True,
-                       check_finite: bool = True) -> np.ndarray | None:
+                       check_finite: bool = True) -> FloatArray | None:
     """Run a dense layer's backward pass fused with a plain SGD step on W and b.
 
     ``dX = dZ @ W`` uses W as it was before the step; then, in place,
@@ -394,7 +398,7 @@ def dense_backward_sgd(dA: Any, A: Any, X: Any, W: np.ndarray, b: np.ndarray | N
 
 # ---- element-wise --------------------------------------------------------------
 
-def activation(name: str, Z: Any, *, slope: float = 0.01) -> np.ndarray:
+def activation(name: str, Z: ArrayLike, *, slope: float = 0.01) -> FloatArray:
     """Apply an activation element-wise, with the same vector maths as the GEMM epilogue.
 
     Parameters
@@ -429,7 +433,7 @@ def activation(name: str, Z: Any, *, slope: float = 0.01) -> np.ndarray:
     return A
 
 
-def activation_derivative(name: str, A: Any, *, slope: float = 0.01) -> np.ndarray:
+def activation_derivative(name: str, A: ArrayLike, *, slope: float = 0.01) -> FloatArray:
     """Compute an activation's derivative ``act'(Z)`` from its output ``A = act(Z)``.
 
     Parameters
@@ -464,7 +468,7 @@ def activation_derivative(name: str, A: Any, *, slope: float = 0.01) -> np.ndarr
     return D
 
 
-def sgd_update(param: np.ndarray, grad: Any, lr: float) -> np.ndarray:
+def sgd_update(param: FloatArray, grad: ArrayLike, lr: float) -> FloatArray:
     """Take one plain gradient-descent step in place: ``param -= lr * grad``.
 
     Parameters
@@ -493,22 +497,22 @@ def sgd_update(param: np.ndarray, grad: Any, lr: float) -> np.ndarray:
     """
     lr = check_real("lr", lr)
     check_instance("param", param, np.ndarray, "a numpy.ndarray (it is updated in place)")
-    grad = as_array("grad", grad)
+    g = as_array("grad", grad)
     _check_float_dtype("param", param)
-    _same_dtype(param=param, grad=grad)
+    _same_dtype(param=param, grad=g)
     _writable("param", param, param.shape, param.dtype)
-    if grad.shape != param.shape:
-        raise ValueError(f"grad must have shape {param.shape}, got {grad.shape}")
-    grad = _contiguous(grad)
-    if np.may_share_memory(param, grad):  # read all of grad before param changes
-        grad = grad.copy()
-    _core.sgd_update(param.reshape(-1), grad.reshape(-1), lr)
+    if g.shape != param.shape:
+        raise ValueError(f"grad must have shape {param.shape}, got {g.shape}")
+    g = _contiguous(g)
+    if np.may_share_memory(param, g):  # read all of grad before param changes
+        g = g.copy()
+    _core.sgd_update(param.reshape(-1), g.reshape(-1), lr)
     return param
 
 
 # ---- output layers and losses ---------------------------------------------------
 
-def softmax(Z: Any) -> np.ndarray:
+def softmax(Z: ArrayLike) -> FloatArray:
     """Compute the row-wise softmax ``exp(z_j) / sum_k exp(z_k)``, max-subtracted.
 
     Parameters
@@ -546,7 +550,7 @@ def softmax(Z: Any) -> np.ndarray:
     return P
 
 
-def _loss_inputs(name_y, Y, name_t, T):
+def _loss_inputs(name_y: str, Y: ArrayLike, name_t: str, T: ArrayLike) -> tuple[FloatArray, FloatArray]:
     """Check a loss's two (n_samples, n_outputs) arrays; return them as C-contiguous float arrays."""
     Y = _float_array(name_y, Y, 2)
     T = _float_array(name_t, T, 2)
@@ -560,7 +564,7 @@ def _loss_inputs(name_y, Y, name_t, T):
     return Y, T
 
 
-def _labels(y, Z):
+def _labels(y: np.ndarray, Z: FloatArray) -> np.ndarray:
     """Check integer class labels y, one per row of Z; return them as int64."""
     if not np.issubdtype(y.dtype, np.integer):
         raise TypeError(f"labels must be integers, got dtype {y.dtype}")
@@ -572,7 +576,7 @@ def _labels(y, Z):
     return labels
 
 
-def softmax_cross_entropy(Z: Any, y: Any) -> tuple[float, np.ndarray]:
+def softmax_cross_entropy(Z: ArrayLike, y: ArrayLike) -> tuple[float, FloatArray]:
     """Compute softmax fused with categorical cross-entropy, from logits Z.
 
     The loss is the mean over samples of ``-sum_k y_k log softmax(Z)_k``,
@@ -626,7 +630,7 @@ def softmax_cross_entropy(Z: Any, y: Any) -> tuple[float, np.ndarray]:
     return loss, dZ
 
 
-def sigmoid_binary_cross_entropy(Z: Any, T: Any) -> tuple[float, np.ndarray]:
+def sigmoid_binary_cross_entropy(Z: ArrayLike, T: ArrayLike) -> tuple[float, FloatArray]:
     """Compute sigmoid fused with binary cross-entropy, from logits Z.
 
     Parameters
@@ -657,7 +661,7 @@ def sigmoid_binary_cross_entropy(Z: Any, T: Any) -> tuple[float, np.ndarray]:
     return loss, dZ
 
 
-def half_squared_error(Y: Any, T: Any) -> tuple[float, np.ndarray]:
+def half_squared_error(Y: ArrayLike, T: ArrayLike) -> tuple[float, FloatArray]:
     """Compute the notes' ``E = 1/2 sum_k (t_k - y_k)^2`` per sample, averaged over the batch.
 
     Parameters
@@ -688,7 +692,7 @@ def half_squared_error(Y: Any, T: Any) -> tuple[float, np.ndarray]:
     return loss, dY
 
 
-def mse(Y: Any, T: Any) -> tuple[float, np.ndarray]:
+def mse(Y: ArrayLike, T: ArrayLike) -> tuple[float, FloatArray]:
     """Compute the mean squared error over all elements.
 
     Parameters

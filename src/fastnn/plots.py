@@ -10,7 +10,8 @@ Without matplotlib they raise ImportError saying what to install
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,10 +19,16 @@ from ._optional import require
 from ._validation import check_int, check_path
 from .nn.metrics import confusion_matrix
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ._typing import ArrayLike
+    from .training.history import History
+
 __all__ = ["new_figure", "plot_confusion_matrix", "plot_history", "save_figure"]
 
 
-def new_figure(feature: str, figsize: tuple[float, float], dpi: int = 100) -> Any:
+def new_figure(feature: str, figsize: tuple[float, float], dpi: int = 100) -> Figure:
     """A matplotlib Figure on an Agg canvas (pyplot untouched).
 
     Parameters
@@ -40,12 +47,12 @@ def new_figure(feature: str, figsize: tuple[float, float], dpi: int = 100) -> An
     """
     figure = require("matplotlib.figure", "plot", feature)
     agg = require("matplotlib.backends.backend_agg", "plot", feature)
-    fig = figure.Figure(figsize=figsize, dpi=dpi)
+    fig: Figure = figure.Figure(figsize=figsize, dpi=dpi)
     agg.FigureCanvasAgg(fig)
     return fig
 
 
-def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int | None = None) -> None:
+def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: float | None = None) -> None:
     """Write ``fig`` as a PNG at ``path``, creating its folder.
 
     Parameters
@@ -57,13 +64,13 @@ def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int | None = None) 
     dpi : int, optional
         Dots per inch (the figure's own by default).
     """
-    path = check_path("path", path)
-    if str(path.parent):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=dpi or fig.dpi)
+    file = check_path("path", path)
+    if str(file.parent):
+        file.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(file, format="png", dpi=dpi or fig.dpi)
 
 
-def plot_history(history: Any, path: str | os.PathLike[str] | None = None, *, dpi: int = 100) -> Any:
+def plot_history(history: History, path: str | os.PathLike[str] | None = None, *, dpi: int = 100) -> Figure:
     """Loss and accuracy curves of a fit, training and validation.
 
     Parameters
@@ -109,8 +116,8 @@ def plot_history(history: Any, path: str | os.PathLike[str] | None = None, *, dp
     return fig
 
 
-def plot_confusion_matrix(y_true: Any, y_pred: Any, path: str | os.PathLike[str] | None = None, *,
-                          labels: Any = None, normalize: bool = False, dpi: int = 100) -> Any:
+def plot_confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, path: str | os.PathLike[str] | None = None, *,
+                          labels: Iterable[object] | None = None, normalize: bool = False, dpi: int = 100) -> Figure:
     """A confusion-matrix picture of any classifier's predictions.
 
     Parameters

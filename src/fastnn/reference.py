@@ -24,12 +24,15 @@ Conventions (as in the notes and in ``csrc/fastnn.h``):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._validation import as_array, check_bool, check_choice, check_instance, check_int, check_real
+
+if TYPE_CHECKING:
+    from ._typing import ArrayLike, FloatArray
 
 __all__ = [
     "ACTIVATIONS",
@@ -61,7 +64,7 @@ _LOSSES = ("half_squared_error", "mse", "cross_entropy", "binary_cross_entropy")
 # small helpers
 # --------------------------------------------------------------------------
 
-def _float_array(x, name):
+def _float_array(x: ArrayLike, name: str) -> FloatArray:
     """Return ``x`` as an ndarray of float32/float64 (other real numbers become float64)."""
     x = as_array(name, x)
     if x.dtype not in (np.float32, np.float64):
@@ -69,31 +72,31 @@ def _float_array(x, name):
     return x
 
 
-def _common(*named):
+def _common(*named: tuple[str, ArrayLike]) -> list[FloatArray]:
     """Convert ``(name, array)`` pairs to one common floating dtype."""
     arrays = [_float_array(a, n) for n, a in named]
     dtype = np.result_type(*arrays)
     return [a.astype(dtype, copy=False) for a in arrays]
 
 
-def _check_ndim(x, ndim, name):
+def _check_ndim(x: np.ndarray, ndim: int, name: str) -> None:
     """Raise ValueError unless ``x`` has ``ndim`` dimensions."""
     if x.ndim != ndim:
         raise ValueError(f"{name}: expected a {ndim}-d array, got shape {x.shape}")
 
 
-def _check_activation(name, slope):
+def _check_activation(name: str, slope: float) -> None:
     """Check an activation name and the leaky_relu slope."""
     check_choice("activation", name, ACTIVATIONS)
     check_real("slope", slope, minimum=0)
 
 
-def _check_writable(x, name):
+def _check_writable(x: object, name: str) -> None:
     """Raise unless ``x`` is a float ndarray that can be updated in place."""
-    check_instance(name, x, np.ndarray, "a numpy array (it is updated in place)")
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name}: must have dtype float32 or float64 (it is updated in place), got {x.dtype}")
-    if not x.flags.writeable:
+    arr = check_instance(name, x, np.ndarray, "a numpy array (it is updated in place)")
+    if arr.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name}: must have dtype float32 or float64 (it is updated in place), got {arr.dtype}")
+    if not arr.flags.writeable:
         raise ValueError(f"{name}: array is read-only (it is updated in place)")
 
 
@@ -101,7 +104,7 @@ def _check_writable(x, name):
 # activations
 # --------------------------------------------------------------------------
 
-def _sigmoid(Z):
+def _sigmoid(Z: FloatArray) -> FloatArray:
     """Compute sigma(z) = 1 / (1 + e^{-z}) (notes 004) without overflow.
 
     For z >= 0 use 1 / (1 + e^{-z}); for z < 0 the algebraically equal
@@ -109,10 +112,11 @@ def _sigmoid(Z):
     """
     e = np.exp(-np.abs(Z))  # in [0, 1], never overflows
     one = Z.dtype.type(1)
-    return np.where(Z >= 0, one / (one + e), e / (one + e))
+    s: FloatArray = np.where(Z >= 0, one / (one + e), e / (one + e))
+    return s
 
 
-def activation(name: str, Z: Any, slope: float = 0.01) -> np.ndarray:
+def activation(name: str, Z: ArrayLike, slope: float = 0.01) -> FloatArray:
     """Apply an element-wise activation function ``A = g(Z)``.
 
     Formulas (notes 004 "ACTIVATION FUNCTIONS"; notes 001 "Activation
@@ -153,24 +157,26 @@ def activation(name: str, Z: Any, slope: float = 0.01) -> np.ndarray:
     _check_activation(name, slope)
     Z = _float_array(Z, "Z")
     t = Z.dtype.type
+    A: FloatArray
     if name == "identity":
-        return Z.copy()
-    if name == "sigmoid":
-        return _sigmoid(Z)
-    if name == "tanh":
-        return np.tanh(Z)
-    if name == "relu":
-        return np.where(Z <= 0, t(0), Z)  # NaN stays NaN
-    if name == "leaky_relu":
-        return np.where(Z > 0, Z, t(slope) * Z)
-    # softplus
-    return np.logaddexp(t(0), Z)
+        A = Z.copy()
+    elif name == "sigmoid":
+        A = _sigmoid(Z)
+    elif name == "tanh":
+        A = np.tanh(Z)
+    elif name == "relu":
+        A = np.where(Z <= 0, t(0), Z)  # NaN stays NaN
+    elif name == "leaky_relu":
+        A = np.where(Z > 0, Z, t(slope) * Z)
+    else:  # softplus
+        A = np.logaddexp(t(0), Z)
+    return A
 
 
 _activation_function = activation  # for functions whose argument shadows it
 
 
-def activation_derivative(name: str, A: Any, slope: float = 0.01) -> np.ndarray:
+def activation_derivative(name: str, A: ArrayLike, slope: float = 0.01) -> FloatArray:
     """Compute ``g'(z)`` in terms of the activation's OUTPUT ``A = g(z)``.
 
     The forward pass keeps only A, so each derivative is expressed through it:
@@ -212,26 +218,28 @@ def activation_derivative(name: str, A: Any, slope: float = 0.01) -> np.ndarray:
     _check_activation(name, slope)
     A = _float_array(A, "A")
     t = A.dtype.type
+    D: FloatArray
     if name == "identity":
-        return np.ones_like(A)
-    if name == "sigmoid":
-        return A * (t(1) - A)
-    if name == "tanh":
-        return t(1) - A * A
-    if name == "relu":
-        return (A > 0).astype(A.dtype)
-    if name == "leaky_relu":
-        return np.where(A > 0, t(1), t(slope)).astype(A.dtype)
-    # softplus
-    return -np.expm1(-A)
+        D = np.ones_like(A)
+    elif name == "sigmoid":
+        D = A * (t(1) - A)
+    elif name == "tanh":
+        D = t(1) - A * A
+    elif name == "relu":
+        D = (A > 0).astype(A.dtype)
+    elif name == "leaky_relu":
+        D = np.where(A > 0, t(1), t(slope)).astype(A.dtype)
+    else:  # softplus
+        D = -np.expm1(-A)
+    return D
 
 
 # --------------------------------------------------------------------------
 # dense layer
 # --------------------------------------------------------------------------
 
-def dense_forward(X: Any, W: Any, b: Any = None, activation: str = "identity",
-                  slope: float = 0.01) -> np.ndarray:
+def dense_forward(X: ArrayLike, W: ArrayLike, b: ArrayLike | None = None, activation: str = "identity",
+                  slope: float = 0.01) -> FloatArray:
     """Compute the forward pass of a fully connected layer, ``A = g(X W^T + b)``.
 
     Per sample this is the notes' ``z_j = sum_i w_ji x_i + b_j``,
@@ -290,9 +298,9 @@ def dense_forward(X: Any, W: Any, b: Any = None, activation: str = "identity",
     return _activation_function(activation, Z, slope)
 
 
-def dense_backward(dA: Any, A: Any, X: Any, W: Any, activation: str = "identity",
+def dense_backward(dA: ArrayLike, A: ArrayLike, X: ArrayLike, W: ArrayLike, activation: str = "identity",
                    slope: float = 0.01, need_dX: bool = True,
-                   bias: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+                   bias: bool = True) -> tuple[FloatArray, FloatArray | None, FloatArray | None]:
     """Compute the backward pass of a fully connected layer (chain rule, notes 002/004).
 
     Given dA = dL/dA, the layer's forward output A, its input X and
@@ -362,9 +370,9 @@ def dense_backward(dA: Any, A: Any, X: Any, W: Any, activation: str = "identity"
     return dW, db, dX
 
 
-def dense_backward_sgd(dA: Any, A: Any, X: Any, W: np.ndarray, b: np.ndarray | None,
+def dense_backward_sgd(dA: ArrayLike, A: ArrayLike, X: ArrayLike, W: FloatArray, b: FloatArray | None,
                        lr: float, activation: str = "identity", slope: float = 0.01,
-                       need_dX: bool = True) -> np.ndarray | None:
+                       need_dX: bool = True) -> FloatArray | None:
     """Run the backward pass followed by one plain gradient-descent step.
 
     Computes dW, db, dX as :func:`dense_backward` and then updates IN PLACE
@@ -414,7 +422,7 @@ def dense_backward_sgd(dA: Any, A: Any, X: Any, W: np.ndarray, b: np.ndarray | N
     dW, db, dX = dense_backward(dA, A, X, W, activation, slope,
                                 need_dX=need_dX, bias=b is not None)
     sgd_update(W, dW, lr)
-    if b is not None:
+    if b is not None and db is not None:  # db is computed when there is a bias
         sgd_update(b, db, lr)
     return dX
 
@@ -423,13 +431,14 @@ def dense_backward_sgd(dA: Any, A: Any, X: Any, W: np.ndarray, b: np.ndarray | N
 # output layers and losses
 # --------------------------------------------------------------------------
 
-def _logsumexp_rows(Z):
+def _logsumexp_rows(Z: FloatArray) -> FloatArray:
     """Compute log sum_k exp(z_k) per row, as m + log sum_k exp(z_k - m), m = max_k z_k."""
     m = Z.max(axis=-1, keepdims=True)
-    return m + np.log(np.exp(Z - m).sum(axis=-1, keepdims=True))
+    lse: FloatArray = m + np.log(np.exp(Z - m).sum(axis=-1, keepdims=True))
+    return lse
 
 
-def softmax(Z: Any) -> np.ndarray:
+def softmax(Z: ArrayLike) -> FloatArray:
     """Compute the row-wise softmax ``p_j = e^{z_j} / sum_k e^{z_k}`` (notes 000, 001).
 
     The row maximum is subtracted first (it cancels between numerator and
@@ -463,13 +472,16 @@ def softmax(Z: Any) -> np.ndarray:
     Z = _float_array(Z, "Z")
     if Z.ndim not in (1, 2):
         raise ValueError(f"Z: expected a 1-d or 2-d array, got shape {Z.shape}")
+    P: FloatArray
     if Z.shape[-1] == 0:
-        return Z.copy()
-    E = np.exp(Z - Z.max(axis=-1, keepdims=True))
-    return E / E.sum(axis=-1, keepdims=True)
+        P = Z.copy()
+    else:
+        E = np.exp(Z - Z.max(axis=-1, keepdims=True))
+        P = E / E.sum(axis=-1, keepdims=True)
+    return P
 
 
-def _check_loss_2d(Z, name):
+def _check_loss_2d(Z: np.ndarray, name: str) -> tuple[int, int]:
     """Return the shape (n, k) of a loss's 2-D input, refusing an empty one."""
     _check_ndim(Z, 2, name)
     n, k = Z.shape
@@ -478,7 +490,7 @@ def _check_loss_2d(Z, name):
     return n, k
 
 
-def softmax_cross_entropy(Z: Any, y: Any) -> tuple[float, np.ndarray]:
+def softmax_cross_entropy(Z: ArrayLike, y: ArrayLike) -> tuple[float, FloatArray]:
     """Compute softmax fused with categorical cross-entropy, from logits Z.
 
     Notes 000 (ERM objective with a softmax output layer):
@@ -532,7 +544,7 @@ def softmax_cross_entropy(Z: Any, y: Any) -> tuple[float, np.ndarray]:
     return float(loss), dZ
 
 
-def sigmoid_binary_cross_entropy(Z: Any, T: Any) -> tuple[float, np.ndarray]:
+def sigmoid_binary_cross_entropy(Z: ArrayLike, T: ArrayLike) -> tuple[float, FloatArray]:
     """Compute sigmoid fused with binary cross-entropy, from logits Z.
 
     Notes 004 ("BINARY CLASSIFICATION LOSS"), averaged over all n*k outputs:
@@ -574,7 +586,7 @@ def sigmoid_binary_cross_entropy(Z: Any, T: Any) -> tuple[float, np.ndarray]:
     return float(loss), dZ
 
 
-def half_squared_error(Y: Any, T: Any) -> tuple[float, np.ndarray]:
+def half_squared_error(Y: ArrayLike, T: ArrayLike) -> tuple[float, FloatArray]:
     """Compute the notes' squared error, averaged over the batch.
 
     Per sample E = 1/2 sum_k (t_k - y_k)^2 (notes 004 "L_total = sum
@@ -614,7 +626,7 @@ def half_squared_error(Y: Any, T: Any) -> tuple[float, np.ndarray]:
     return float(loss), dY
 
 
-def mse(Y: Any, T: Any) -> tuple[float, np.ndarray]:
+def mse(Y: ArrayLike, T: ArrayLike) -> tuple[float, FloatArray]:
     """Compute the mean squared error over all n*k elements (notes 004 "Regression").
 
     MSE = 1/(n k) sum_ik (y_ik - t_ik)^2.
@@ -654,7 +666,7 @@ def mse(Y: Any, T: Any) -> tuple[float, np.ndarray]:
 # optimiser
 # --------------------------------------------------------------------------
 
-def sgd_update(param: np.ndarray, grad: Any, lr: float) -> None:
+def sgd_update(param: FloatArray, grad: ArrayLike, lr: float) -> None:
     """Take one plain gradient-descent step, in place: ``param <- param - lr grad``.
 
     Notes 004: "W_{t+1} = W_t - lambda_t grad f(W_t)"; notes 004 worked
@@ -689,16 +701,17 @@ def sgd_update(param: np.ndarray, grad: Any, lr: float) -> None:
 # Whole networks and optimizers: the oracle for fastnn.Trainer.
 # ---------------------------------------------------------------------------
 
-def _output_activation(name, Z, slope):
+def _output_activation(name: str, Z: FloatArray, slope: float) -> FloatArray:
     """Apply a layer's activation, softmax included."""
     if name == "softmax":
         return softmax(Z)
     return activation(name, Z, slope)
 
 
-def _check_network(weights, biases, activations, slope):
+def _check_network(weights: Sequence[ArrayLike], biases: Sequence[ArrayLike | None], activations: Sequence[str],
+                   slope: float) -> tuple[list[FloatArray], list[FloatArray | None], list[str]]:
     """Return the layer lists as lists of float64 arrays, checked against each other."""
-    lists = {}
+    lists: dict[str, list[Any]] = {}
     for name, seq in (("weights", weights), ("biases", biases), ("activations", activations)):
         lists[name] = list(check_instance(name, seq, (list, tuple), "a list with one entry per layer"))
     L = len(lists["weights"])
@@ -707,7 +720,8 @@ def _check_network(weights, biases, activations, slope):
     for name in ("biases", "activations"):
         if len(lists[name]) != L:
             raise ValueError(f"{name} has {len(lists[name])} entries but weights has {L} layers")
-    Ws, bs = [], []
+    Ws: list[FloatArray] = []
+    bs: list[FloatArray | None] = []
     for l, (W, b, act) in enumerate(zip(lists["weights"], lists["biases"], lists["activations"])):
         W = _float_array(W, f"weights[{l}]").astype(np.float64)
         _check_ndim(W, 2, f"weights[{l}]")
@@ -724,8 +738,8 @@ def _check_network(weights, biases, activations, slope):
     return Ws, bs, lists["activations"]
 
 
-def network_forward(weights: Sequence[Any], biases: Sequence[Any], activations: Sequence[str],
-                    X: Any, slope: float = 0.01) -> list[np.ndarray]:
+def network_forward(weights: Sequence[ArrayLike], biases: Sequence[ArrayLike | None], activations: Sequence[str],
+                    X: ArrayLike, slope: float = 0.01) -> list[FloatArray]:
     """Compute the activations of every layer of a stack of dense layers, input first.
 
     Parameters
@@ -769,9 +783,11 @@ def network_forward(weights: Sequence[Any], biases: Sequence[Any], activations: 
     return outs
 
 
-def _output_delta(loss, weights, biases, activations, outs, y, slope):
+def _output_delta(loss: str, weights: list[FloatArray], biases: list[FloatArray | None], activations: list[str],
+                  outs: list[FloatArray], y: ArrayLike, slope: float) -> tuple[float, FloatArray]:
     """Return the loss value and delta_L = dLoss/dZ_L of the output layer."""
     Y = outs[-1]
+    fn: Callable[[ArrayLike, ArrayLike], tuple[float, FloatArray]]
     if loss in ("cross_entropy", "binary_cross_entropy"):
         # the fused losses take the logits: recompute them
         Zl = outs[-2] @ np.asarray(weights[-1]).T + (0 if biases[-1] is None else biases[-1])
@@ -785,9 +801,10 @@ def _output_delta(loss, weights, biases, activations, outs, y, slope):
     return value, dY * activation_derivative(activations[-1], Y, slope)
 
 
-def network_gradients(weights: Sequence[Any], biases: Sequence[Any], activations: Sequence[str],
-                      X: Any, y: Any, loss: str,
-                      slope: float = 0.01) -> tuple[float, list[np.ndarray], list[np.ndarray | None]]:
+def network_gradients(weights: Sequence[ArrayLike], biases: Sequence[ArrayLike | None], activations: Sequence[str],
+                      X: ArrayLike, y: ArrayLike, loss: str,
+                      slope: float = 0.01,
+                      ) -> tuple[float, list[FloatArray], list[FloatArray | np.floating[Any] | None]]:
     """Compute the loss and the gradients of every parameter by backpropagation.
 
     Notes 002, 004: delta_L from the loss, delta_l = (delta_{l+1} W_{l+1}) *
@@ -836,9 +853,10 @@ def network_gradients(weights: Sequence[Any], biases: Sequence[Any], activations
     dbs: list[Any] = [None] * L
     for l in range(L - 1, -1, -1):
         dWs[l] = delta.T @ outs[l]
-        if biases[l] is None:
+        b = biases[l]
+        if b is None:
             dbs[l] = None
-        elif np.ndim(biases[l]) == 0:
+        elif np.ndim(b) == 0:
             dbs[l] = delta.sum()
         else:
             dbs[l] = delta.sum(axis=0)
@@ -847,7 +865,7 @@ def network_gradients(weights: Sequence[Any], biases: Sequence[Any], activations
     return value, dWs, dbs
 
 
-def _same_shape(*named):
+def _same_shape(*named: tuple[str, ArrayLike]) -> list[FloatArray]:
     """Return the arrays of ``(name, array)`` pairs as float arrays of one shape."""
     arrays = _common(*named)
     for (name, _), a in zip(named[1:], arrays[1:]):
@@ -856,8 +874,8 @@ def _same_shape(*named):
     return arrays
 
 
-def sgd_step(p: Any, g: Any, v: Any, lr: float, momentum: float = 0.0, nesterov: bool = False,
-             weight_decay: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def sgd_step(p: ArrayLike, g: ArrayLike, v: ArrayLike, lr: float, momentum: float = 0.0, nesterov: bool = False,
+             weight_decay: float = 0.0) -> tuple[FloatArray, FloatArray]:
     """Take one SGD step (PyTorch's convention, dampening 0).
 
     ::
@@ -909,7 +927,7 @@ def sgd_step(p: Any, g: Any, v: Any, lr: float, momentum: float = 0.0, nesterov:
     return p - lr * step, v
 
 
-def _check_betas(betas):
+def _check_betas(betas: Sequence[float]) -> tuple[float, ...]:
     """Return Adam's (beta1, beta2), each in [0, 1)."""
     check_instance("betas", betas, (tuple, list), "a pair (beta1, beta2)")
     if len(betas) != 2:
@@ -917,9 +935,9 @@ def _check_betas(betas):
     return tuple(check_real(f"betas[{i}]", b, minimum=0, maximum=1, max_open=True) for i, b in enumerate(betas))
 
 
-def adam_step(p: Any, g: Any, m: Any, v: Any, t: int, lr: float,
+def adam_step(p: ArrayLike, g: ArrayLike, m: ArrayLike, v: ArrayLike, t: int, lr: float,
               betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
-              weight_decay: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              weight_decay: float = 0.0) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Take one Adam step with decoupled weight decay (AdamW).
 
     ::

@@ -75,10 +75,14 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 __all__ = [
     "EXAMPLES",
@@ -270,7 +274,11 @@ class WorkedExample:
 # construction helpers
 # --------------------------------------------------------------------------
 
-def _a(values) -> np.ndarray:
+# One printed value of an example's table: (key, value, its slip or None).
+_Entry = tuple[str, PrintedValue, Union[Slip, None]]
+
+
+def _a(values: npt.ArrayLike) -> npt.NDArray[np.float64]:
     arr = np.array(values, dtype=np.float64)
     arr.setflags(write=False)
     return arr
@@ -281,7 +289,7 @@ def _decimals(text: str) -> int:
 
 
 def _v(key: str, text: str, line: int, how: str = "rounded",
-       via: str | None = None, note: str = ""):
+       via: str | None = None, note: str = "") -> _Entry:
     """Record a printed value that is not a slip."""
     assert how in HOW and how != "slip", how
     if how == "intermediates":
@@ -291,7 +299,7 @@ def _v(key: str, text: str, line: int, how: str = "rounded",
 
 
 def _s(key: str, text: str, line: int, correct: float | None, cause: str,
-       via: str | None = None, kind: str = "primary"):
+       via: str | None = None, kind: str = "primary") -> _Entry:
     """Record a printed value that is a slip, with its correct value and cause."""
     assert kind in ("primary", "propagated"), kind
     if kind == "propagated":
@@ -301,7 +309,7 @@ def _s(key: str, text: str, line: int, correct: float | None, cause: str,
     return (key, pv, Slip(key, float(text), correct, cause, kind))
 
 
-def _build(entries):
+def _build(entries: Iterable[_Entry]) -> tuple[dict[str, PrintedValue], tuple[Slip, ...]]:
     printed: dict[str, PrintedValue] = {}
     slips: list[Slip] = []
     for key, pv, slip in entries:
@@ -312,7 +320,7 @@ def _build(entries):
             slips.append(slip)
     return printed, tuple(slips)
 
-def _example(entries, **kw) -> WorkedExample:
+def _example(entries: Iterable[_Entry], **kw: Any) -> WorkedExample:
     printed, slips = _build(entries)
     return WorkedExample(printed=printed, slips=slips, **kw)
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,6 +37,10 @@ from .._validation import as_float_array, check_instance, check_int, check_verbo
 from ..nn.layers import Dense
 from ..nn.losses import Loss, get_loss
 from ..nn.sequential import Sequential
+
+if TYPE_CHECKING:
+    from .._typing import ArrayLike
+    from .examples import WorkedExample
 
 __all__ = ["Explanation", "Term", "explain", "explain_example", "model_from_example"]
 
@@ -227,7 +231,7 @@ def _float64_copy(model: Any) -> Sequential:
     return Sequential(m.layers, dtype="float64")
 
 
-def _check_sample(x: Any, n_inputs: int) -> np.ndarray:
+def _check_sample(x: ArrayLike, n_inputs: int) -> np.ndarray:
     x = as_float_array("x", x).reshape(-1)
     if x.shape != (n_inputs,):
         raise ValueError(f"x must be one sample of {n_inputs} features, got shape {x.shape}")
@@ -236,7 +240,7 @@ def _check_sample(x: Any, n_inputs: int) -> np.ndarray:
     return x
 
 
-def _prepare_target(target: Any, loss: Loss, n_outputs: int) -> np.ndarray:
+def _prepare_target(target: ArrayLike, loss: Loss, n_outputs: int) -> np.ndarray:
     target_arr = np.asarray(target)
     if loss.name == "cross_entropy" and target_arr.ndim == 0:
         target_arr = target_arr.reshape(1)
@@ -556,7 +560,7 @@ def _update(s: _Step) -> None:
 # the public functions
 # --------------------------------------------------------------------------
 
-def explain(model: Sequential, x: Any, target: Any, loss: str | Loss = "half_squared_error",
+def explain(model: Sequential, x: ArrayLike, target: ArrayLike, loss: str | Loss = "half_squared_error",
             lr: float | Sequence[float] = 0.5, *, precision: int = 9, verbose: bool = False) -> Explanation:
     """Explain one gradient-descent step on one sample, the notes' way (see the module docstring).
 
@@ -614,7 +618,7 @@ def explain(model: Sequential, x: Any, target: Any, loss: str | Loss = "half_squ
     return s.rec
 
 
-def model_from_example(ex: Any) -> Sequential:
+def model_from_example(ex: WorkedExample) -> Sequential:
     """Build the network of a worked example of the notes.
 
     Parameters

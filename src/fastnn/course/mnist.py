@@ -28,7 +28,7 @@ import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
@@ -51,6 +51,9 @@ from ..nn.activations import get_activation
 from ..nn.metrics import confusion_matrix
 from ..optim import SGD, Adam, OneCycleLR, Optimizer
 from ..training import History, Trainer
+
+if TYPE_CHECKING:
+    from .._typing import DTypeLike
 
 __all__ = ["MNISTRun", "TestReport", "evaluate_test_set", "peak_memory_bytes", "train_mnist"]
 
@@ -317,10 +320,10 @@ def _report(report: TestReport, train_seconds: float, total_seconds: float, peak
 
 def train_mnist(epochs: int = 80, batch_size: int = 128, optimizer: str | Optimizer = "adam",
                 lr: float | None = None, hidden: Sequence[int] = (64, 128, 512), activation: str = "sigmoid",
-                dtype: Any = "float32", seed: int | np.random.Generator | None = 0, data_home: str | os.PathLike[str] | None = None,
-                verbose: int = 1, *, scaling: str = "standardize", augment: bool = True, max_shift: int = 2,
-                val_fraction: float = 1 / 12, weight_decay: float = 0.0, download: bool = True,
-                mirrors: str | Iterable[str] | None = None) -> MNISTRun:
+                dtype: DTypeLike = "float32", seed: int | np.random.Generator | None = 0,
+                data_home: str | os.PathLike[str] | None = None, verbose: int = 1, *, scaling: str = "standardize",
+                augment: bool = True, max_shift: int = 2, val_fraction: float = 1 / 12, weight_decay: float = 0.0,
+                download: bool = True, mirrors: str | Iterable[str] | None = None) -> MNISTRun:
     """Train the notes' MNIST network and test it once (see the module docstring).
 
     Parameters

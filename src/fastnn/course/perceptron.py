@@ -12,12 +12,15 @@ a number of epochs or until an epoch makes no mistake.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _core, _memory
 from .._validation import as_array, as_float_array, check_bool, check_int, check_real, check_seed
+
+if TYPE_CHECKING:
+    from .._typing import ArrayLike, FloatArray, IntArray
 
 __all__ = ["Perceptron"]
 
@@ -70,8 +73,8 @@ class Perceptron:
     Perceptron(n_inputs=2, n_outputs=1, lr=1.0)
     """
 
-    def __init__(self, n_inputs: int, n_outputs: int = 1, lr: float = 1.0, weight: Any = None,
-                 bias: Any = None) -> None:
+    def __init__(self, n_inputs: int, n_outputs: int = 1, lr: float = 1.0, weight: ArrayLike | None = None,
+                 bias: ArrayLike | None = None) -> None:
         self.n_inputs = _memory.check_dim("n_inputs", check_int("n_inputs", n_inputs, minimum=1))
         self.n_outputs = _memory.check_dim("n_outputs", check_int("n_outputs", n_outputs, minimum=1))
         self.lr = check_real("lr", lr, minimum=0.0, min_open=True)
@@ -82,7 +85,7 @@ class Perceptron:
         self.errors_: list[int] = []  # mistakes per epoch of the last fit
 
     @staticmethod
-    def _initial(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    def _initial(name: str, value: ArrayLike | None, shape: tuple[int, ...]) -> FloatArray:
         """Zeros of ``shape``, or ``value`` as a float64 array of that shape, finite."""
         if value is None:
             return np.zeros(shape)
@@ -98,7 +101,7 @@ class Perceptron:
     def __repr__(self) -> str:
         return f"Perceptron(n_inputs={self.n_inputs}, n_outputs={self.n_outputs}, lr={self.lr!r})"
 
-    def _check_X(self, X: Any) -> np.ndarray:
+    def _check_X(self, X: ArrayLike) -> FloatArray:
         X = as_array("X", X)
         if X.ndim == 1:
             X = X.reshape(1, -1)
@@ -109,7 +112,7 @@ class Perceptron:
             raise ValueError("X contains NaN or infinity")
         return X
 
-    def _check_targets(self, d: Any, n_samples: int) -> np.ndarray:
+    def _check_targets(self, d: ArrayLike, n_samples: int) -> FloatArray:
         d = as_float_array("d", d)
         if d.ndim == 1:
             d = d.reshape(-1, 1)
@@ -119,7 +122,7 @@ class Perceptron:
             raise ValueError("d (the perceptron's targets) must be 0 or 1")
         return d
 
-    def net_input(self, X: Any) -> np.ndarray:
+    def net_input(self, X: ArrayLike) -> FloatArray:
         """Compute the net input ``W x + b`` of each unit for each sample (the compiled dense kernel).
 
         Parameters
@@ -137,7 +140,7 @@ class Perceptron:
         _core.dense_forward(X, self.weight, self.bias, out, 0, 0.0)
         return out
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> IntArray:
         """Classify samples: ``Y = step(W x + b)``, 1 where the net input is >= 0, else 0.
 
         Parameters
@@ -153,7 +156,7 @@ class Perceptron:
         Y = (self.net_input(X) >= 0).astype(np.int64)
         return Y[:, 0] if self.n_outputs == 1 else Y
 
-    def fit(self, X: Any, d: Any, epochs: int = 100, shuffle: bool = False,
+    def fit(self, X: ArrayLike, d: ArrayLike, epochs: int = 100, shuffle: bool = False,
             seed: int | np.random.Generator | None = None) -> Perceptron:
         """Apply the perceptron rule sample by sample, stopping after an epoch with no mistake.
 
@@ -200,7 +203,7 @@ class Perceptron:
                 break
         return self
 
-    def _epoch(self, X: np.ndarray, d: np.ndarray, order: np.ndarray) -> int:
+    def _epoch(self, X: FloatArray, d: FloatArray, order: np.ndarray) -> int:
         """Present every sample once in ``order``; returns the number of mistakes."""
         mistakes = 0
         for i in order:
@@ -213,7 +216,7 @@ class Perceptron:
                 self.bias += self.lr * err  # the bias: a weight on input 1
         return mistakes
 
-    def score(self, X: Any, d: Any) -> float:
+    def score(self, X: ArrayLike, d: ArrayLike) -> float:
         """Compute the fraction of samples classified correctly.
 
         Parameters

@@ -96,11 +96,14 @@ class CorruptionReport:
 def _label_ok(labels: ArrayLike, n_classes: int) -> np.ndarray:
     """Return a boolean mask: label is an integer (or integral float) in 0..n_classes-1."""
     y = np.asarray(labels)
+    ok: np.ndarray
     if y.dtype.kind in "iu":
-        return (y >= 0) & (y < n_classes)
+        ok = (y >= 0) & (y < n_classes)
+        return ok
     if y.dtype.kind == "f":
         with np.errstate(invalid="ignore"):
-            return np.isfinite(y) & (y == np.round(y)) & (y >= 0) & (y < n_classes)
+            ok = np.isfinite(y) & (y == np.round(y)) & (y >= 0) & (y < n_classes)
+        return ok
     ok = np.zeros(len(y), dtype=bool)
     for i, v in enumerate(y.tolist() if y.dtype.kind != "O" else list(y)):
         if isinstance(v, (bool, np.bool_)):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _memory
 from .._validation import as_array, check_int, check_path
@@ -53,7 +54,7 @@ def _open_maybe_gzip(path: Path) -> tuple[Any, Any, bool]:
 
 def _read_exact(f: Any, n: int, path: Path, what: str) -> bytes:
     """Read ``n`` bytes of ``f`` or raise ValueError (a truncated file)."""
-    data = f.read(n)
+    data: bytes = f.read(n)
     if len(data) != n:
         raise ValueError(f"{path}: truncated: {what} needs {n} bytes, the file has only {len(data)}")
     return data
@@ -105,7 +106,7 @@ def _read_payload(stream: Any, path: Path, nbytes: int, dims: tuple[int, ...]) -
     """Read exactly ``nbytes`` bytes and then the end of the stream (uint8 array)."""
     shape = "x".join(map(str, dims))
     buf = np.empty(nbytes, dtype=np.uint8)
-    view = memoryview(buf)
+    view = buf.data  # a memoryview of buf
     got = 0
     while got < nbytes:
         n = stream.readinto(view[got:got + _CHUNK])
@@ -210,7 +211,7 @@ def _encode(a: np.ndarray) -> tuple[bytes, np.ndarray]:
     return header, np.ascontiguousarray(a, dtype=dt.newbyteorder(">") if dt.itemsize > 1 else dt)
 
 
-def write_idx(path: str | os.PathLike[str], array: Any, *, compresslevel: int = 9) -> Path:
+def write_idx(path: str | os.PathLike[str], array: ArrayLike, *, compresslevel: int = 9) -> Path:
     """Write ``array`` as an IDX file; gzip-compressed if ``path`` ends in ``.gz``.
 
     The IDX type follows the dtype (uint8, int8, int16, int32, float32,

@@ -12,7 +12,7 @@ import os
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import SupportsIndex, overload
 
 import numpy as np
 
@@ -91,7 +91,13 @@ class MNISTData:
     def __len__(self) -> int:
         return 4
 
-    def __getitem__(self, index: Any) -> Any:
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> np.ndarray: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[np.ndarray, ...]: ...
+
+    def __getitem__(self, index: SupportsIndex | slice) -> np.ndarray | tuple[np.ndarray, ...]:
         return self._arrays()[index]
 
     @property

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -17,6 +17,9 @@ from .._validation import (
     check_real,
     check_shape,
 )
+
+if TYPE_CHECKING:
+    from .._typing import FloatArray
 
 __all__ = ["Normalizer"]
 
@@ -40,12 +43,12 @@ def _mean_std(X2: np.ndarray, per_pixel: bool) -> tuple[Any, Any]:
     return mean, np.sqrt(sq / count)
 
 
-def _float_dtype(dtype: Any) -> np.dtype:
+def _float_dtype(dtype: Any) -> np.dtype[Any]:
     """Check ``dtype``: any floating NumPy dtype (float16 to longdouble)."""
     if dtype is None:
         raise TypeError("dtype must be a floating dtype such as numpy.float32, got None")
     try:
-        np_dtype = np.dtype(dtype)
+        np_dtype: np.dtype[Any] = np.dtype(dtype)
     except (TypeError, ValueError) as e:
         raise TypeError(f"dtype must be a floating dtype such as numpy.float32, got {dtype!r} ({e})") from None
     if np_dtype.kind != "f":
@@ -234,7 +237,7 @@ class Normalizer:
         raise ValueError(f"{name}: samples of shape {X.shape[1:]} do not match the fitted "
                          f"per-pixel statistics of shape {self.sample_shape_}")
 
-    def transform(self, X: ArrayLike) -> np.ndarray:
+    def transform(self, X: ArrayLike) -> FloatArray:
         """Normalise ``X``: ``(X - shift_) / scale_`` as a new array of ``dtype``.
 
         Parameters
@@ -265,7 +268,7 @@ class Normalizer:
         Z /= np.asarray(scale, dtype=self.dtype)
         return Z
 
-    def fit_transform(self, X_train: ArrayLike) -> np.ndarray:
+    def fit_transform(self, X_train: ArrayLike) -> FloatArray:
         """Fit on ``X_train`` and normalise it: ``fit(X_train).transform(X_train)``.
 
         Parameters
@@ -280,7 +283,7 @@ class Normalizer:
         """
         return self.fit(X_train).transform(X_train)
 
-    def inverse_transform(self, Z: ArrayLike) -> np.ndarray:
+    def inverse_transform(self, Z: ArrayLike) -> FloatArray:
         """Undo :meth:`transform`.
 
         Parameters
@@ -305,7 +308,8 @@ class Normalizer:
         self._check_fitted()
         Z = as_array("Z", Z).astype(np.float64)
         shift, scale = self._params_for(Z, "Z")
-        return Z * scale + shift
+        X: FloatArray = Z * scale + shift
+        return X
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fitted state as plain Python values (e.g. to save with a model).

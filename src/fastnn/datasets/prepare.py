@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
-from numpy.typing import DTypeLike
+from numpy.typing import ArrayLike, DTypeLike
 
 from .._validation import as_array, check_bool, check_seed
 from .corruption import CorruptionReport, clean
@@ -75,7 +75,7 @@ class PreparedData:
                 f"normalizer={self.normalizer!r})")
 
 
-def _int_labels(name: str, y: Any) -> np.ndarray:
+def _int_labels(name: str, y: ArrayLike) -> np.ndarray:
     """Return labels as int64; integers or integral floats only (no silent truncation)."""
     y = as_array(name, y)
     if y.ndim != 1:

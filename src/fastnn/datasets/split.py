@@ -33,7 +33,7 @@ class Split(NamedTuple):
     y_val: np.ndarray
 
 
-def check_labels(name: str, y: Any) -> np.ndarray:
+def check_labels(name: str, y: ArrayLike) -> np.ndarray:
     """Check class labels: a 1-D array of numbers or strings.
 
     Parameters
@@ -95,7 +95,8 @@ def _largest_remainder(counts: np.ndarray, total: int) -> np.ndarray:
     if short > 0:
         order = np.argsort(-(exact - quota), kind="stable")
         quota[order[:short]] += 1
-    return np.minimum(quota, counts)
+    quotas: np.ndarray = np.minimum(quota, counts)
+    return quotas
 
 
 def _stratified_choice(y: np.ndarray, n_val: int, rng: np.random.Generator) -> np.ndarray:

@@ -12,10 +12,14 @@ asks this registry instead of keeping its own list.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _core
+
+if TYPE_CHECKING:
+    from .._typing import FloatArray
 
 __all__ = [
     "ACTIVATIONS",
@@ -110,7 +114,7 @@ def get_activation(name: str) -> Activation:
         raise ValueError(f"unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}") from None
 
 
-def apply_after_gemm(name: str, out: np.ndarray) -> np.ndarray:
+def apply_after_gemm(name: str, out: FloatArray) -> FloatArray:
     """Apply, in place, an activation the GEMM epilogue does not compute.
 
     Softmax, step and sign; other activations leave ``out`` as it is.

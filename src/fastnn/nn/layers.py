@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,17 +19,20 @@ from .. import _core, _memory
 from .._validation import as_float_array, check_choice, check_int, check_real, check_seed
 from .activations import ACTIVATIONS, Activation, apply_after_gemm, get_activation
 
+if TYPE_CHECKING:
+    from .._typing import ArrayLike, DTypeLike, FloatArray
+
 __all__ = ["ACTIVATIONS", "Dense"]
 
 INITS = ("auto", "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "zeros")
-_BIAS_ARGS = {"none": False, "shared": "shared", "per_neuron": True}
+_BIAS_ARGS: dict[str, bool | str] = {"none": False, "shared": "shared", "per_neuron": True}
 
 
 def _is_scalar(x: Any) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
 
 
-def _bias_from_arg(bias: Any, out_features: int) -> tuple[str, np.ndarray | None]:
+def _bias_from_arg(bias: Any, out_features: int) -> tuple[str, FloatArray | None]:
     """(bias mode, initial values) from Dense's ``bias`` argument."""
     if bias is True or bias is None:
         return "per_neuron", np.zeros(out_features)
@@ -61,7 +64,7 @@ def _trainable_from_arg(trainable: Any) -> frozenset[str]:
     return frozenset(trainable)
 
 
-def _draw(init: str, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+def _draw(init: str, shape: tuple[int, int], rng: np.random.Generator) -> FloatArray:
     """Initial weights (out, in) from the named scheme."""
     fan_out, fan_in = shape
     if init == "glorot_uniform":
@@ -124,9 +127,13 @@ class Dense:
     (2, 2)
     """
 
-    def __init__(self, in_features: int, out_features: int, activation: str = "sigmoid", bias: Any = True, *,
-                 weight: Any = None, init: str = "auto", seed: int | np.random.Generator | None = None,
-                 slope: float = 0.01, trainable: bool | Iterable[str] = True) -> None:
+    _weight: FloatArray
+    _bias: FloatArray | None
+
+    def __init__(self, in_features: int, out_features: int, activation: str = "sigmoid",
+                 bias: bool | str | float | ArrayLike | None = True, *, weight: ArrayLike | None = None,
+                 init: str = "auto", seed: int | np.random.Generator | None = None, slope: float = 0.01,
+                 trainable: bool | Iterable[str] = True) -> None:
         self.in_features = _memory.check_dim("in_features", check_int("in_features", in_features, minimum=1))
         self.out_features = _memory.check_dim("out_features", check_int("out_features", out_features, minimum=1))
         _memory.check_alloc((self.in_features + 1) * self.out_features * 8,
@@ -135,7 +142,7 @@ class Dense:
         self.activation = activation
         self.slope = check_real("slope", slope, minimum=0.0)
         self.init = check_choice("init", init, INITS)
-        self._dtype = np.dtype(np.float64)
+        self._dtype: np.dtype[Any] = np.dtype(np.float64)
         self.bias_mode, bias_value = _bias_from_arg(bias, self.out_features)
         self.bias = bias_value
         seed = check_seed(seed)
@@ -175,7 +182,7 @@ class Dense:
                                             dtype=self._dtype)
 
     @property
-    def weight(self) -> np.ndarray:
+    def weight(self) -> FloatArray:
         """The weights, (out_features, in_features): the live array.
 
         Assigning an array converts it to the layer's dtype (checked: shape,
@@ -184,7 +191,7 @@ class Dense:
         return self._weight
 
     @weight.setter
-    def weight(self, value: Any) -> None:
+    def weight(self, value: ArrayLike) -> None:
         arr = np.array(as_float_array("weight", value), dtype=self._dtype, order="C")
         if arr.shape != (self.out_features, self.in_features):
             raise ValueError(f"weight must have shape ({self.out_features}, {self.in_features}), got {arr.shape}")
@@ -193,12 +200,12 @@ class Dense:
         self._weight = arr
 
     @property
-    def bias(self) -> np.ndarray | None:
+    def bias(self) -> FloatArray | None:
         """The bias: (out_features,) per neuron, (1,) when shared, None if none."""
         return self._bias
 
     @bias.setter
-    def bias(self, value: Any) -> None:
+    def bias(self, value: ArrayLike | None) -> None:
         if value is None:
             if self.bias_mode != "none":
                 raise ValueError("this layer has a bias; build it with bias=False for none")
@@ -215,11 +222,11 @@ class Dense:
         self._bias = arr
 
     @property
-    def dtype(self) -> np.dtype:
+    def dtype(self) -> np.dtype[Any]:
         """The dtype of the parameters (set by the model the layer is in)."""
         return self._dtype
 
-    def set_dtype(self, dtype: Any) -> None:
+    def set_dtype(self, dtype: DTypeLike) -> None:
         """Convert the parameters, in place, to ``dtype`` (float32 or float64).
 
         Parameters
@@ -232,7 +239,7 @@ class Dense:
         if self._bias is not None:
             self._bias = np.ascontiguousarray(self._bias, dtype=self._dtype)
 
-    def named_parameters(self) -> list[tuple[str, np.ndarray]]:
+    def named_parameters(self) -> list[tuple[str, FloatArray]]:
         """("weight", W) and ("bias", b) pairs: the live arrays, not copies.
 
         Returns
@@ -245,7 +252,7 @@ class Dense:
             out.append(("bias", self._bias))
         return out
 
-    def parameters(self) -> list[np.ndarray]:
+    def parameters(self) -> list[FloatArray]:
         """The parameter arrays (weight, then bias if any).
 
         Returns
@@ -280,7 +287,7 @@ class Dense:
         """The activation code the GEMM epilogue applies (see :attr:`kernel_activation`)."""
         return self.activation_info.kernel_code
 
-    def full_bias(self, buf: np.ndarray | None = None) -> np.ndarray | None:
+    def full_bias(self, buf: FloatArray | None = None) -> FloatArray | None:
         """The bias as one value per neuron (a shared bias expanded).
 
         Parameters
@@ -302,7 +309,7 @@ class Dense:
         buf.fill(self._bias[0])
         return buf
 
-    def forward(self, X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def forward(self, X: FloatArray, out: FloatArray | None = None) -> FloatArray:
         """``act(X W^T + b)`` for a C-contiguous batch of this layer's dtype.
 
         Parameters
@@ -342,7 +349,7 @@ class Dense:
         }
 
     @classmethod
-    def from_config(cls, cfg: dict[str, Any], weight: Any, bias: Any) -> Dense:
+    def from_config(cls, cfg: dict[str, Any], weight: ArrayLike, bias: ArrayLike | None) -> Dense:
         """A layer from :meth:`config` and its parameter arrays.
 
         Parameters

@@ -8,16 +8,19 @@ with respect to the logits is simply (P - Y) / n.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from .. import _core
 
+if TYPE_CHECKING:
+    from .._typing import ArrayLike, DTypeLike, FloatArray
+
 __all__ = ["MSE", "BinaryCrossEntropy", "CrossEntropy", "HalfSquaredError", "Loss", "get_loss"]
 
 
-def _targets_array(y: Any) -> np.ndarray:
+def _targets_array(y: ArrayLike) -> np.ndarray:
     try:
         return np.asarray(y)
     except (ValueError, TypeError) as e:  # e.g. a ragged nested list
@@ -40,7 +43,7 @@ class Loss:
     name: ClassVar[str] = "loss"
     fused_activation: ClassVar[str | None] = None
 
-    def prepare_targets(self, y: Any, n_outputs: int, dtype: Any) -> np.ndarray:
+    def prepare_targets(self, y: ArrayLike, n_outputs: int, dtype: DTypeLike) -> np.ndarray:
         """Check targets against the model and convert them as the kernels want them.
 
         Parameters
@@ -76,7 +79,7 @@ class Loss:
             raise ValueError("targets contain NaN or infinity")
         return y
 
-    def __call__(self, output: np.ndarray, target: np.ndarray, grad_out: np.ndarray) -> float:
+    def __call__(self, output: FloatArray, target: np.ndarray, grad_out: FloatArray) -> float:
         """The loss of a batch; writes d loss / d output into grad_out."""
         raise NotImplementedError
 
@@ -92,7 +95,7 @@ class HalfSquaredError(Loss):
 
     name = "half_squared_error"
 
-    def __call__(self, output: np.ndarray, target: np.ndarray, grad_out: np.ndarray) -> float:
+    def __call__(self, output: FloatArray, target: np.ndarray, grad_out: FloatArray) -> float:
         """Return the loss of a batch; write d loss / d output into ``grad_out``."""
         _check_call(output, target, grad_out)
         return _core.half_squared_error(output, target, grad_out)
@@ -103,7 +106,7 @@ class MSE(Loss):
 
     name = "mse"
 
-    def __call__(self, output: np.ndarray, target: np.ndarray, grad_out: np.ndarray) -> float:
+    def __call__(self, output: FloatArray, target: np.ndarray, grad_out: FloatArray) -> float:
         """Return the loss of a batch; write d loss / d output into ``grad_out``."""
         _check_call(output, target, grad_out)
         return _core.mse(output, target, grad_out)
@@ -119,7 +122,7 @@ class CrossEntropy(Loss):
     name = "cross_entropy"
     fused_activation = "softmax"
 
-    def prepare_targets(self, y: Any, n_outputs: int, dtype: Any) -> np.ndarray:
+    def prepare_targets(self, y: ArrayLike, n_outputs: int, dtype: DTypeLike) -> np.ndarray:
         """Check and convert targets: int64 class labels (n,), or rows like the output."""
         y = _targets_array(y)
         if y.ndim == 1:
@@ -137,12 +140,12 @@ class CrossEntropy(Loss):
             return labels
         return super().prepare_targets(y, n_outputs, dtype)
 
-    def __call__(self, logits: np.ndarray, target: np.ndarray, grad_out: np.ndarray) -> float:
+    def __call__(self, logits: FloatArray, target: np.ndarray, grad_out: FloatArray) -> float:
         """Return the loss of a batch of logits; write d loss / d logits into ``grad_out``."""
         return self.loss_and_correct(logits, target, grad_out)[0]
 
-    def loss_and_correct(self, logits: np.ndarray, target: np.ndarray,
-                         grad_out: np.ndarray) -> tuple[float, int]:
+    def loss_and_correct(self, logits: FloatArray, target: np.ndarray,
+                         grad_out: FloatArray) -> tuple[float, int]:
         """Compute the loss and count the rows classified right, in one pass of the fused kernel.
 
         Parameters
@@ -176,14 +179,14 @@ class BinaryCrossEntropy(Loss):
     name = "binary_cross_entropy"
     fused_activation = "sigmoid"
 
-    def prepare_targets(self, y: Any, n_outputs: int, dtype: Any) -> np.ndarray:
+    def prepare_targets(self, y: ArrayLike, n_outputs: int, dtype: DTypeLike) -> np.ndarray:
         """Check and convert targets like the output, each in [0, 1]."""
         y = super().prepare_targets(y, n_outputs, dtype)
         if y.size and (y.min() < 0 or y.max() > 1):
             raise ValueError("binary cross-entropy targets must lie in [0, 1]")
         return y
 
-    def __call__(self, logits: np.ndarray, target: np.ndarray, grad_out: np.ndarray) -> float:
+    def __call__(self, logits: FloatArray, target: np.ndarray, grad_out: FloatArray) -> float:
         """Return the loss of a batch of logits; write d loss / d logits into ``grad_out``."""
         _check_call(logits, target, grad_out)
         return _core.sigmoid_binary_cross_entropy(logits, target, grad_out)

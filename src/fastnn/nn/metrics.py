@@ -7,16 +7,19 @@ labels, one-hot rows, 0/1 columns).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._validation import as_array, check_int
 
+if TYPE_CHECKING:
+    from .._typing import ArrayLike, IntArray, LabelArray
+
 __all__ = ["accuracy", "confusion_matrix", "target_labels"]
 
 
-def target_labels(target: np.ndarray, one_hot: bool) -> np.ndarray:
+def target_labels(target: np.ndarray, one_hot: bool) -> LabelArray:
     """Class labels from prepared targets.
 
     Parameters
@@ -33,13 +36,16 @@ def target_labels(target: np.ndarray, one_hot: bool) -> np.ndarray:
     numpy.ndarray
         (n,) labels, or (n, k) 0/1 labels for several binary outputs.
     """
+    labels: LabelArray
     if target.ndim == 2 and one_hot:
-        return np.argmax(target, axis=1)
-    if target.ndim == 2 and target.shape[1] == 1:
-        return np.rint(target[:, 0]).astype(np.int64)
-    if target.ndim == 2:
-        return np.rint(target).astype(np.int64)
-    return target
+        labels = np.argmax(target, axis=1)
+    elif target.ndim == 2 and target.shape[1] == 1:
+        labels = np.rint(target[:, 0]).astype(np.int64)
+    elif target.ndim == 2:
+        labels = np.rint(target).astype(np.int64)
+    else:
+        labels = target
+    return labels
 
 
 def accuracy(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -61,7 +67,7 @@ def accuracy(pred: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean(pred == truth))
 
 
-def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> np.ndarray:
+def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None) -> IntArray:
     """Count the (true class, predicted class) pairs.
 
     Parameters

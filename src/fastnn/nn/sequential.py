@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,11 @@ from .activations import apply_after_gemm
 from .layers import Dense
 from .losses import Loss, get_loss
 from .metrics import accuracy, target_labels
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .._typing import ArrayLike, DTypeLike, FloatArray, LabelArray
 
 __all__ = ["Sequential", "load"]
 
@@ -60,7 +65,7 @@ class Sequential:
     (784, 10)
     """
 
-    def __init__(self, layers: Iterable[Dense], dtype: Any = "float32",
+    def __init__(self, layers: Iterable[Dense], dtype: DTypeLike = "float32",
                  seed: int | np.random.Generator | None = None) -> None:
         layers = _check_layers(layers)
         self.layers = layers
@@ -153,7 +158,7 @@ class Sequential:
 
     # ---- parameters -------------------------------------------------------------
 
-    def named_parameters(self) -> list[tuple[str, np.ndarray]]:
+    def named_parameters(self) -> list[tuple[str, FloatArray]]:
         """(name, array) pairs such as ("0.weight", W0), as PyTorch names them.
 
         Returns
@@ -164,7 +169,7 @@ class Sequential:
         return [(f"{i}.{name}", arr) for i, layer in enumerate(self.layers)
                 for name, arr in layer.named_parameters()]
 
-    def parameters(self) -> list[np.ndarray]:
+    def parameters(self) -> list[FloatArray]:
         """Every parameter array, in :meth:`named_parameters` order (live arrays).
 
         Returns
@@ -174,7 +179,7 @@ class Sequential:
         """
         return [arr for _, arr in self.named_parameters()]
 
-    def state_dict(self) -> dict[str, np.ndarray]:
+    def state_dict(self) -> dict[str, FloatArray]:
         """A copy of every parameter, by name.
 
         Returns
@@ -184,7 +189,7 @@ class Sequential:
         """
         return {name: arr.copy() for name, arr in self.named_parameters()}
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+    def load_state_dict(self, state: Mapping[str, ArrayLike]) -> None:
         """Set parameters from a :meth:`state_dict` (all checked before any is set).
 
         Parameters
@@ -213,7 +218,7 @@ class Sequential:
 
     # ---- inference ----------------------------------------------------------------
 
-    def prepare_input(self, X: Any, name: str = "X") -> tuple[np.ndarray, bool]:
+    def prepare_input(self, X: ArrayLike, name: str = "X") -> tuple[FloatArray, bool]:
         """Check ``X`` and convert it as the kernels take it.
 
         A C-contiguous, aligned 2-D array of the model's dtype (a copy only
@@ -262,8 +267,8 @@ class Sequential:
             raise ValueError(f"{name} contains NaN or infinity")
         return X, single
 
-    def prepare_data(self, X: Any, y: Any, loss: Loss, names: tuple[str, str] = ("X", "y"),
-                     ) -> tuple[np.ndarray, np.ndarray]:
+    def prepare_data(self, X: ArrayLike, y: ArrayLike, loss: Loss, names: tuple[str, str] = ("X", "y"),
+                     ) -> tuple[FloatArray, np.ndarray]:
         """Check inputs and targets together and convert them as the kernels take them.
 
         Parameters
@@ -296,7 +301,7 @@ class Sequential:
             raise ValueError(f"{names[0]} has {X.shape[0]} samples but {names[1]} has {target.shape[0]}")
         return X, target
 
-    def forward(self, X: Any) -> np.ndarray:
+    def forward(self, X: ArrayLike) -> FloatArray:
         """The network's output for ``X``, with the output activation applied.
 
         Parameters
@@ -324,14 +329,14 @@ class Sequential:
 
     __call__ = forward
 
-    def _network(self, logits: bool) -> Any:
+    def _network(self, logits: bool) -> _core.NetworkForward | None:
         """The layers bound for one C call per forward pass (cached.
 
         Rebound when a layer's arrays, activation or slope change), or None when a layer needs
         Python in between (a shared bias, step/sign outputs). With ``logits`` the last layer's
         activation is left off.
         """
-        cache = self.__dict__.setdefault("_network_cache", {})
+        cache: dict[bool, _core.NetworkForward] = self.__dict__.setdefault("_network_cache", {})
         net = cache.get(logits)
         if net is not None and net.matches(self.layers):
             return net
@@ -352,7 +357,7 @@ class Sequential:
         cache[logits] = net
         return net
 
-    def forward_prepared(self, X: np.ndarray, logits: bool = False) -> np.ndarray:
+    def forward_prepared(self, X: FloatArray, logits: bool = False) -> FloatArray:
         """The output for a batch already passed through :meth:`prepare_input`.
 
         Parameters
@@ -383,7 +388,7 @@ class Sequential:
         self._forward_by_layer(X, out, logits)
         return out
 
-    def _forward_by_layer(self, X: np.ndarray, out: np.ndarray, logits: bool) -> None:
+    def _forward_by_layer(self, X: FloatArray, out: FloatArray, logits: bool) -> None:
         """The forward pass one layer (one kernel call) at a time.
 
         In chunks of rows so that the intermediate buffers stay bounded.
@@ -405,7 +410,7 @@ class Sequential:
                     apply_after_gemm(layer.activation, o)
                 h = o
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> FloatArray:
         """Class probabilities.
 
         The softmax output; for a single sigmoid output the columns
@@ -438,7 +443,7 @@ class Sequential:
             P = np.concatenate([1 - P, P], axis=-1)
         return P
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> LabelArray:
         """Class labels for classifiers, the output itself for other models.
 
         Labels are the argmax of a softmax output, p >= 0.5 for sigmoid
@@ -457,7 +462,7 @@ class Sequential:
         """
         return self.labels_from_output(self.forward(X))
 
-    def labels_from_output(self, out: np.ndarray, logits: bool = False) -> np.ndarray:
+    def labels_from_output(self, out: FloatArray, logits: bool = False) -> LabelArray:
         """Class labels from the network's output (or from its logits).
 
         Parameters
@@ -477,7 +482,8 @@ class Sequential:
         if self.output_activation == "identity" and act != "identity":
             logits = True
         if act == "softmax" or (act in _LABEL_OUTPUTS and out.shape[-1] > 1):
-            return np.argmax(out, axis=-1)
+            labels: LabelArray = np.argmax(out, axis=-1)
+            return labels
         if act == "sigmoid":
             lab = (out >= (0 if logits else 0.5)).astype(np.int64)
             return lab[..., 0] if out.shape[-1] == 1 else lab
@@ -486,7 +492,7 @@ class Sequential:
             return lab[..., 0] if out.shape[-1] == 1 else lab
         return out
 
-    def evaluate(self, X: Any, y: Any, loss: str | Loss | None = None) -> dict[str, float]:
+    def evaluate(self, X: ArrayLike, y: ArrayLike, loss: str | Loss | None = None) -> dict[str, float]:
         """The loss (and, for classifiers, the accuracy) on (X, y).
 
         Parameters
@@ -516,7 +522,7 @@ class Sequential:
             result["accuracy"] = self.accuracy_of(out, target, logits=fused)
         return result
 
-    def accuracy_of(self, out: np.ndarray, target: np.ndarray, logits: bool = False) -> float:
+    def accuracy_of(self, out: FloatArray, target: np.ndarray, logits: bool = False) -> float:
         """The accuracy of an output against prepared targets.
 
         Parameters
@@ -643,7 +649,7 @@ class Sequential:
         self.__dict__.update(model.__dict__)
 
 
-def _probabilities(act: str, Z: np.ndarray) -> np.ndarray:
+def _probabilities(act: str, Z: FloatArray) -> FloatArray:
     """Softmax or sigmoid of logits ``Z`` (..., k), as a new array."""
     P = np.array(Z, order="C", copy=True)
     rows = P.reshape(-1, P.shape[-1])
@@ -658,40 +664,41 @@ def _check_layers(layers: Any) -> list[Dense]:
     """The layers as a list, checked: Dense layers whose shapes chain, softmax last only."""
     if isinstance(layers, (str, bytes, Dense)) or not hasattr(layers, "__iter__"):
         raise TypeError(f"layers must be a list of fastnn.Dense layers, got {type(layers).__name__}")
-    layers = list(layers)
-    if not layers:
+    checked: list[Dense] = list(layers)
+    if not checked:
         raise ValueError("a Sequential model needs at least one layer")
-    for i, layer in enumerate(layers):
+    for i, layer in enumerate(checked):
         if not isinstance(layer, Dense):
             raise TypeError(f"layer {i} is a {type(layer).__name__}; Sequential takes fastnn.Dense layers")
-    for i in range(1, len(layers)):
-        prev, cur = layers[i - 1], layers[i]
+    for i in range(1, len(checked)):
+        prev, cur = checked[i - 1], checked[i]
         if cur.in_features != prev.out_features:
             raise ValueError(f"layer {i} expects {cur.in_features} inputs but layer {i - 1} gives "
                              f"{prev.out_features} outputs")
-    for i, layer in enumerate(layers[:-1]):
+    for i, layer in enumerate(checked[:-1]):
         if layer.activation_info.output_only:
             raise ValueError(f"{layer.activation} is an output activation: layer {i} is not the last layer")
-    return layers
+    return checked
 
 
-def _checked_parameter(name: str, value: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+def _checked_parameter(name: str, value: Any, shape: tuple[int, ...], dtype: np.dtype[Any]) -> FloatArray:
     """A new parameter value for load_state_dict, converted and checked."""
     try:
-        value = np.asarray(value)
+        arr = np.asarray(value)
     except (ValueError, TypeError) as e:
         raise TypeError(f"{name}: expected a numeric array ({e})") from None
-    if value.shape != shape:
-        raise ValueError(f"{name}: expected shape {shape}, got {value.shape}")
-    if value.dtype.kind not in "fiu":
-        raise TypeError(f"{name}: expected a numeric array, got dtype {value.dtype}")
-    value = value.astype(dtype)
-    if not np.all(np.isfinite(value)):
+    if arr.shape != shape:
+        raise ValueError(f"{name}: expected shape {shape}, got {arr.shape}")
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    arr = arr.astype(dtype)
+    if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinity")
-    return value
+    return arr
 
 
-def _layer_from_config(i: int, lc: dict[str, Any], arrays: Mapping[str, np.ndarray], bad: Any) -> Dense:
+def _layer_from_config(i: int, lc: dict[str, Any], arrays: Mapping[str, np.ndarray],
+                       bad: Callable[[str], ModelFileError]) -> Dense:
     """Layer i of a model file, its arrays checked against its configuration."""
     if lc.get("type") != "Dense":
         raise bad(f"layer {i} has unknown type {lc.get('type')!r}")

@@ -8,19 +8,22 @@ Schedules: :class:`StepLR`, :class:`CosineLR`, :class:`OneCycleLR`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .adam import Adam
 from .base import Optimizer
 from .schedules import CosineLR, OneCycleLR, Schedule, StepLR
 from .sgd import SGD
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = ["SGD", "Adam", "CosineLR", "OneCycleLR", "Optimizer", "Schedule", "StepLR", "get_optimizer"]
 
-_BY_NAME = {"sgd": SGD, "adam": Adam}
+_BY_NAME: dict[str, Callable[[], Optimizer]] = {"sgd": SGD, "adam": Adam}
 
 
-def get_optimizer(optimizer: Any) -> Optimizer:
+def get_optimizer(optimizer: str | Optimizer) -> Optimizer:
     """An optimizer from a name ("sgd", "adam": default settings) or an instance.
 
     Parameters

@@ -8,14 +8,19 @@ same arrays and the same bias corrections (:meth:`Adam.network_step_constants`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import _core
 from .._validation import check_real
-from .base import Optimizer, StateKey
+from .base import LayerLRs, Optimizer, StateKey
 from .schedules import Schedule
+
+if TYPE_CHECKING:
+    from .._typing import FloatArray
+    from ..nn.layers import Dense
+    from ..training.engine import Workspace
 
 __all__ = ["Adam"]
 
@@ -51,7 +56,7 @@ class Adam(Optimizer):
     """
 
     def __init__(self, lr: float = 1e-3, betas: Sequence[float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, layer_lrs: Any = None, schedule: Schedule | None = None) -> None:
+                 weight_decay: float = 0.0, layer_lrs: LayerLRs = None, schedule: Schedule | None = None) -> None:
         super().__init__(lr, weight_decay, layer_lrs, schedule)
         if isinstance(betas, (str, bytes)) or not isinstance(betas, (tuple, list)):
             raise TypeError(f"betas must be a pair (beta1, beta2), got {type(betas).__name__}")
@@ -60,7 +65,7 @@ class Adam(Optimizer):
         self.betas = tuple(check_real(f"betas[{i}]", b, 0.0, 1.0, max_open=True) for i, b in enumerate(betas))
         self.eps = check_real("eps", eps, minimum=0.0, min_open=True)
 
-    def moments(self, key: StateKey, param: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def moments(self, key: StateKey, param: FloatArray) -> tuple[FloatArray, FloatArray]:
         """The (m, v) moments of ``key``, created as zeros like ``param`` on first use.
 
         Parameters
@@ -75,7 +80,7 @@ class Adam(Optimizer):
         (numpy.ndarray, numpy.ndarray)
             The live first and second moment arrays.
         """
-        st = self.state.get(key)
+        st: tuple[FloatArray, FloatArray] | None = self.state.get(key)
         if st is None:
             st = self.state[key] = (np.zeros_like(param), np.zeros_like(param))
         return st
@@ -86,14 +91,14 @@ class Adam(Optimizer):
         t = self.step_count + 1
         return b1, b2, self.eps, self.weight_decay, 1 - b1 ** t, 1 - b2 ** t
 
-    def update(self, key: StateKey, param: np.ndarray, grad: np.ndarray, lr: float) -> None:
+    def update(self, key: StateKey, param: FloatArray, grad: FloatArray, lr: float) -> None:
         """One Adam update of ``param`` in place (see :meth:`Optimizer.update`)."""
         m, v = self.moments(key, param)
         b1, b2, eps, wd, bc1, bc2 = self.network_step_constants()
         _core.adam_update(param.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1), lr, b1, b2,
                           eps, wd, bc1, bc2)
 
-    def _usable_moments(self, key: StateKey, param: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+    def _usable_moments(self, key: StateKey, param: FloatArray | None) -> tuple[FloatArray, FloatArray] | None:
         """The moments of ``key`` if the C step can use them in place (same dtype and shape as ``param``.
 
         C-contiguous), else None.
@@ -105,8 +110,8 @@ class Adam(Optimizer):
             return None
         return st
 
-    def bind_network_step(self, layers: Sequence[Any], train: Sequence[bool], workspace: Any,
-                          act_codes: Sequence[int]) -> Any:
+    def bind_network_step(self, layers: Sequence[Dense], train: Sequence[bool], workspace: Workspace,
+                          act_codes: Sequence[int]) -> _core.NetworkTrainStep | None:
         """Bind Adam's one-call step over its moments.
 
         None when a moment array cannot be used in place (e.g. restored with another dtype).
@@ -125,7 +130,7 @@ class Adam(Optimizer):
             moments.append((sw[0], sw[1], None if sb is None else sb[0], None if sb is None else sb[1], sw, sb))
         return _core.NetworkTrainStep(layers, train, workspace, act_codes, moments, self.state)
 
-    def network_step_matches(self, step: Any, layers: list[Any], workspace: Any) -> bool:
+    def network_step_matches(self, step: _core.NetworkTrainStep, layers: list[Dense], workspace: Workspace) -> bool:
         """Whether ``step`` is still bound to these layers, workspace and moments."""
         return bool(step.matches(layers, workspace, self.state))
 

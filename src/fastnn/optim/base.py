@@ -14,16 +14,24 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
 from .._validation import check_instance, check_int, check_real
 from .schedules import Schedule
 
+if TYPE_CHECKING:
+    from .._core import NetworkTrainStep
+    from .._typing import FloatArray
+    from ..nn.layers import Dense
+    from ..training.engine import Workspace
+
 __all__ = ["Optimizer"]
 
 StateKey = tuple[int, str]  # (layer index, "weight" or "bias")
+#: Per-layer learning rates as the optimizers take them: {layer: lr}, or a list (None keeps ``lr``).
+LayerLRs = Union[Mapping[int, float], Sequence[Union[float, None]], None]
 
 
 def _layer_lrs(layer_lrs: Any) -> dict[int, float]:
@@ -62,7 +70,7 @@ class Optimizer:
         (layer index, "weight" or "bias").
     """
 
-    def __init__(self, lr: float, weight_decay: float = 0.0, layer_lrs: Any = None,
+    def __init__(self, lr: float, weight_decay: float = 0.0, layer_lrs: LayerLRs = None,
                  schedule: Schedule | None = None) -> None:
         self.lr = check_real("lr", lr, minimum=0.0)
         self.weight_decay = check_real("weight_decay", weight_decay, minimum=0.0)
@@ -73,7 +81,7 @@ class Optimizer:
         self.step_count = 0  # optimizer steps taken
         self.total_steps: int | None = None  # the run's length, for schedules that need it
         self.steps_per_epoch: int | None = None
-        self.state: dict[Any, Any] = {}
+        self.state: dict[StateKey, Any] = {}
 
     # ---- learning rates ---------------------------------------------------------
 
@@ -148,7 +156,7 @@ class Optimizer:
         """Whether the update is plain SGD, fused into the weight-gradient GEMM (dW never stored)."""
         return False
 
-    def update(self, key: StateKey, param: np.ndarray, grad: np.ndarray, lr: float) -> None:
+    def update(self, key: StateKey, param: FloatArray, grad: FloatArray, lr: float) -> None:
         """Update ``param`` in place from ``grad`` at learning rate ``lr``.
 
         Parameters
@@ -170,8 +178,8 @@ class Optimizer:
 
     # ---- the one-call training step -----------------------------------------------
 
-    def bind_network_step(self, layers: Sequence[Any], train: Sequence[bool], workspace: Any,
-                          act_codes: Sequence[int]) -> Any:
+    def bind_network_step(self, layers: Sequence[Dense], train: Sequence[bool], workspace: Workspace,
+                          act_codes: Sequence[int]) -> NetworkTrainStep | None:
         """Bind the whole network for a training step in one C call, if this optimizer has one.
 
         Without one (None) the trainer updates layer by layer with :meth:`update`.
@@ -195,7 +203,7 @@ class Optimizer:
         """
         return None
 
-    def network_step_matches(self, step: Any, layers: list[Any], workspace: Any) -> bool:
+    def network_step_matches(self, step: NetworkTrainStep, layers: list[Dense], workspace: Workspace) -> bool:
         """Whether a step from :meth:`bind_network_step` still fits the layers, workspace and state.
 
         Parameters

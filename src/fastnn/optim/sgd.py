@@ -8,14 +8,19 @@ never stored), in the per-layer path and in the one-call step.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _core
 from .._validation import check_bool, check_real
-from .base import Optimizer, StateKey
+from .base import LayerLRs, Optimizer, StateKey
 from .schedules import Schedule
+
+if TYPE_CHECKING:
+    from .._typing import FloatArray
+    from ..nn.layers import Dense
+    from ..training.engine import Workspace
 
 __all__ = ["SGD"]
 
@@ -53,7 +58,7 @@ class SGD(Optimizer):
     """
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
-                 weight_decay: float = 0.0, layer_lrs: Any = None, schedule: Schedule | None = None) -> None:
+                 weight_decay: float = 0.0, layer_lrs: LayerLRs = None, schedule: Schedule | None = None) -> None:
         super().__init__(lr, weight_decay, layer_lrs, schedule)
         self.momentum = check_real("momentum", momentum, 0.0, 1.0, max_open=True)
         self.nesterov = check_bool("nesterov", nesterov)
@@ -65,7 +70,7 @@ class SGD(Optimizer):
         """True for plain SGD (no momentum, no weight decay): fused into the GEMM."""
         return self.momentum == 0 and self.weight_decay == 0
 
-    def update(self, key: StateKey, param: np.ndarray, grad: np.ndarray, lr: float) -> None:
+    def update(self, key: StateKey, param: FloatArray, grad: FloatArray, lr: float) -> None:
         """One SGD update of ``param`` in place (see :meth:`Optimizer.update`)."""
         if not self.momentum and not self.weight_decay:
             _core.sgd_update(param.reshape(-1), grad.reshape(-1), lr)
@@ -74,15 +79,15 @@ class SGD(Optimizer):
         _core.sgd_momentum_update(param.reshape(-1), grad.reshape(-1), self._buffer(key, param).reshape(-1), lr,
                                   self.momentum, self.nesterov, self.weight_decay)
 
-    def _buffer(self, key: StateKey, param: np.ndarray) -> np.ndarray:
+    def _buffer(self, key: StateKey, param: FloatArray) -> FloatArray:
         """The velocity of ``key``, created as zeros like ``param`` on first use."""
-        v = self.state.get(key)
+        v: FloatArray | None = self.state.get(key)
         if v is None:
             v = self.state[key] = np.zeros_like(param)
         return v
 
-    def bind_network_step(self, layers: Sequence[Any], train: Sequence[bool], workspace: Any,
-                          act_codes: Sequence[int]) -> Any:
+    def bind_network_step(self, layers: Sequence[Dense], train: Sequence[bool], workspace: Workspace,
+                          act_codes: Sequence[int]) -> _core.NetworkTrainStep | None:
         """Plain SGD's one-call step (None with momentum or weight decay)."""
         if not self.fusable:
             return None

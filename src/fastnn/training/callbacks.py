@@ -243,6 +243,7 @@ class ProgressBar(Callback):
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
         """Open the epoch's bar."""
         state = trainer.fit_state
+        assert state is not None  # fit sets it before the first hook
         if self._tqdm is not None:
             self._bar = self._tqdm(total=state.steps_per_epoch, desc=f"epoch {epoch + 1}/{state.epochs}",
                                    leave=True, unit="step", dynamic_ncols=True)
@@ -252,6 +253,7 @@ class ProgressBar(Callback):
         state = trainer.fit_state
         if self._bar is None:
             return
+        assert state is not None
         self._bar.update(1)
         if step % 10 == 0 or step == state.steps_per_epoch - 1:
             means = state.totals.means(state.classifier)
@@ -263,7 +265,9 @@ class ProgressBar(Callback):
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         """Print the epoch's line."""
         self.close()
-        print(epoch_line(epoch, trainer.fit_state.epochs, logs), flush=True)
+        state = trainer.fit_state
+        assert state is not None
+        print(epoch_line(epoch, state.epochs, logs), flush=True)
 
     def on_train_end(self, trainer: Trainer, history: History) -> None:
         """Close a bar left open by a stop part way through an epoch."""

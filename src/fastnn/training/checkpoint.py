@@ -200,7 +200,7 @@ class Checkpoint:
         optimizer : Optimizer
             Receives the saved state and step count.
         """
-        state = {}
+        state: dict[str, Any] = {}
         for key, value in self.optimizer_state["state"].items():
             if isinstance(value, tuple):
                 state[key] = tuple(np.array(a, dtype=model.dtype) for a in value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -11,6 +11,9 @@ from .._validation import check_bool, check_callable, check_real
 from ..nn.losses import Loss
 from ..nn.sequential import Sequential
 from .state import FitState
+
+if TYPE_CHECKING:
+    from .._typing import ArrayLike, FloatArray
 
 __all__ = ["FitData"]
 
@@ -43,11 +46,14 @@ class FitData:
         For any bad argument, naming it (nothing has been changed yet).
     """
 
-    def __init__(self, model: Sequential, loss: Loss, X: Any, y: Any, validation_data: Any,
+    X: FloatArray
+    target: np.ndarray
+
+    def __init__(self, model: Sequential, loss: Loss, X: ArrayLike, y: ArrayLike, validation_data: Any,
                  validation_split: Any, shuffle: Any, augment: Any) -> None:
         X, target = model.prepare_data(X, y, loss)
         split = check_real("validation_split", validation_split, 0.0, 1.0, max_open=True)
-        self.X_val: np.ndarray | None = None
+        self.X_val: FloatArray | None = None
         self.t_val: np.ndarray | None = None
         if validation_data is not None and split:
             raise ValueError("give validation_data or validation_split, not both")
@@ -64,13 +70,13 @@ class FitData:
         self.X, self.target = X, target
         self.shuffle = check_bool("shuffle", shuffle)
         self.augment = None if augment is None else check_callable("augment", augment, "a callable augment(X, out, rng)")
-        self._X_aug: np.ndarray | None = None
+        self._X_aug: FloatArray | None = None
         self._tbuf: np.ndarray | None = None
 
     @property
     def n_samples(self) -> int:
         """Training samples."""
-        return self.X.shape[0]
+        return len(self.X)
 
     def allocate(self, batch_size: int) -> None:
         """Allocate the buffers every epoch reuses: a batch of targets, the augmented inputs.
@@ -105,13 +111,15 @@ class FitData:
             When shuffling, the batch is ``inputs[rows]`` (gathered inside
             the step); else None and ``inputs`` is the batch.
         """
-        X = self.X
+        X, tbuf = self.X, self._tbuf
+        assert tbuf is not None  # allocate() comes first
         if self.augment is not None:
+            assert self._X_aug is not None
             self.augment(self.X, self._X_aug, state.rng)
             X = self._X_aug
         if self.shuffle:
             state.rng.shuffle(state.order)
-        bs, target, order, tbuf = state.batch_size, self.target, state.order, self._tbuf
+        bs, target, order = state.batch_size, self.target, state.order
         for lo in range(0, self.n_samples, bs):
             if self.shuffle:
                 idx = order[lo:lo + bs]
@@ -137,12 +145,12 @@ class FitData:
             {"val_loss": ..., "val_accuracy": ...} (accuracy for classifiers);
             empty without validation data.
         """
-        if self.X_val is None:
+        if self.X_val is None or self.t_val is None:
             return {}
         return {f"val_{k}": v for k, v in model.evaluate(self.X_val, self.t_val, loss=loss).items()}
 
 
-def _validation_pair(model: Sequential, loss: Loss, validation_data: Any) -> tuple[np.ndarray, np.ndarray]:
+def _validation_pair(model: Sequential, loss: Loss, validation_data: Any) -> tuple[FloatArray, np.ndarray]:
     """(X_val, targets) from a ``validation_data`` pair, checked."""
     if isinstance(validation_data, (str, bytes)) or not isinstance(validation_data, (tuple, list)):
         raise TypeError(f"validation_data must be a pair (X_val, y_val), got {type(validation_data).__name__}")

@@ -19,7 +19,7 @@ layer, sized for the batch, so a step allocates nothing.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +28,10 @@ from ..nn.activations import FORWARD_ONLY, apply_after_gemm
 from ..nn.losses import Loss
 from ..nn.sequential import Sequential
 from ..optim.base import Optimizer
+
+if TYPE_CHECKING:
+    from .._typing import FloatArray
+    from ..nn.layers import Dense
 
 __all__ = ["TrainingEngine", "Workspace", "check_trainable"]
 
@@ -55,7 +59,8 @@ class Workspace:
     db, bias_full, db_shared : list of numpy.ndarray
         Per layer: bias gradients, a shared bias expanded, a shared bias's gradient.
     dW : list of numpy.ndarray or None
-        Per layer: weight gradients (None when not kept).
+        Per layer: weight gradients (None when not kept; the step allocates
+        them when an optimizer needs them later, e.g. SGD given momentum).
     """
 
     def __init__(self, model: Sequential, batch_size: int, need_param_grads: bool) -> None:
@@ -65,13 +70,14 @@ class Workspace:
         _memory.check_alloc((batch_size * (model.n_inputs + 2 * widths) + 3 * widths + params) * dt.itemsize,
                             f"the training workspace for batch_size={batch_size}")
         self.batch_size = batch_size
-        self.X = np.empty((batch_size, model.n_inputs), dtype=dt)
-        self.acts = [np.empty((batch_size, layer.out_features), dtype=dt) for layer in model.layers]
-        self.grads = [np.empty((batch_size, layer.out_features), dtype=dt) for layer in model.layers]
-        self.db = [np.empty(layer.out_features, dtype=dt) for layer in model.layers]
-        self.bias_full = [np.empty(layer.out_features, dtype=dt) for layer in model.layers]
-        self.db_shared = [np.empty(1, dtype=dt) for _ in model.layers]
-        self.dW = [np.empty_like(layer.weight) if need_param_grads else None for layer in model.layers]
+        self.X: FloatArray = np.empty((batch_size, model.n_inputs), dtype=dt)
+        self.acts: list[FloatArray] = [np.empty((batch_size, layer.out_features), dtype=dt) for layer in model.layers]
+        self.grads: list[FloatArray] = [np.empty((batch_size, layer.out_features), dtype=dt) for layer in model.layers]
+        self.db: list[FloatArray] = [np.empty(layer.out_features, dtype=dt) for layer in model.layers]
+        self.bias_full: list[FloatArray] = [np.empty(layer.out_features, dtype=dt) for layer in model.layers]
+        self.db_shared: list[FloatArray] = [np.empty(1, dtype=dt) for _ in model.layers]
+        self.dW: list[FloatArray | None] = [np.empty_like(layer.weight) if need_param_grads else None
+                                            for layer in model.layers]
 
 
 def check_trainable(model: Sequential, loss: Loss) -> None:
@@ -136,7 +142,7 @@ class TrainingEngine:
         self.optimizer = optimizer
         self.fused = loss.fused_activation is not None
         self.one_call = loss.name == "cross_entropy"
-        self.bound: Any = None
+        self.bound: _core.NetworkTrainStep | None = None
         self.workspace: Workspace | None = None
 
     def workspace_for(self, n: int) -> Workspace:
@@ -159,8 +165,8 @@ class TrainingEngine:
             self.workspace = Workspace(self.model, n, need_param_grads=not self.optimizer.fusable)
         return self.workspace
 
-    def step(self, X: np.ndarray, target: np.ndarray,
-             rows: np.ndarray | None = None) -> tuple[float, np.ndarray, int | None]:
+    def step(self, X: FloatArray, target: np.ndarray,
+             rows: np.ndarray | None = None) -> tuple[float, FloatArray, int | None]:
         """One step on the batch ``X`` (or ``X[rows]``) with prepared targets.
 
         Parameters
@@ -184,6 +190,7 @@ class TrainingEngine:
         n = X.shape[0] if rows is None else rows.shape[0]
         ws = self.workspace_for(n)
         step = self._network_step(ws) if self.one_call else None
+        correct: int | None
         if step is not None:
             opt = self.optimizer
             value, correct = step.run(X, target, opt.learning_rates(len(self.model.layers)),
@@ -201,7 +208,7 @@ class TrainingEngine:
             self.optimizer.finish_step()
         return value, out, correct
 
-    def _network_step(self, ws: Workspace) -> Any:
+    def _network_step(self, ws: Workspace) -> _core.NetworkTrainStep | None:
         """The bound one-call step, rebound when the layers, workspace or optimizer state changed.
 
         None when this model needs the per-layer path (then ``one_call`` is switched off).
@@ -223,7 +230,7 @@ class TrainingEngine:
             codes[-1] = _IDENTITY
         return codes
 
-    def _forward(self, X: np.ndarray, ws: Workspace) -> np.ndarray:
+    def _forward(self, X: FloatArray, ws: Workspace) -> FloatArray:
         """Forward pass into the workspace; the output (logits when fused)."""
         n = X.shape[0]
         h = X
@@ -238,8 +245,8 @@ class TrainingEngine:
             h = out
         return h
 
-    def _loss_and_output_grad(self, X: np.ndarray, target: np.ndarray,
-                              ws: Workspace) -> tuple[float, np.ndarray, int | None]:
+    def _loss_and_output_grad(self, X: FloatArray, target: np.ndarray,
+                              ws: Workspace) -> tuple[float, FloatArray, int | None]:
         """Forward pass and loss; leaves d loss / d output in ws.grads[-1]."""
         n = X.shape[0]
         out = self._forward(X, ws)
@@ -249,7 +256,7 @@ class TrainingEngine:
             return value, out, correct
         return self.loss(out, target, ws.grads[-1][:n]), out, None
 
-    def _backward_update(self, X: np.ndarray, ws: Workspace, n: int) -> None:
+    def _backward_update(self, X: FloatArray, ws: Workspace, n: int) -> None:
         """Backward pass from ws.grads[-1].
 
         Layer by layer from the top, updating each layer as soon as its gradients exist (its dX has
@@ -263,36 +270,39 @@ class TrainingEngine:
             dX = ws.grads[i - 1][:n] if i > first_trainable else None  # only if a layer below learns
             self._layer_backward(i, x_in, dX, ws, n, codes[i])
 
-    def _layer_backward(self, i: int, x_in: np.ndarray, dX: np.ndarray | None, ws: Workspace, n: int,
+    def _layer_backward(self, i: int, x_in: FloatArray, dX: FloatArray | None, ws: Workspace, n: int,
                         code: int) -> None:
         """Layer i's gradients and update (dA becomes dZ in place)."""
         layer, opt = self.model.layers[i], self.optimizer
         dA, A = ws.grads[i][:n], ws.acts[i][:n]
+        bias = layer.bias
         train_w = "weight" in layer.trainable
-        train_b = layer.bias is not None and "bias" in layer.trainable
+        train_b = bias is not None and "bias" in layer.trainable
         if opt.fusable and train_w:
             lr = opt.lr_for(i)
-            fused_b = layer.bias if (train_b and layer.bias_mode == "per_neuron") else None
+            fused_b = bias if (train_b and layer.bias_mode == "per_neuron") else None
             _core.dense_backward_sgd(dA, A, x_in, layer.weight, fused_b, lr, code, layer.slope, dA, ws.db[i], dX)
-            if train_b and layer.bias_mode == "shared":
-                layer.bias[0] -= lr * ws.db[i].sum()
+            if bias is not None and train_b and layer.bias_mode == "shared":
+                bias[0] -= lr * ws.db[i].sum()
             return
         dW = ws.dW[i] if train_w else None
-        db = ws.db[i] if layer.bias is not None else None
+        if train_w and dW is None:  # the workspace was allocated while the optimizer was plain SGD
+            dW = ws.dW[i] = np.empty_like(layer.weight)
+        db = ws.db[i] if bias is not None else None
         if dW is None and db is None and dX is None:
             return
         _core.dense_backward(dA, A, x_in, layer.weight, code, layer.slope, dA, dW, db, dX)
         lr = opt.lr_for(i)
-        if train_w:
+        if dW is not None:  # train_w
             opt.update((i, "weight"), layer.weight, dW, lr)
-        if train_b:
+        if bias is not None and db is not None and train_b:
             if layer.bias_mode == "shared":
                 ws.db_shared[i][0] = db.sum()
                 db = ws.db_shared[i]
-            opt.update((i, "bias"), layer.bias, db, lr)
+            opt.update((i, "bias"), bias, db, lr)
 
 
-def _one_call_trainable(layers: list[Any]) -> list[bool] | None:
+def _one_call_trainable(layers: list[Dense]) -> list[bool] | None:
     """Per layer whether it learns, or None when the one-call step cannot run this model.
 
     A shared bias, a bias frozen while its weights learn (or the reverse), or a hidden activation

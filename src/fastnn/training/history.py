@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..plots import plot_history
 from .callbacks import Callback
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from .trainer import Trainer
 
 __all__ = ["History"]
@@ -84,7 +86,7 @@ class History(Callback):
         """Record the epoch (the fit calls this first of all callbacks)."""
         self.append(epoch, logs)
 
-    def plot(self, path: str | os.PathLike[str] | None = None, *, dpi: int = 100) -> Any:
+    def plot(self, path: str | os.PathLike[str] | None = None, *, dpi: int = 100) -> Figure:
         """Loss and accuracy curves, training and validation (needs matplotlib).
 
         Parameters

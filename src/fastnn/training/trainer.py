@@ -29,8 +29,8 @@ import math
 import numbers
 import os
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,6 +45,9 @@ from .engine import TrainingEngine
 from .history import History
 from .interrupts import Interrupts
 from .state import EpochTotals, FitState
+
+if TYPE_CHECKING:
+    from .._typing import ArrayLike, FloatArray
 
 __all__ = ["DivergenceError", "Trainer"]
 
@@ -119,7 +122,7 @@ class Trainer:
 
     # ---- one step ---------------------------------------------------------------
 
-    def step(self, X: Any, y: Any) -> float:
+    def step(self, X: ArrayLike, y: ArrayLike) -> float:
         """One minibatch update on (X, y).
 
         Parameters
@@ -173,10 +176,10 @@ class Trainer:
 
     # ---- fit ---------------------------------------------------------------------
 
-    def fit(self, X: Any, y: Any, epochs: int = 1, validation_data: Sequence[Any] | None = None,
+    def fit(self, X: ArrayLike, y: ArrayLike, epochs: int = 1, validation_data: Sequence[ArrayLike] | None = None,
             validation_split: float = 0.0, shuffle: bool = True, seed: int | np.random.Generator | None = None,
             callbacks: Sequence[Callback] = (), early_stopping: EarlyStopping | int | None = None,
-            verbose: int = 1, augment: Any = None,
+            verbose: int = 1, augment: Callable[[FloatArray, FloatArray, np.random.Generator], Any] | None = None,
             resume_from: str | os.PathLike[str] | None = None) -> History:
         """Train for ``epochs`` passes over (X, y).
 
@@ -248,7 +251,8 @@ class Trainer:
         every.on_train_end(self, history)
         return history
 
-    def _start(self, data: FitData, epochs: int, seed: Any, resume_from: Any) -> FitState:
+    def _start(self, data: FitData, epochs: int, seed: int | np.random.Generator | None,
+               resume_from: str | os.PathLike[str] | None) -> FitState:
         """The fit's state at its first epoch.
 
         Fresh, or restored from a checkpoint (checked in full before anything is set).
@@ -293,7 +297,7 @@ class Trainer:
         callbacks.on_epoch_end(self, epoch, logs)
         return not (interrupts.requested or self.stop_training)
 
-    def _run_batch(self, epoch: int, s: int, X: np.ndarray, target: np.ndarray, rows: np.ndarray | None,
+    def _run_batch(self, epoch: int, s: int, X: FloatArray, target: np.ndarray, rows: np.ndarray | None,
                    state: FitState, callbacks: CallbackList) -> None:
         """One step of the fit, its logs added to the epoch's totals."""
         value, out, n_correct = self.engine.step(X, target, rows)
@@ -317,7 +321,7 @@ def _user_callbacks(callbacks: Any, early_stopping: Any) -> list[Callback]:
         raise TypeError(f"callbacks must be a list of fastnn.Callback, got {type(callbacks).__name__}")
     out = list(callbacks)
     if isinstance(early_stopping, numbers.Integral) and not isinstance(early_stopping, (bool, np.bool_)):
-        early_stopping = EarlyStopping(patience=early_stopping)
+        early_stopping = EarlyStopping(patience=int(early_stopping))
     if early_stopping is not None:
         out.append(check_instance("early_stopping", early_stopping, EarlyStopping,
                                   "an EarlyStopping or an int patience"))
