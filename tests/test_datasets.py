@@ -380,6 +380,19 @@ def test_bad_mirrors_are_skipped_and_cache_holds_exactly_the_good_files(
     np.testing.assert_array_equal(again.X_train[123], X_train[123].ravel())
 
 
+def test_verbose_false_downloads_without_a_word(server, log, refused, tmp_path, capfd):
+    """No progress bar, no line per mirror: a program that embeds fastnn decides what its users see."""
+    home = tmp_path / "cache"
+    mirrors = [refused, server.url("missing"), server.url("garbage"), server.url("good")]
+    data = ds.load_mnist(data_home=home, mirrors=mirrors, timeout=5, verbose=False)
+    assert data.source == "full" and _listing(home) == sorted(NAMES)
+    assert len(log) == 3 * len(NAMES)  # it did download, past the failing mirrors
+    assert capfd.readouterr() == ("", "")
+    with pytest.raises(ds.MNISTDownloadError):  # and when every mirror fails
+        ds.load_mnist(data_home=tmp_path / "other", mirrors=[refused, server.url("short")], verbose=False)
+    assert capfd.readouterr() == ("", "")
+
+
 def test_all_mirrors_failing_names_every_mirror_and_reason(server, log, refused, tmp_path):
     home = tmp_path / "cache"
     mirrors = [refused, server.url("missing"), server.url("garbage"),
