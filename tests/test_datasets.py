@@ -870,7 +870,7 @@ def test_plot_samples_without_matplotlib_says_how_to_install(monkeypatch, tmp_pa
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError) as e:
         ds.plot_samples(np.zeros((2, 28, 28)), [0, 1], tmp_path / "x.png")
-    assert 'pip install "fastnn[plot]"' in str(e.value)
+    assert 'pip install "fastnn-mlp[plot]"' in str(e.value)
     assert "pip install matplotlib" in str(e.value)
     assert not (tmp_path / "x.png").exists()
 
