@@ -76,9 +76,9 @@ def test_version_matches():
                         fastnn.__version__), fastnn.__version__
     assert fastnn.build_info()["version"] == fastnn.__version__
     try:
-        meta = importlib.metadata.version("fastnn")
+        meta = importlib.metadata.version("fastnn-mlp")  # the distribution's name (import name: fastnn)
     except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source checkout
-        pytest.skip("fastnn is not installed; no metadata to compare with")
+        pytest.skip("the fastnn-mlp distribution is not installed; no metadata to compare with")
     assert meta == fastnn.__version__
 
 

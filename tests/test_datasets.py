@@ -380,6 +380,19 @@ def test_bad_mirrors_are_skipped_and_cache_holds_exactly_the_good_files(
     np.testing.assert_array_equal(again.X_train[123], X_train[123].ravel())
 
 
+def test_verbose_false_downloads_without_a_word(server, log, refused, tmp_path, capfd):
+    """No progress bar, no line per mirror: a program that embeds fastnn decides what its users see."""
+    home = tmp_path / "cache"
+    mirrors = [refused, server.url("missing"), server.url("garbage"), server.url("good")]
+    data = ds.load_mnist(data_home=home, mirrors=mirrors, timeout=5, verbose=False)
+    assert data.source == "full" and _listing(home) == sorted(NAMES)
+    assert len(log) == 3 * len(NAMES)  # it did download, past the failing mirrors
+    assert capfd.readouterr() == ("", "")
+    with pytest.raises(ds.MNISTDownloadError):  # and when every mirror fails
+        ds.load_mnist(data_home=tmp_path / "other", mirrors=[refused, server.url("short")], verbose=False)
+    assert capfd.readouterr() == ("", "")
+
+
 def test_all_mirrors_failing_names_every_mirror_and_reason(server, log, refused, tmp_path):
     home = tmp_path / "cache"
     mirrors = [refused, server.url("missing"), server.url("garbage"),
@@ -857,7 +870,7 @@ def test_plot_samples_without_matplotlib_says_how_to_install(monkeypatch, tmp_pa
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError) as e:
         ds.plot_samples(np.zeros((2, 28, 28)), [0, 1], tmp_path / "x.png")
-    assert 'pip install "fastnn[plot]"' in str(e.value)
+    assert 'pip install "fastnn-mlp[plot]"' in str(e.value)
     assert "pip install matplotlib" in str(e.value)
     assert not (tmp_path / "x.png").exists()
 

@@ -167,3 +167,60 @@ def test_interrupted_at_a_random_step_then_resumed_equals_the_uninterrupted_run(
     want, got = ref.model.state_dict(), resumed.model.state_dict()
     for k in want:
         assert np.array_equal(got[k], want[k]), k
+
+
+class _SeesHandler(fastnn.Callback):
+    """Records the SIGINT handler in place during the fit."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_batch_end(self, trainer, step, logs):
+        self.seen.append(signal.getsignal(signal.SIGINT))
+
+
+def test_fit_installs_its_handler_for_the_call_only_and_puts_back_the_callers():
+    X, y, _, _ = _data()
+
+    def mine(signum, frame):
+        pass
+
+    old = signal.signal(signal.SIGINT, mine)
+    try:
+        cb = _SeesHandler()
+        _trainer().fit(X, y, epochs=1, verbose=0, callbacks=[cb])
+        assert cb.seen and all(h is not mine and callable(h) for h in cb.seen)  # the fit's own, during the fit
+        assert signal.getsignal(signal.SIGINT) is mine
+
+        class Fails(fastnn.Callback):
+            def on_batch_end(self, trainer, step, logs):
+                raise RuntimeError("a callback's error")
+
+        with pytest.raises(RuntimeError, match="a callback's error"):  # and after a fit that raised
+            _trainer().fit(X, y, epochs=1, verbose=0, callbacks=[cb, Fails()])
+        assert cb.seen[-1] is not mine
+        assert signal.getsignal(signal.SIGINT) is mine
+    finally:
+        signal.signal(signal.SIGINT, old)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_fit_in_another_thread_installs_no_handler():
+    """Python runs signal handlers in the main thread only: a fit in a worker
+    thread leaves SIGINT to the main thread (and could not install a handler)."""
+    X, y, _, _ = _data()
+    cb, result = _SeesHandler(), {}
+
+    def work():
+        try:
+            result["history"] = _trainer().fit(X, y, epochs=2, verbose=0, callbacks=[cb])
+        except BaseException as e:  # noqa: BLE001 - reported by the assertion below
+            result["error"] = e
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    assert "error" not in result, result.get("error")
+    assert len(result["history"]) == 2 and not result["history"].interrupted
+    assert cb.seen and all(h is signal.default_int_handler for h in cb.seen)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

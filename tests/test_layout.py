@@ -1,7 +1,8 @@
 """The package's shape: no import cycles, no module reading another's
 private names, short functions, and an ``import fastnn`` that loads only
 what it needs (no lecture-notes companion, no urllib.request, no tqdm or
-matplotlib, no thread started)."""
+matplotlib, none of the standard-library modules only some functions
+need), prints nothing, starts no thread and installs no signal handler."""
 
 from __future__ import annotations
 
@@ -149,16 +150,48 @@ def test_no_function_is_longer_than_80_lines_without_a_reason():
     assert res.returncode == 0, res.stdout + res.stderr
 
 
+# standard-library modules only some functions need, imported by them: at
+# the top of a module they would make ``import fastnn`` slower (measured
+# by bench/import_time.py)
+DEFERRED_STDLIB = ("pathlib", "urllib.parse", "json", "tempfile", "zipfile", "csv", "signal", "threading")
+
+
 def test_import_fastnn_loads_only_the_core():
-    code = ("import sys, threading; import fastnn\n"
-            "mods = sorted(m for m in sys.modules if m.startswith(('fastnn.course', 'fastnn.datasets', "
-            "'urllib.request', 'http.client', 'tqdm', 'matplotlib', 'sklearn', 'torch', 'onnx')))\n"
-            "print(mods); print(threading.active_count())")
+    # what import fastnn adds to what import numpy loads (numpy versions differ in what they load)
+    code = ("import sys, numpy\nbase = set(sys.modules)\nimport fastnn\nnew = set(sys.modules) - base\n"
+            "print(sorted(m for m in new if m.startswith(('fastnn.course', 'fastnn.datasets', "
+            "'urllib.request', 'http.client', 'tqdm', 'matplotlib', 'sklearn', 'torch', 'onnx'))))\n"
+            f"print(sorted(new & set({DEFERRED_STDLIB!r})))\n"
+            "import threading; print(threading.active_count())")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    mods, threads = res.stdout.splitlines()
+    assert len(res.stdout.splitlines()) == 3, res.stdout  # import fastnn printed something
+    mods, stdlib, threads = res.stdout.splitlines()
     assert mods == "[]"
+    assert stdlib == "[]"
     assert threads == "1"  # no worker thread before the first kernel call
     assert res.stderr == ""  # and it prints nothing
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts the threads in /proc/self/task")
+def test_import_fastnn_prints_nothing_starts_no_thread_and_installs_no_signal_handler():
+    """Also threads started from C (an OpenMP or BLAS pool: threading does
+    not see them), and with every warning shown (-X dev)."""
+    code = ("import os, signal, numpy\n"
+            "def handlers(): return {s: signal.getsignal(s) for s in signal.valid_signals()}\n"
+            "before = (len(os.listdir('/proc/self/task')), handlers())\n"
+            "import fastnn\n"
+            "after = (len(os.listdir('/proc/self/task')), handlers())\n"
+            "assert after[0] == before[0], f'threads: {before[0]} before import fastnn, {after[0]} after'\n"
+            "assert after[1] == before[1], {s: (before[1][s], after[1][s]) for s in before[1] "
+            "if before[1][s] != after[1][s]}\n"
+            "assert signal.getsignal(signal.SIGINT) is signal.default_int_handler\n")
+    res = subprocess.run([sys.executable, "-X", "dev", "-c", code], capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    assert (res.stdout, res.stderr) == ("", "")
+    # and on its own, without numpy imported first
+    res = subprocess.run([sys.executable, "-X", "dev", "-c", "import fastnn"], capture_output=True, text=True,
+                         check=False)
+    assert (res.returncode, res.stdout, res.stderr) == (0, "", "")
 
 
 @pytest.mark.parametrize("name, module", [

@@ -194,7 +194,7 @@ def _png_size(path):
 
 
 def test_history_plot_and_confusion_matrix_pictures(tmp_path):
-    pytest.importorskip("matplotlib", reason="matplotlib is not installed (pip install \"fastnn[plot]\")")
+    pytest.importorskip("matplotlib", reason="matplotlib is not installed (pip install \"fastnn-mlp[plot]\")")
     X, y = _binary_data()
     model = _model("sigmoid")
     history = fastnn.Trainer(model, "binary_cross_entropy", batch_size=16).fit(X, y, epochs=3,
@@ -219,9 +219,11 @@ def test_history_plot_and_confusion_matrix_pictures(tmp_path):
 def test_pictures_without_matplotlib_say_what_to_install(monkeypatch):
     import fastnn._optional as optional
 
+    plot_confusion_matrix = fastnn.plot_confusion_matrix  # now: fastnn's lazy loader uses import_module too
+
     def missing(name):
         raise ImportError(f"No module named {name!r}")
 
     monkeypatch.setattr(optional.importlib, "import_module", missing)
-    with pytest.raises(ImportError, match=r'plot_confusion_matrix needs matplotlib: pip install "fastnn\[plot\]"'):
-        fastnn.plot_confusion_matrix([0, 1], [0, 1])
+    with pytest.raises(ImportError, match=r'plot_confusion_matrix needs matplotlib: pip install "fastnn-mlp\[plot\]"'):
+        plot_confusion_matrix([0, 1], [0, 1])

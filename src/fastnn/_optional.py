@@ -40,4 +40,4 @@ def require(module: str, extra: str, feature: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as e:
         top = module.split(".")[0]
-        raise ImportError(f'{feature} needs {top}: pip install "fastnn[{extra}]" (or pip install {top})') from e
+        raise ImportError(f'{feature} needs {top}: pip install "fastnn-mlp[{extra}]" (or pip install {top})') from e

@@ -4,7 +4,7 @@ Each function draws on its own matplotlib ``Figure`` with the Agg canvas,
 so pyplot's state and backend are left alone, returns the figure (shown
 inline by Jupyter) and, given ``path``, also writes it as a PNG.
 Without matplotlib they raise ImportError saying what to install
-(``pip install "fastnn[plot]"``).
+(``pip install "fastnn-mlp[plot]"``).
 """
 
 from __future__ import annotations

@@ -19,7 +19,6 @@ Example::
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections.abc import Iterable
@@ -315,6 +314,8 @@ class CSVLogger(Callback):
         if self._columns is None:
             self._columns = ["epoch", *logs]
         fresh = not self.path.exists() or self.path.stat().st_size == 0
+        import csv  # here: import fastnn need not load it
+
         with open(self.path, "a", newline="") as f:
             writer = csv.writer(f, delimiter=self.separator)
             if fresh:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,6 +26,10 @@ class Interrupts:
         self._old: Any = None
 
     def __enter__(self) -> Self:
+        # signal and threading are imported here, not at the top: import fastnn need not load them
+        import signal
+        import threading
+
         if threading.current_thread() is threading.main_thread():
             try:
                 self._old = signal.signal(signal.SIGINT, self._handler)
@@ -43,5 +45,7 @@ class Interrupts:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> Literal[False]:
         if self._old is not None:
+            import signal
+
             signal.signal(signal.SIGINT, self._old)
         return False
