@@ -274,7 +274,7 @@ def test_get_include_and_get_cmake_dir_say_when_nothing_is_installed(tmp_path):
     package.mkdir()
     old = _paths._PACKAGE
     try:
-        _paths._PACKAGE = package
+        _paths._PACKAGE = str(package)
         with pytest.raises(FileNotFoundError, match="C headers are not installed"):
             fastnn.get_include()
         with pytest.raises(FileNotFoundError, match="CMake files are not installed"):

@@ -5,20 +5,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 __all__ = ["get_cmake_dir", "get_include"]
 
-_PACKAGE = Path(__file__).resolve().parent
+# os.path, not pathlib: importing pathlib costs `import fastnn` milliseconds
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _installed(path: Path, marker: str, what: str) -> str:
-    if not (path / marker).is_file():
+def _installed(path: str, marker: str, what: str) -> str:
+    if not os.path.isfile(os.path.join(path, marker)):
         raise FileNotFoundError(
-            f"fastnn's {what} are not installed here ({path / marker} is missing): this fastnn was installed "
-            "without them, or is run from a source tree; install the package (pip install fastnn-mlp, or "
-            "pip install . in a checkout) to build against it")
-    return str(path)
+            f"fastnn's {what} are not installed here ({os.path.join(path, marker)} is missing): this fastnn was "
+            "installed without them, or is run from a source tree; install the package (pip install fastnn-mlp, "
+            "or pip install . in a checkout) to build against it")
+    return path
 
 
 def get_include() -> str:
@@ -46,7 +47,7 @@ def get_include() -> str:
     >>> fastnn.get_include()  # doctest: +SKIP
     '.../site-packages/fastnn/include'
     """
-    return _installed(_PACKAGE / "include", "fastnn/fastnn_api.h", "C headers")
+    return _installed(os.path.join(_PACKAGE, "include"), os.path.join("fastnn", "fastnn_api.h"), "C headers")
 
 
 def get_cmake_dir() -> str:
@@ -65,4 +66,4 @@ def get_cmake_dir() -> str:
     FileNotFoundError
         When the CMake files are not installed.
     """
-    return _installed(_PACKAGE / "share" / "cmake" / "fastnn", "fastnnConfig.cmake", "CMake files")
+    return _installed(os.path.join(_PACKAGE, "share", "cmake", "fastnn"), "fastnnConfig.cmake", "CMake files")
