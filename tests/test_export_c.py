@@ -41,6 +41,8 @@ needs_cc = pytest.mark.skipif(CC is None, reason=NO_CC)
 needs_cxx = pytest.mark.skipif(CC is None or CXX is None, reason="no C and C++ compilers found (cc and g++/clang++)")
 C99 = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 CXX11 = ["-x", "c++", "-std=c++11", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+# and what careful embedded builds add (the generated code, not the drivers, is held to them)
+STRICTER = ["-Wconversion", "-Wdouble-promotion", "-Wshadow", "-Wcast-qual"]
 
 # Reads n samples from a file, writes forward, then predict_proba (classifiers
 # with probabilities), then predict, to another; prints the return codes.
@@ -363,7 +365,7 @@ VARIANTS = {  # name -> (model, export dtype, extra flags)
 def test_the_generated_code_compiles_cleanly(tmp_path, compiler, flags, variant):
     make, dtype, extra = VARIANTS[variant]
     _, source = make().export_c(tmp_path / "net.c", name="net", dtype=dtype)
-    _run([compiler, *flags, *extra, "-O2", "-c", str(source), "-o", str(tmp_path / "net.o")])
+    _run([compiler, *flags, *STRICTER, *extra, "-O2", "-c", str(source), "-o", str(tmp_path / "net.o")])
 
 
 @needs_cxx

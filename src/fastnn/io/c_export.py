@@ -54,6 +54,7 @@ C_KEYWORDS = frozenset(_KEYWORD_TEXT.split())
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _PROBABILITY_KINDS = ("softmax", "sigmoid", "logits_softmax", "logits_sigmoid")
 _LINE = 100  # characters per line of the weight tables
+_LANES = 8  # partial sums of a dot product (the generated code adds s0..s7)
 
 
 @dataclass(frozen=True)
@@ -430,6 +431,14 @@ def _source_text(net: _Net, name: str, header: str) -> str:
     return "\n".join(lines)
 
 
+def _pairwise(terms: list[str]) -> str:
+    """``terms`` summed pairwise: ((s0 + s1) + (s2 + s3)) + ..."""
+    while len(terms) > 1:
+        pairs = [f"{a} + {b}" for a, b in zip(terms[::2], terms[1::2])]
+        terms = [f"({p})" if len(terms) > 2 else p for p in pairs] + terms[len(pairs) * 2:]
+    return terms[0]
+
+
 def _helpers(net: _Net, name: str) -> list[str]:
     t, f, up = net.ctype, net.suffix, name.upper()
     lines = []
@@ -438,13 +447,20 @@ def _helpers(net: _Net, name: str) -> list[str]:
                   f" * compile with -D{up}_ACC=float for an FPU without double (faster there, less exact). */",
                   f"#ifndef {up}_ACC", f"#define {up}_ACC double", "#endif", ""]
     acc = f"{up}_ACC" if t == "float" else t
-    lines += ["/* z = W x + b for one sample (W: n_out rows of n_in; b may be NULL). */",
+    lanes = ", ".join(f"s{k} = 0" for k in range(_LANES))
+    lines += ["/* z = W x + b for one sample (W: n_out rows of n_in; b may be NULL).  Eight partial sums",
+              " * sk over the columns i = k mod 8, so that the adds need not wait for each other. */",
               f"static void {name}_dense(const {t} *w, const {t} *b, int n_in, int n_out, const {t} *x, {t} *z)",
               "{", "    int i, j;", "    for (j = 0; j < n_out; ++j) {",
               f"        const {t} *wj = w + (size_t)j * (size_t)n_in;",
-              f"        {acc} s = 0;",
-              "        for (i = 0; i < n_in; ++i)", f"            s += ({acc})wj[i] * x[i];",
-              f"        z[j] = ({t})(b != NULL ? s + b[j] : s);", "    }", "}", ""]
+              f"        {acc} s, {lanes};",
+              f"        for (i = 0; i + {_LANES - 1} < n_in; i += {_LANES}) {{",
+              *(f"            s{k} += ({acc})wj[i{f' + {k}' if k else ''}] * ({acc})x[i{f' + {k}' if k else ''}];"
+                for k in range(_LANES)),
+              "        }",
+              "        for (; i < n_in; ++i)", f"            s0 += ({acc})wj[i] * ({acc})x[i];",
+              f"        s = {_pairwise([f's{k}' for k in range(_LANES)])};",
+              f"        z[j] = ({t})(b != NULL ? s + ({acc})b[j] : s);", "    }", "}", ""]
     if net.kind in ("softmax", "logits_softmax"):
         lines += ["/* Softmax of k values in place, less their maximum first: nothing overflows. */",
                   f"static void {name}_softmax({t} *z, int k)", "{", f"    {t} mx = z[0], s = {_lit(net, 0.0)};",
