@@ -351,7 +351,7 @@ def _header_comment(net: _Net, name: str, header: str, source: str) -> list[str]
          f"{trained}:"), *(f"  layer {i}: {layer.description}" for i, layer in enumerate(net.layers))],
         f"Output: {_output_text(net, name)}",
         (f"x holds n samples of {up}_N_INPUTS values, one sample after another (a row-major "
-        f"(n, {net.n_inputs}) array); the results are row-major likewise."),
+        f"(n, {net.n_inputs}) array); the results are row-major likewise and must not overlap x."),
         (f"Return codes: {up}_OK (0) done; {up}_ERR_NULL (-1) a pointer argument is NULL; {up}_ERR_COUNT "
         "(-2) n < 0.  After an error nothing has been written; n == 0 writes nothing and returns 0.  "
         "Inputs are not checked for NaN or infinity."),
