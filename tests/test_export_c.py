@@ -419,7 +419,8 @@ def test_a_missing_folder_is_an_error_naming_it_and_nothing_is_written(tmp_path)
 
 @pytest.mark.parametrize("path, error, match", [
     ("m.h", ValueError, "path must name the .c file"), ("m", ValueError, "path must name the .c file"),
-    (3, TypeError, "path must be a path"), ("", ValueError, "path must be a non-empty path")])
+    (3, TypeError, "path must be a path"), ("", ValueError, "path must be a non-empty path"),
+    ('a"b.c', ValueError, "cannot be #included")])
 def test_a_bad_path_is_refused(tmp_path, monkeypatch, path, error, match):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(error, match=match):

@@ -17,7 +17,9 @@ Numbers are printed as the shortest decimal that reads back as the same
 float (``float`` or ``double``): the compiled weights are the model's bit for
 bit.  Activations use libm (``expf``/``exp``, ``tanhf``/``tanh``,
 ``log1pf``/``log1p``); softplus is ``max(z, 0) + log1p(exp(-|z|))`` and softmax
-subtracts the row's maximum, so neither overflows.
+subtracts the row's maximum, so neither overflows.  Dot products are
+summed in eight partial sums, in double also for ``float`` models (a
+macro in the generated code switches to float).
 """
 
 from __future__ import annotations
@@ -151,7 +153,8 @@ def export_c(model: Any, path: str | os.PathLike[str], name: str = "fastnn_model
     TypeError
         For a ``path``, ``name`` or ``dtype`` of the wrong type.
     ValueError
-        For a ``path`` not ending in ".c", a ``name`` that is not a C
+        For a ``path`` not ending in ".c" (or whose file name holds a
+        quote, backslash or newline), a ``name`` that is not a C
         identifier or is a keyword, a ``dtype`` other than float32/float64,
         or parameters holding NaN or infinity.
     FileNotFoundError
@@ -167,6 +170,9 @@ def export_c(model: Any, path: str | os.PathLike[str], name: str = "fastnn_model
     if source.suffix != ".c":
         raise ValueError(f"path must name the .c file to write (the header goes beside it as .h), got {str(source)!r}")
     header = source.with_suffix(".h")
+    if re.search(r'["\\\n\r]', header.name):
+        raise ValueError(f"path's file name cannot be #included (it holds a quote, backslash or newline): "
+                         f"{source.name!r}")
     name = check_c_name(name)
     dt = check_dtype(model.dtype if dtype is None else dtype)
     folder = source.resolve().parent
@@ -180,7 +186,7 @@ def export_c(model: Any, path: str | os.PathLike[str], name: str = "fastnn_model
 
 
 def _writer(text: str) -> Callable[[Any], object]:
-    data = text.encode("ascii")
+    data = text.encode("utf-8")  # ASCII but for a file name (in #include and comments)
     return lambda f: f.write(data)
 
 
