@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from .atomic import atomic_write
+
 __all__ = ["atomic_savez", "decode_header", "encode_header", "read_npz"]
 
 
@@ -24,7 +26,7 @@ def atomic_savez(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray])
     """Write ``arrays`` to ``path`` atomically.
 
     ``numpy.savez`` into a temporary file beside ``path``, fsync, then rename
-    over ``path``.
+    over ``path`` (:func:`fastnn.io.atomic.atomic_write`).
 
     An interrupted save leaves any previous file intact, and no partial file
     is left behind.
@@ -36,23 +38,8 @@ def atomic_savez(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray])
     arrays : mapping of str to numpy.ndarray
         The archive's members.
     """
-    import tempfile
-
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            # numpy's stub also types the keyword allow_pickle (bool), which no member name here is
-            np.savez(f, **arrays)  # type: ignore[arg-type]
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    # numpy's stub also types the keyword allow_pickle (bool), which no member name here is
+    atomic_write({path: lambda f: np.savez(f, **arrays)})  # type: ignore[arg-type]
 
 
 def read_npz(path: str | os.PathLike[str], bad: Callable[[str], Exception]) -> dict[str, np.ndarray]:

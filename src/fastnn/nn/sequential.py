@@ -641,6 +641,35 @@ class Sequential:
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise bad(str(e)) from e
 
+    def export_c(self, path: str | os.PathLike[str], name: str = "fastnn_model",
+                 dtype: Any = None) -> tuple[os.PathLike[str], os.PathLike[str]]:
+        """Write the model as dependency-free C99: ``path`` (.c) and a header beside it (.h).
+
+        ``name_forward``, ``name_predict_proba`` (classifiers with
+        probabilities) and ``name_predict``, no dynamic allocation; see
+        :func:`fastnn.io.c_export.export_c` and docs/export_c.md.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The .c file to write, in an existing folder; the header gets the
+            same name with ".h".
+        name : str, default "fastnn_model"
+            The prefix of the generated names: a C identifier, not a keyword.
+        dtype : {None, "float32", "float64"}, default None
+            ``float`` or ``double`` in C; None: the model's dtype.
+
+        Returns
+        -------
+        header : pathlib.Path
+            The header written.
+        source : pathlib.Path
+            The source file written.
+        """
+        from ..io.c_export import export_c
+
+        return export_c(self, path, name=name, dtype=dtype)
+
     def __getstate__(self) -> dict[str, Any]:
         return {"config": self.config(), "params": self.state_dict()}
 
