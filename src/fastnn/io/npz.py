@@ -10,12 +10,13 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+
+from .atomic import atomic_write
 
 __all__ = ["atomic_savez", "decode_header", "encode_header", "read_npz"]
 
@@ -24,7 +25,7 @@ def atomic_savez(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray])
     """Write ``arrays`` to ``path`` atomically.
 
     ``numpy.savez`` into a temporary file beside ``path``, fsync, then rename
-    over ``path``.
+    over ``path`` (:func:`fastnn.io.atomic.atomic_write`).
 
     An interrupted save leaves any previous file intact, and no partial file
     is left behind.
@@ -35,21 +36,13 @@ def atomic_savez(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray])
         The file to write; its folder must exist.
     arrays : mapping of str to numpy.ndarray
         The archive's members.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder of ``path`` does not exist; nothing is written.
     """
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def read_npz(path: str | os.PathLike[str], bad: Callable[[str], Exception]) -> dict[str, np.ndarray]:
