@@ -124,9 +124,8 @@ class _Reader:
         self.producer_of = {out: node for node in graph.node for out in node.output if out}
         self.consumers: dict[str, list[Any]] = {}
         for node in graph.node:
-            for inp in node.input:
-                if inp:
-                    self.consumers.setdefault(inp, []).append(node)
+            for inp in dict.fromkeys(i for i in node.input if i):  # each reader once
+                self.consumers.setdefault(inp, []).append(node)
         self.outputs = {o.name: o for o in graph.output}
         self.used: set[int] = {id(n) for n in graph.node if n.op_type == "Constant"}
         self.layers: list[LayerSpec] = []
@@ -261,6 +260,8 @@ class _Reader:
             if s.size == 0 or not np.all(s == s.reshape(-1)[0]):
                 raise self.bad(node, "a slope per neuron; fastnn's leaky_relu has one slope per layer")
             slope = float(s.reshape(-1)[0])
+            if s.dtype == np.float32:  # as for LeakyRelu: the shortest decimal that rounds to it
+                slope = float(str(s.reshape(-1)[0]))
         elif op == "Softmax":
             axis = a.get("axis", -1 if self.opset >= 13 else 1)
             if axis not in (-1, 1):
@@ -407,10 +408,13 @@ class _Reader:
             return "fastnn has no normalisation layers"
         if op == "Dropout":
             return "dropout; export the model in inference mode (model.eval()), which leaves it out"
+        readers = self.consumers.get(end, [])
+        names = ", ".join(_name(n) for n in readers)
+        if len(readers) > 1:
+            return f"the data branches at tensor {end!r} (read by {names}); fastnn runs a single chain of layers"
         if op in ("Gemm", "MatMul", "Add") or op in _ACTIVATION_OPS:
-            readers = ", ".join(_name(n) for n in self.consumers.get(end, [])) or "the graph's output"
-            return (f"not on the chain of layers from the input, which ends at tensor {end!r} (read by {readers}, "
-                    "which fastnn cannot run inside a network)")
+            where = "a graph output" if end in self.outputs else f"read by {names or 'no node'}"
+            return f"not on the chain of layers from the input, which ends at tensor {end!r} ({where})"
         return ("not an op of the networks fastnn runs: chains of Gemm or MatMul(+Add) layers, each with one "
                 "activation of Sigmoid, Tanh, Relu, LeakyRelu, PRelu, Softplus, Softmax, Sign or Identity")
 
@@ -526,7 +530,8 @@ def read_onnx(source: Any) -> ONNXImport:
     ONNXImport
         The model (float32 or float64 as the parameters; its loss fastnn's
         export recorded, else cross-entropy for a softmax output, binary
-        cross-entropy for sigmoid, none otherwise), the nodes skipped, notes.
+        cross-entropy for sigmoid, half squared error for skl2onnx's
+        regressors, none otherwise), the nodes skipped, notes.
 
     Raises
     ------
@@ -555,6 +560,8 @@ def read_onnx(source: Any) -> ONNXImport:
     classes = r.postprocess(out)
     loss, bias_modes = _fastnn_metadata(proto)
     act = r.layers[-1].activation or "identity"
+    if loss is None and act == "identity" and proto.producer_name == "skl2onnx":
+        loss = "half_squared_error"  # an MLPRegressor: scikit-learn's squared_error (classifiers end in softmax/sigmoid)
     model = build_sequential(r.layers, loss or fitting_loss(act), where, bias_modes)
     r.check_casts(model.dtype, inp.name)
     return ONNXImport(model, inp.name, out, tuple(r.skipped), tuple(r.notes), classes,
