@@ -272,6 +272,8 @@ def test_graphs_fastnn_cannot_run_are_refused_with_the_reason():
                 {"W": w, "s": np.array([0.1, 0.2, 0.3], np.float32)}), r"node 'p' \(PRelu\): a slope per neuron"),
         (_graph([_node("Gemm", ["x", "W"], ["y"], name="g", transB=1)], {"W": w.astype(np.float16)}, elem=10),
          r"node 'g' \(Gemm\) has float16 parameters; fastnn computes in float32 or float64"),
+        (_graph([_node("Flatten", ["x"], ["f"], name="fl"), _node("Gemm", ["f", "W"], ["y"], transB=1)], {"W": w}),
+         r"node 'fl' \(Flatten\): reshapes the input; fastnn's networks take \(batch, features\) data"),
         (_graph([_node("Sub", ["x", "x"], ["y"], name="pre")], {}, n_out=4),
          r"node 'pre' \(Sub\): not an op of the networks fastnn runs"),
     ]

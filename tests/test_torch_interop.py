@@ -139,7 +139,9 @@ def test_to_torch_refuses_step_and_sign():
     (nn.Sequential(nn.Linear(4, 3), nn.Linear(4, 3)), ValueError, (r"module '1' \(Linear\) takes 4 inputs but "
                                                                   r"module '0' \(Linear\) gives 3")),
     (nn.Sequential(nn.Linear(4, 3), nn.Softmax(-1), nn.Linear(3, 3)), ValueError, r"follows a Softmax"),
-    (nn.Sequential(nn.Linear(4, 3).half()), ValueError, r"float16 parameters"),
+    (nn.Sequential(nn.Linear(4, 3).half()), ValueError, r"module '0' \(Linear\) has torch.float16 parameters"),
+    (nn.Sequential(nn.Linear(4, 3).bfloat16()), ValueError, r"torch.bfloat16 parameters"),
+    (nn.Sequential(nn.Linear(4, 3), nn.Flatten()), ValueError, r"module '1' \(Flatten\)"),
     (nn.Sequential(), ValueError, "no Linear layer"),
     (nn.ReLU(), TypeError, r"module must be a torch.nn.Sequential \(or Linear\), got ReLU"),
 ])
@@ -153,3 +155,4 @@ def test_nested_sequentials_and_a_bare_linear_convert():
     model = fastnn.from_torch(net)
     assert [layer.activation for layer in model.layers] == ["tanh", "identity"] and model.loss is None
     assert fastnn.from_torch(nn.Linear(4, 2)).n_outputs == 2
+    assert fastnn.from_torch(nn.Sequential(nn.Flatten(), nn.Linear(4, 2))).n_inputs == 4

@@ -406,6 +406,9 @@ class _Reader:
             return "fastnn runs fully connected networks only"
         if op in _NORMALISATION:
             return "fastnn has no normalisation layers"
+        if op in ("Flatten", "Reshape") and not self.layers:
+            return ("reshapes the input; fastnn's networks take (batch, features) data: export the network without "
+                    "it and flatten the data yourself")
         if op == "Dropout":
             return "dropout; export the model in inference mode (model.eval()), which leaves it out"
         readers = self.consumers.get(end, [])

@@ -56,6 +56,9 @@ def _layers(torch: Any, modules: list[tuple[str, Any]]) -> list[LayerSpec]:
         kind = type(module).__name__
         bad = f"module {name!r} ({kind})"
         if isinstance(module, torch.nn.Linear):
+            if module.weight.dtype not in (torch.float32, torch.float64):
+                raise ValueError(f"{bad} has {module.weight.dtype} parameters; fastnn computes in float32 or "
+                                 "float64 (convert with module.float() or module.double())")
             w, b = _array(module.weight), None if module.bias is None else _array(module.bias)
             if specs and specs[-1].activation == "softmax":
                 raise ValueError(f"{bad} follows a Softmax; fastnn's softmax is an output activation only")
@@ -63,8 +66,9 @@ def _layers(torch: Any, modules: list[tuple[str, Any]]) -> list[LayerSpec]:
                 raise ValueError(f"{bad} takes {w.shape[1]} inputs but {specs[-1].source} gives "
                                  f"{specs[-1].out_features}")
             specs.append(LayerSpec(w, b, bad))
-        elif isinstance(module, torch.nn.Identity):
-            continue
+        elif isinstance(module, torch.nn.Identity) or (
+                isinstance(module, torch.nn.Flatten) and not specs and module.start_dim == 1):
+            continue  # a Flatten before the first Linear: fastnn takes (batch, features) data
         elif kind in _ACTIVATIONS and type(module) is getattr(torch.nn, kind):  # not a subclass: its own forward
             act, slope = _activation(torch, name, module)
             if not specs:
@@ -90,7 +94,8 @@ def from_torch(module: Any) -> Sequential:
     module : torch.nn.Sequential or torch.nn.Linear
         Linear layers, each followed by at most one of Sigmoid, Tanh, ReLU,
         LeakyReLU, Softplus (beta=1, threshold=20), Softmax (dim=-1 or 1);
-        Identity modules and nested Sequential containers are allowed.
+        Identity modules, a Flatten before the first Linear (fastnn takes
+        flattened data) and nested Sequential containers are allowed.
 
     Returns
     -------
