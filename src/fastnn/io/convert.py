@@ -76,7 +76,7 @@ def model_dtype(specs: list[LayerSpec], where: str) -> np.dtype:
     ValueError
         For parameters of another dtype, or of two dtypes.
     """
-    dtypes = {}
+    dtypes: dict[np.dtype, str] = {}
     for spec in specs:
         for arr in (spec.weight, spec.bias):
             if arr is not None:
