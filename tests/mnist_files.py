@@ -27,3 +27,13 @@ def find_full_mnist(environ=os.environ, beside_repo=BESIDE_REPO):
 # Resolved once, at import: tests/test_datasets.py points $FASTNN_DATA at a
 # temporary folder while its tests run.
 FULL_MNIST, NO_FULL_MNIST = find_full_mnist()
+
+
+def mnist_test_images(n=1000):
+    """The first n MNIST test images, (n, 784) float64 in [0, 1]: from the
+    full files when they are there, else from the shipped sample."""
+    if FULL_MNIST is not None:
+        X = datasets.read_idx(FULL_MNIST / "t10k-images-idx3-ubyte.gz")[:n].reshape(n, -1)
+    else:
+        X = datasets.load_mnist_sample(flatten=True).X_test[:n]
+    return X / 255.0

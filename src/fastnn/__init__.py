@@ -58,6 +58,10 @@ _LAZY = {
     "train_mnist": ("fastnn.course.mnist", "train_mnist"),
     "plot_confusion_matrix": ("fastnn.plots", "plot_confusion_matrix"),
     "confusion_matrix": ("fastnn.nn.metrics", "confusion_matrix"),
+    # models from elsewhere: these modules import onnx, torch or sklearn only when called
+    "from_onnx": ("fastnn.io.onnx_import", "from_onnx"),
+    "from_torch": ("fastnn.io.torch_import", "from_torch"),
+    "from_sklearn": ("fastnn.io.sklearn_import", "from_sklearn"),
 }
 
 
@@ -104,6 +108,9 @@ __all__ = [
     "datasets",
     "examples",
     "explain",
+    "from_onnx",
+    "from_sklearn",
+    "from_torch",
     "get_cmake_dir",
     "get_include",
     "get_num_threads",

@@ -1,8 +1,9 @@
 """Atomic file writes: a temporary file beside the target, fsync, rename.
 
 An interrupted write leaves any previous file intact and no partial file
-behind.  Model files and checkpoints (:func:`fastnn.io.npz.atomic_savez`)
-and exported C code (:mod:`fastnn.io.c_export`) are written this way.
+behind.  Model files and checkpoints (:func:`fastnn.io.npz.atomic_savez`),
+ONNX models (:mod:`fastnn.io.onnx_export`) and exported C code
+(:mod:`fastnn.io.c_export`) are written this way.
 """
 
 from __future__ import annotations

@@ -211,14 +211,14 @@ def check_c_name(name: Any) -> str:
         For a string that is not an ASCII C identifier starting with a
         letter, or is a C or C++ keyword.
     """
-    name = str(check_instance("name", name, str, "a str (a C identifier)"))
-    if not _IDENTIFIER.match(name):
-        why = ("identifiers starting with an underscore are reserved" if name.startswith("_")
+    text: str = check_instance("name", name, str, "a str (a C identifier)")
+    if not _IDENTIFIER.match(text):
+        why = ("identifiers starting with an underscore are reserved" if text.startswith("_")
                else "use ASCII letters, digits and underscores, starting with a letter")
-        raise ValueError(f"name must be a C identifier, got {name!r} ({why})")
-    if name in C_KEYWORDS:
-        raise ValueError(f"name must not be a C or C++ keyword, got {name!r}")
-    return name
+        raise ValueError(f"name must be a C identifier, got {text!r} ({why})")
+    if text in C_KEYWORDS:
+        raise ValueError(f"name must not be a C or C++ keyword, got {text!r}")
+    return text
 
 
 # ---- the model, as the C code computes it ---------------------------------------------------

@@ -677,6 +677,67 @@ class Sequential:
         model = Sequential.from_config(state["config"], state["params"], "<pickle>")
         self.__dict__.update(model.__dict__)
 
+    # ---- other frameworks (fastnn.io.onnx_export, fastnn.io.torch_export) ------------
+
+    def to_onnx(self, path: str | os.PathLike[str], opset: int = 17, labels: bool = False) -> None:
+        """Write the model as an ONNX model, for ONNX Runtime and other ONNX tools.
+
+        One Gemm and one activation node per layer; input ``input`` and
+        output ``output`` (what :meth:`forward` returns) with a symbolic
+        batch dimension; float32 or float64 as the model.  Needs the
+        ``onnx`` package (the ``[onnx]`` extra).  :func:`fastnn.from_onnx`
+        reads the file back; docs/interop.md has the details.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (written to a temporary file beside it, then
+            renamed over it).
+        opset : int, default 17
+            The ONNX opset, 13 or newer.
+        labels : bool, default False
+            Add an int64 output ``label``: what :meth:`predict` returns
+            (classifiers only).
+
+        Raises
+        ------
+        ImportError
+            When ``onnx`` is not installed; the message says what to install.
+        FileNotFoundError
+            When the folder of ``path`` does not exist; nothing is written.
+        TypeError, ValueError
+            For a wrong argument, or ``labels=True`` for a model that is not
+            a classifier.
+        """
+        from ..io.onnx_export import write_onnx
+
+        write_onnx(self, path, opset=opset, labels=labels)
+
+    def to_torch(self) -> Any:
+        """The model as a ``torch.nn.Sequential`` of Linear and activation modules.
+
+        Weights are copied, the dtype kept; a shared bias becomes a bias per
+        neuron; parameters that are not trainable here get
+        ``requires_grad=False``.  Needs PyTorch; :func:`fastnn.from_torch`
+        converts back.
+
+        Returns
+        -------
+        torch.nn.Sequential
+            Linear layers, each followed by its activation module (none for
+            identity).
+
+        Raises
+        ------
+        ImportError
+            When PyTorch is not installed.
+        ValueError
+            For step or sign layers, which PyTorch has no module for.
+        """
+        from ..io.torch_export import to_torch
+
+        return to_torch(self)
+
 
 def _probabilities(act: str, Z: FloatArray) -> FloatArray:
     """Softmax or sigmoid of logits ``Z`` (..., k), as a new array."""
