@@ -153,7 +153,8 @@ def test_no_function_is_longer_than_80_lines_without_a_reason():
 # standard-library modules only some functions need, imported by them: at
 # the top of a module they would make ``import fastnn`` slower (measured
 # by bench/import_time.py)
-DEFERRED_STDLIB = ("pathlib", "urllib.parse", "json", "tempfile", "zipfile", "csv", "signal", "threading")
+DEFERRED_STDLIB = ("pathlib", "urllib.parse", "json", "tempfile", "zipfile", "csv", "signal", "threading", "secrets",
+                   "random", "hashlib")
 
 
 def test_import_fastnn_loads_only_the_core():

@@ -9,7 +9,6 @@ ONNX models (:mod:`fastnn.io.onnx_export`) and exported C code
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable, Mapping
 from typing import BinaryIO
 
@@ -72,6 +71,8 @@ def _create_temporary(path: str) -> tuple[int, str]:
     Created with mode 0o666 less the umask, as ``open`` would create ``path``
     itself (``tempfile.mkstemp`` would make it 0o600).
     """
+    import secrets  # here, not at the top: it costs `import fastnn` milliseconds (random, hashlib)
+
     folder, base = os.path.split(os.path.abspath(path))
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
