@@ -275,12 +275,16 @@ class BaseMLP(BaseEstimator):
         sw = check_sample_weight(sample_weight, X.shape[0], dtype)
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
-        if not first_pass and Y.shape[1] != self.n_outputs_:
-            raise ValueError(f"y has {Y.shape[1]} outputs but the model was fitted with {self.n_outputs_}")
+        units = [X.shape[1], *hidden, Y.shape[1]]
+        if not first_pass:
+            fitted = [self.model_.n_inputs, *(layer.out_features for layer in self.model_.layers)]
+            if units != fitted:
+                raise ValueError(f"the network was fitted with layer sizes {fitted}; these data and "
+                                 f"hidden_layer_sizes ask for {units} (fit again without warm_start)")
         self.n_outputs_ = Y.shape[1]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
-            self._initialize([X.shape[1], *hidden, self.n_outputs_], dtype)
+            self._initialize(units, dtype)
         with threads(self.n_threads):
             if self.solver == "lbfgs":
                 self._fit_lbfgs(X, Y, sw)
