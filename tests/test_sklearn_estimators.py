@@ -305,3 +305,24 @@ def test_fastnn_sklearn_without_scikit_learn_says_what_to_install():
     code = "import sys, fastnn; print('sklearn' in sys.modules); fastnn.sklearn.MLPClassifier; print('sklearn' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.split() == ["False", "True"]  # the lazy name imports it on first use
+
+
+@pytest.mark.parametrize("kw", [{}, {"solver": "sgd"}, {"solver": "lbfgs", "max_iter": 3}], ids=["adam", "sgd", "lbfgs"])
+def test_multiclass_fits_run_on_the_one_call_step(digits, kw, monkeypatch):
+    """scikit-learn's L2 term and momentum have no place in fastnn's one-call step: it computes the
+    gradients (Adam at rate 0) and the solver updates from them (the trajectory tests check the numbers)."""
+    from fastnn.sklearn import _solvers
+
+    paths = []
+    finish = _solvers.GradientStep.finish_step
+
+    def spy(self):
+        paths.append("per-layer" if self.updated else "one-call")
+        finish(self)
+
+    monkeypatch.setattr(_solvers.GradientStep, "finish_step", spy)
+    X, _, y, _ = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPClassifier((16,), max_iter=1, **kw).fit(X, y)
+    assert paths and set(paths) == {"one-call"}

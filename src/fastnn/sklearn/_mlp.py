@@ -37,7 +37,7 @@ from ..nn.losses import CrossEntropy, Loss, get_loss
 from ..nn.sequential import Sequential
 from ..training.engine import TrainingEngine
 from ._losses import LogisticLogLoss, PoissonLoss, SoftmaxLogLoss, SquaredError, WeightedLoss
-from ._solvers import GradientCapture, SklearnAdam, SklearnSGD
+from ._solvers import GradientCapture, GradientStep, SklearnAdam, SklearnSGD
 
 if TYPE_CHECKING:
     from .._typing import FloatArray
@@ -356,23 +356,27 @@ class BaseMLP(BaseEstimator):
             return SklearnSGD(self.learning_rate_init, self.momentum, self.nesterovs_momentum, self.alpha)
         return SklearnAdam(self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon, self.alpha)
 
-    def _engine(self, loss: Loss, optimizer: SklearnSGD | SklearnAdam | GradientCapture) -> TrainingEngine:
-        """The training step for this model: the one-call step only where it computes scikit-learn's update."""
-        engine = TrainingEngine(self.model_, loss, optimizer)
-        engine.one_call = engine.one_call and optimizer.exact_in_one_call
-        return engine
+    def _engine(self, loss: Loss, solver: SklearnSGD | SklearnAdam | GradientCapture) -> TrainingEngine:
+        """The training step for this model and ``solver``.
+
+        With fastnn's softmax cross-entropy, the one-call step: ``solver`` itself where the step computes
+        its update exactly, else through :class:`GradientStep`; the per-layer path for the other losses.
+        """
+        if isinstance(loss, CrossEntropy) and not solver.exact_in_one_call:
+            return TrainingEngine(self.model_, loss, GradientStep(solver))
+        return TrainingEngine(self.model_, loss, solver)
 
     def _squared_norm(self) -> float:
-        return float(sum(np.dot(w.ravel(), w.ravel()) for w in (layer.weight for layer in self.model_.layers)))
+        # einsum's own loop, not BLAS: a threaded BLAS dot between fastnn's steps leaves BLAS threads
+        # spinning on the cores fastnn's threads need
+        return float(sum(np.einsum("ij,ij->", w, w) for w in (layer.weight for layer in self.model_.layers)))
 
-    def _step(self, engine: TrainingEngine, X: FloatArray, T: np.ndarray, w: FloatArray | None,
-              rows: np.ndarray | None) -> float:
+    def _step(self, engine: TrainingEngine, solver: SklearnSGD | SklearnAdam | GradientCapture, X: FloatArray,
+              T: np.ndarray, w: FloatArray | None, rows: np.ndarray | None) -> float:
         """One batch: scikit-learn's batch loss (with its L2 term), the parameters updated."""
         n = T.shape[0]
         s = n if w is None else float(w.sum())
-        optimizer = engine.optimizer
-        assert isinstance(optimizer, (SklearnSGD, SklearnAdam, GradientCapture))
-        optimizer.l2 = self.alpha / s
+        solver.l2 = self.alpha / s
         if isinstance(engine.loss, WeightedLoss):
             engine.loss.weights = w
         penalty = 0.5 * self.alpha * self._squared_norm() / s if self.alpha else 0.0
@@ -449,9 +453,10 @@ class BaseMLP(BaseEstimator):
             hi = min(n, lo + batch_size)
             if self.shuffle:
                 rows = idx[lo:hi]
-                loss = self._step(engine, X, T[rows], None if sw is None else sw[rows], rows)
+                loss = self._step(engine, self._optimizer, X, T[rows], None if sw is None else sw[rows], rows)
             else:
-                loss = self._step(engine, X[lo:hi], T[lo:hi], None if sw is None else sw[lo:hi], None)
+                loss = self._step(engine, self._optimizer, X[lo:hi], T[lo:hi], None if sw is None else sw[lo:hi],
+                                  None)
             total += loss * (hi - lo)
         return float(total / n)
 
@@ -513,7 +518,7 @@ class BaseMLP(BaseEstimator):
 
         def loss_and_grad(theta: FloatArray) -> tuple[float, FloatArray]:
             packing.unpack(theta)
-            value = self._step(engine, X, T, sw, None)
+            value = self._step(engine, capture, X, T, sw, None)
             return value, packing.pack(capture.grads)
 
         result = scipy.optimize.minimize(loss_and_grad, packing.pack(), method="L-BFGS-B", jac=True,

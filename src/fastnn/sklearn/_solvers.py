@@ -12,7 +12,14 @@ Each runs inside fastnn's training step (:class:`fastnn.training.engine.Training
   ``sqrt(v)`` itself, which is fastnn's update with the second correction
   moved into the first;
 - :class:`GradientCapture`: records the gradients instead of updating, for
-  the full-batch loss and gradient that L-BFGS asks for.
+  the full-batch loss and gradient that L-BFGS asks for;
+- :class:`GradientStep`: runs any of these on fastnn's one-call step, which
+  has no place for scikit-learn's L2 term or momentum: the step runs as Adam
+  at learning rate 0 (the parameters stay as they are, the batch's gradients
+  are left in the workspace), then the solver updates from those gradients.
+  The gradients are those of the per-layer path, number for number; the
+  forward and backward passes are faster (the batch split across threads,
+  one C call).
 
 scikit-learn's L2 penalty is coupled: ``alpha W / n`` added to the weight
 gradients (not the intercepts') of a batch of ``n`` samples (or of sample
@@ -37,7 +44,7 @@ if TYPE_CHECKING:
     from ..optim.base import StateKey
     from ..training.engine import Workspace
 
-__all__ = ["GradientCapture", "SklearnAdam", "SklearnSGD"]
+__all__ = ["GradientCapture", "GradientStep", "SklearnAdam", "SklearnSGD"]
 
 
 def add_l2(key: StateKey, param: FloatArray, grad: FloatArray, l2: float) -> None:
@@ -208,3 +215,57 @@ class GradientCapture(Optimizer):
         """Record ``grad`` (plus the penalty's gradient); ``param`` is left as it is."""
         add_l2(key, param, grad, self.l2)
         self.grads[key] = grad.copy()
+
+
+class GradientStep(Adam):
+    """Runs ``solver`` on fastnn's one-call step, through the gradients it leaves in the workspace.
+
+    Adam at learning rate 0 (``beta_1 = beta_2 = 0``, ``eps = 1``: finite
+    scratch moments) binds the one-call step; it updates nothing and leaves
+    each layer's weight and bias gradients in the workspace's ``dW`` and
+    ``db``, from which :meth:`finish_step` has ``solver`` update the
+    parameters, layer by layer.  Should the engine take the per-layer path
+    instead, :meth:`update` hands each gradient to ``solver`` as it comes.
+
+    Parameters
+    ----------
+    solver : SklearnSGD, SklearnAdam or GradientCapture
+        What updates the parameters (its ``l2`` is set by the estimator).
+    """
+
+    def __init__(self, solver: SklearnSGD | SklearnAdam | GradientCapture) -> None:
+        super().__init__(0.0, betas=(0.0, 0.0), eps=1.0)
+        self.solver = solver
+        self.bound: tuple[Sequence[Dense], Workspace] | None = None
+        self.updated = False  # this step went through update(): the per-layer path
+
+    def network_step_constants(self) -> tuple[float, ...]:
+        """Constants under which the scratch moments stay finite: (0, 0, 1, 0, 1, 1)."""
+        return 0.0, 0.0, 1.0, 0.0, 1.0, 1.0
+
+    def bind_network_step(self, layers: Sequence[Dense], train: Sequence[bool], workspace: Workspace,
+                          act_codes: Sequence[int]) -> _core.NetworkTrainStep | None:
+        """Adam's one-call step over scratch moments, remembering the layers and workspace."""
+        step = super().bind_network_step(layers, train, workspace, act_codes)
+        self.bound = None if step is None else (list(layers), workspace)
+        return step
+
+    def update(self, key: StateKey, param: FloatArray, grad: FloatArray, lr: float) -> None:
+        """The per-layer path: ``solver`` updates ``param`` from ``grad`` at its own rate."""
+        self.updated = True
+        self.solver.update(key, param, grad, self.solver.lr_for(key[0]))
+
+    def finish_step(self) -> None:
+        """After a one-call step, ``solver`` updates every parameter from the workspace's gradients."""
+        if not self.updated and self.bound is not None:
+            layers, workspace = self.bound
+            for i, layer in enumerate(layers):
+                dW = workspace.dW[i]
+                assert dW is not None  # the one-call Adam step fills it
+                lr = self.solver.lr_for(i)
+                self.solver.update((i, "weight"), layer.weight, dW, lr)
+                if layer.bias is not None:
+                    self.solver.update((i, "bias"), layer.bias, workspace.db[i], lr)
+        self.updated = False
+        self.solver.finish_step()
+        super().finish_step()
