@@ -324,5 +324,5 @@ def test_multiclass_fits_run_on_the_one_call_step(digits, kw, monkeypatch):
     X, _, y, _ = digits
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        MLPClassifier((16,), max_iter=1, **kw).fit(X, y)
+        MLPClassifier((16,), **{"max_iter": 1, **kw}).fit(X, y)
     assert paths and set(paths) == {"one-call"}
