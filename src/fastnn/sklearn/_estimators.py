@@ -148,9 +148,9 @@ _NOTES = """\
     - the log loss's value comes from the logits, not from probabilities
       clipped to ``[eps, 1 - eps]`` (it differs only where the clipping
       bites; gradients are the same);
-    - with ``alpha = 0``, no sample weights and a multiclass target,
-      'adam' and momentum-free 'sgd' run fastnn's one-call step, which
-      splits each batch across two threads."""
+    - a multiclass target without sample weights trains on fastnn's
+      one-call step (each batch split across two threads), which computes
+      the gradients; the solver then updates from them."""
 
 
 def _stochastic(estimator: BaseMLP) -> bool:
