@@ -46,8 +46,11 @@ typedef struct {
  *   the micro-kernel's stream of B.
  * - panel: the packed KC x NC block of B that every sliver of A runs across
  *   stays in L2; 1 MiB was measured best on Zen 4 (1 MiB L2 per core: it
- *   shares L2 with A's slivers and C's tiles, and beats half of L2).  Rows
- *   that leave it 0 take half of this CPU's L2.
+ *   shares L2 with A's slivers and C's tiles, and beats half of L2); on
+ *   Zen 3 (512 KiB L2) half of L2 was no faster for GEMM and slower for the
+ *   2-thread training step, so its row keeps 1 MiB too
+ *   (bench/kernel_config.py).  Rows that leave it 0 take half of this CPU's
+ *   L2.
  * - gemm_min_work: a thread woken for less than this many multiply-adds
  *   costs more than it brings (wake-up and packing of its own B).
  * - backward_min_work: higher, because dZ was just written by the calling
@@ -58,7 +61,7 @@ typedef struct {
 static const fnn_cpu_row fnn_cpu_configs[] = {
     {{"amd-zen4", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0},
      "AuthenticAMD", 0x19, {{0x10, 0x1f}, {0x60, 0x7f}, {0xa0, 0xaf}, {0, 0}}},
-    {{"amd-zen3", 256, 0, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0},
+    {{"amd-zen3", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0},
      "AuthenticAMD", 0x19, {{0x00, 0x0f}, {0x20, 0x5f}, {0, 0}}},
     {{"intel-sapphire-emerald-rapids", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0},
      "GenuineIntel", 6, {{0x8f, 0x8f}, {0xcf, 0xcf}, {0, 0}}},

@@ -206,7 +206,7 @@ def test_failed_packing_buffer_allocation_raises_memory_error(threads):
     the allocation fails whichever thread runs a block (a worker's own
     arena, reserved before the limit, could otherwise still serve it).
     FASTNN_PANEL_KB=1024 fixes the packed-B panel, whatever this CPU's row
-    of the kernel table says (Zen 3's smaller panel would fit the slack)."""
+    of the kernel table says (a smaller panel could fit the slack)."""
     env = dict(os.environ, MALLOC_ARENA_MAX="1", FASTNN_PANEL_KB="1024")
     proc = subprocess.run([sys.executable, "-c", _SCRATCH_CHILD.format(threads=threads)],
                           capture_output=True, text=True, timeout=120, check=False, env=env)
