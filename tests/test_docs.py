@@ -35,7 +35,7 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
         if ".plot" in block and not have_matplotlib:
             continue  # needs the [plot] extra, which the [test] extra does not install
         if any(name in block and importlib.util.find_spec(name) is None
-               for name in ("onnx", "onnxruntime", "torch", "sklearn")):
-            continue  # needs the [onnx], [torch] or [sklearn] extra (to_onnx, from_torch, ... included)
+               for name in ("onnx", "onnxruntime", "torch", "sklearn", "dask", "distributed")):
+            continue  # needs the [onnx], [torch], [sklearn] or [dask] extra (to_onnx, from_torch, ... included)
         exec(textwrap.dedent(block), ns)  # noqa: S102 - our own documentation
     assert ns["history"]["val_accuracy"]

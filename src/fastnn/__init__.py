@@ -36,6 +36,7 @@ from .training import (
 )
 
 if TYPE_CHECKING:  # the lazy names of _LAZY, as type checkers see them (never imported here)
+    from . import dask as dask
     from . import datasets, kernels, plots, reference
     from . import sklearn as sklearn
     from .course import examples
@@ -65,6 +66,8 @@ _LAZY = {
     "from_sklearn": ("fastnn.io.sklearn_import", "from_sklearn"),
     # scikit-learn's estimators trained by fastnn; needs scikit-learn, so not in __all__ (import *)
     "sklearn": ("fastnn.sklearn", None),
+    # Dask arrays and DataFrames scored block by block; needs dask, so not in __all__ either
+    "dask": ("fastnn.dask", None),
 }
 
 
