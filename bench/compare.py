@@ -530,7 +530,7 @@ def bench_models(args, torch, sklearn, ort, jax_version, peak, results, missing)
         if "jax" in row:
             j = row["jax"]
             use = ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in j["cpu_seconds_per_second"].items() if v)
-            print(f"  jax, {row['what']}, {row['threads']} thread(s): on CPUs {j['cpus']}"
+            print(f"  jax, {row['what']}, {threads_text(row['threads'])}: on CPUs {j['cpus']}"
                   f"{' (its default)' if j['default_threads'] else ''}; CPU-seconds per second: {use}")
     results["summary"] = summarize(rows)
     print("summary (others' time / fastnn's; > 1: fastnn faster):")
@@ -545,7 +545,11 @@ LABELS = {"torch": "PyTorch", "jax loop": "JAX loop", "jax scan": "JAX scan", "o
 
 
 def seconds(t):
-    return f"{t * 1e6:.1f} us" if t < 1e-3 else f"{t * 1e3:.2f} ms" if t < 1 else f"{t:.3f} s"
+    return f"{t * 1e6:.1f} us" if t < 1e-3 else f"{t * 1e3:.2f} ms" if t < 0.1 else f"{t:.3f} s"
+
+
+def threads_text(n):
+    return f"{n} thread" + ("s" if n != 1 else "")
 
 
 def summarize(rows):
@@ -570,7 +574,7 @@ def summarize(rows):
         per_thread = {r["threads"]: r["results"]["fastnn"]["median"] for r in train if r["what"] == what}
         scaling = (f"; fastnn 1 -> 2 threads {per_thread[1] / per_thread[2]:.2f}x"
                    if 1 in per_thread and 2 in per_thread else "")
-        line = (f"{what}: fastnn {seconds(mine)} ({mine_t} threads); each other library at its better thread "
+        line = (f"{what}: fastnn {seconds(mine)} ({threads_text(mine_t)}); each other library at its better thread "
                 f"count (in brackets): " + ", ".join(parts) + scaling)
         cell = (f"{seconds(mine)}; " + ", ".join(f"{LABELS[k]} {best[k][0] / mine:.2f}x" for k in order))
         out.append({"what": what, "line": line, "cell": cell,
@@ -587,10 +591,10 @@ def summarize(rows):
         parts = []
         if ort:
             parts.append("ONNX Runtime at the same thread count: "
-                         + ", ".join(f"{t} thread{'s' if t > 1 else ''} {v:.2f}x" for t, v in sorted(ort.items())))
+                         + ", ".join(f"{threads_text(t)} {v:.2f}x" for t, v in sorted(ort.items())))
         if torch is not None:
-            parts.append(f"PyTorch {torch:.2f}x ({top} threads)")
-        line = f"{what}: fastnn {seconds(mine)} ({top} threads); " + "; ".join(parts or ["no other contender"])
+            parts.append(f"PyTorch {torch:.2f}x ({threads_text(top)})")
+        line = f"{what}: fastnn {seconds(mine)} ({threads_text(top)}); " + "; ".join(parts or ["no other contender"])
         cell = f"{seconds(mine)}"
         if ort:
             cell += "; ONNX Runtime " + " / ".join(f"{v:.2f}x" for _, v in sorted(ort.items()))
