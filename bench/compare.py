@@ -613,7 +613,7 @@ def markdown_table(runs):
         m = res["machine"]
         kind = m.get("cpu_facts", {}).get("kind", m.get("cpu", "?"))
         heads.append(f"{kind}, {m.get('date', '?')}")
-        columns.append({s["what"]: s["cell"] for s in res.get("summary") or summarize(res.get("models", []))})
+        columns.append({s["what"]: s["cell"] for s in summarize(res.get("models", []))})
     whats = list(dict.fromkeys(w for col in columns for w in col))
     lines = ["| measurement | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
     lines += [f"| {w} | " + " | ".join(col.get(w, "–") for col in columns) + " |" for w in whats]
