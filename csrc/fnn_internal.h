@@ -106,5 +106,34 @@ void fnn_parallel(int n_tasks, double work, fnn_task_fn fn, void *ctx);
 /* The table in use (selected on first call). */
 const fnn_kernel_table *fnn_active_kernels(void);
 
+/* ---- the CPU and its parameters (cpu.c) ------------------------------- */
+
+/* What the CPU is: CPUID's vendor, display family and model, brand string;
+ * cache sizes in bytes (L1 data and L2 per core, L3 as the OS reports it),
+ * 0 when unknown. */
+typedef struct {
+    char vendor[16];
+    char model_name[64];
+    int family, model;
+    long l1d_bytes, l2_bytes, l3_bytes;
+} fnn_cpu;
+
+/* The kernels' per-CPU parameters: one row of cpu.c's table, chosen at
+ * first use (see cpu.c for what each is and why). */
+typedef struct {
+    const char *name;          /* the row's name ("+env" when FASTNN_* overrides a field) */
+    int kc;                    /* K block of the packed GEMM, in elements */
+    int panel_kb;              /* the packed KC x NC block of B, in KiB (sets NC) */
+    double gemm_min_work;      /* multiply-adds per thread before a GEMM splits */
+    double backward_min_work;  /* ... before a backward GEMM splits */
+    double network_min_work;   /* ... before the small-batch network forward splits */
+    double step_min_work;      /* ... before the training step splits its batch */
+} fnn_config;
+
+const fnn_config *fnn_kernel_config(void);
+const fnn_cpu *fnn_cpu_info(void);
+/* The names of the table's rows (FASTNN_CPU takes one), and their number. */
+int fnn_cpu_config_names(const char **names, int max_names);
+
 
 #endif /* FNN_INTERNAL_H */

@@ -22,7 +22,6 @@
 #define FN(name) FNN_CAT(FNN_CAT(name, FNN_CAT(_, SFX)), FNN_CAT(_, FNN_ISA))
 #define NR (2 * VL)
 #define IS_F32 (sizeof(T) == 4)
-#define FNN_NC ((int)(4096 / sizeof(T)))
 
 /* ---- vector helpers ------------------------------------------------------ */
 
@@ -440,9 +439,14 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
                                  fnn_activation act, T slope)
 {
     if (m <= 0 || n <= 0) return FNN_OK;
-    const int nkb = k > 0 ? (k + FNN_KC - 1) / FNN_KC : 1;
+    /* KC and NC from the CPU's row of cpu.c's table: a KC x NC panel of
+     * packed B stays in L2 while every MR-row sliver of A (KC deep, read
+     * where it lies) runs across it. */
+    const fnn_config *cfg = fnn_kernel_config();
+    const int nc_max = fnn_maxi(NR, (int)((long)cfg->panel_kb * 1024 / ((long)cfg->kc * (long)sizeof(T))) / NR * NR);
+    const int nkb = k > 0 ? (k + cfg->kc - 1) / cfg->kc : 1;
     const int kcmax = k > 0 ? (k + nkb - 1) / nkb : 0;
-    const int ncmax = fnn_mini(FNN_NC, (n + NR - 1) / NR * NR);
+    const int ncmax = fnn_mini(nc_max, (n + NR - 1) / NR * NR);
     const size_t bp_len = (size_t)kcmax * ncmax;
     const size_t edge_len = (size_t)kcmax * FNN_MR;
     T *bp = (T *)fnn_scratch((bp_len + edge_len + 16) * sizeof(T),
@@ -451,8 +455,8 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
     T *edge = bp + bp_len;
     const FN(ukernel_fn) uk = FN(ukernel_for)(act);
 
-    for (int jc = 0; jc < n; jc += FNN_NC) {
-        const int nc = fnn_mini(FNN_NC, n - jc);
+    for (int jc = 0; jc < n; jc += nc_max) {
+        const int nc = fnn_mini(nc_max, n - jc);
         for (int kb = 0; kb < nkb; ++kb) {
             const int p0 = kb * kcmax;
             const int kc = fnn_maxi(0, fnn_mini(kcmax, k - p0));
@@ -700,11 +704,12 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
     if (m <= 0 || n <= 0) return FNN_OK;
     if (max_threads > FNN_MAX_THREADS) max_threads = FNN_MAX_THREADS;
     FN(gemm_job) job = {m, n, k, alpha, beta, slope, a, b, bias, rsa, csa, rsb, csb, ldc, c, act, 1, 1, {FNN_OK}};
+    const double min_work = fnn_kernel_config()->gemm_min_work;
     if (m <= FNN_SMALL_M && csa == 1 && rsb == 1 && k > 0) {
         int nt_small = max_threads;
         const double work_small = (double)m * n * k;
-        if (work_small / FNN_MIN_WORK_PER_THREAD < nt_small)
-            nt_small = fnn_maxi(1, (int)(work_small / FNN_MIN_WORK_PER_THREAD));
+        if (work_small / min_work < nt_small)
+            nt_small = fnn_maxi(1, (int)(work_small / min_work));
         fnn_parallel(nt_small, work_small, FN(gemm_small_m_task), &job);
         *threads_used = nt_small;
         return FNN_OK;
@@ -713,8 +718,8 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
     const int tiles_n = (n + NR - 1) / NR;
     const double work = (double)m * n * (k > 0 ? k : 1);
     int nt = max_threads;
-    if (work / FNN_MIN_WORK_PER_THREAD < nt)
-        nt = fnn_maxi(1, (int)(work / FNN_MIN_WORK_PER_THREAD));
+    if (work / min_work < nt)
+        nt = fnn_maxi(1, (int)(work / min_work));
     if (nt > 1) {
         fnn_thread_grid(tiles_m, tiles_n, nt, &job.tm, &job.tn);
         nt = job.tm * job.tn;
@@ -729,6 +734,5 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
 #undef FN
 #undef NR
 #undef IS_F32
-#undef FNN_NC
 #undef FNN_SMALL_M
 #undef FNN_SMALL_ROWS

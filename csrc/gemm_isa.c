@@ -42,14 +42,6 @@
 #define FNN_MR 6
 #endif
 
-/* Cache blocking: a KC x NC panel of packed B stays in L2 while every
- * MR-row sliver of A (KC deep, read where it lies) runs across it. */
-#define FNN_KC 256
-
-/* Below this many multiply-adds per thread a GEMM is not worth splitting:
- * waking a thread and the extra packing cost more than the work. */
-#define FNN_MIN_WORK_PER_THREAD (320 * 1024)
-
 static int fnn_mini(int a, int b) { return a < b ? a : b; }
 static int fnn_maxi(int a, int b) { return a > b ? a : b; }
 

@@ -97,11 +97,6 @@ fnn_status FN(fnn_dense_forward_)(int n, int in, int out, const T *x,
     return FN(dense_forward_threads)(fnn_get_num_threads(), n, in, out, x, w, b, act, slope, a);
 }
 
-/* Below this many multiply-adds per thread the one-region small-batch
- * forward stays on one thread.  Measured with the notes' network at batch
- * 1 (128k multiply-adds in all): two threads each reading half of every W
- * from their own L2 beat one thread reading all of it. */
-#define FNN_NETWORK_MIN_WORK_PER_THREAD (32 * 1024)
 
 fnn_status FN(fnn_network_forward_)(int n, const T *x, int n_layers,
                                     const FNN_CAT(fnn_dense_layer_, SFX) *layers)
@@ -121,7 +116,9 @@ fnn_status FN(fnn_network_forward_)(int n, const T *x, int n_layers,
     const FNN_CAT(fnn_dense_layer_, SFX) *last = &layers[n_layers - 1];
     if (small) {
         int nt = fnn_get_num_threads();
-        const int by_work = (int)(work / FNN_NETWORK_MIN_WORK_PER_THREAD);
+        /* (network_min_work: two threads each reading half of every W from
+         * their own L2 beat one reading all of it, well before a GEMM would split) */
+        const int by_work = (int)(work / fnn_kernel_config()->network_min_work);
         if (by_work < nt) nt = by_work > 1 ? by_work : 1;
         fnn_active_kernels()->FNN_CAT(network_small_, SFX)(n, x, n_layers, layers, nt);
     } else {
@@ -140,14 +137,13 @@ fnn_status FN(fnn_network_forward_)(int n, const T *x, int n_layers,
 
 /* Threads for a backward GEMM of this layer.  Its A operand, dZ, was just
  * written by the calling thread, so a second thread must first pull its
- * share across from the other core's cache; measured on the notes' layers,
- * splitting pays only from about 768k multiply-adds per thread (the
- * forward GEMMs split from 320k). */
+ * share across from the other core's cache: it splits from a higher bar
+ * than a forward GEMM (the CPU's backward_min_work, cpu.c). */
 static int FN(backward_threads)(int n, int in, int out)
 {
     const double work = (double)n * in * out;
     int nt = fnn_get_num_threads();
-    const int by_work = (int)(work / (768.0 * 1024.0));
+    const int by_work = (int)(work / fnn_kernel_config()->backward_min_work);
     return by_work < nt ? (by_work > 1 ? by_work : 1) : nt;
 }
 
@@ -524,12 +520,6 @@ static void FN(bias_update)(int n, const FNN_CAT(fnn_train_layer_, SFX) *L, cons
         for (int o = 0; o < out; ++o) L->b[o] -= L->lr * L->db[o];
 }
 
-/* Multiply-adds per thread below which the split step stays on one thread
- * (its two halves then run one after the other).  Measured with
- * Trainer.step on small networks (1 vs 2 threads, best of 7): 64-64-10 at
- * batch 64 and 128 (444k and 888k per thread) were slower on 2 threads,
- * 100-100-10 from batch 64 (1M) and everything larger faster. */
-#define FNN_STEP_MIN_WORK_PER_THREAD (1024.0 * 1024.0)
 
 /* Rows r0..r1 of the batch gathered from src (rows ld apart) by index:
  * each half copies its own rows, on its own thread, just before using them. */
@@ -591,7 +581,9 @@ static fnn_status FN(train_step_split)(int n, const T *x, const int64_t *labels,
 {
     FN(split_job) s = {n, n_layers, first_trainable, x, y, src, labels, rows, ld, layers, adam,
                        {0.0, 0.0}, {0, 0}, {FNN_OK, FNN_OK}, {FNN_OK}};
-    const int nt = fnn_get_num_threads() >= 2 && work / 2 >= FNN_STEP_MIN_WORK_PER_THREAD ? 2 : 1;
+    /* below the CPU's step_min_work per thread (cpu.c) the halves run one
+     * after the other on this thread: small networks were slower on two */
+    const int nt = fnn_get_num_threads() >= 2 && work / 2 >= fnn_kernel_config()->step_min_work ? 2 : 1;
     if (nt == 2)
         fnn_parallel(2, work, FN(split_half_task), &s);
     else if (n / 2 <= FNN_NETWORK_SMALL_M) {

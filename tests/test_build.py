@@ -9,6 +9,7 @@
 import importlib.metadata
 import json
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -253,3 +254,71 @@ def test_kernels_release_the_gil():
     assert rate > 0.3 * baseline, (
         f"main thread ran at {rate:.3g} it/s during {reps} dense_forward calls "
         f"({elapsed:.3f} s) vs {baseline:.3g} it/s alone: the GIL seems held")
+
+
+# --------------------------------------------------------------------------
+# the CPU and the per-CPU kernel parameters (csrc/cpu.c)
+# --------------------------------------------------------------------------
+
+def _lscpu_field(name):
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return None
+    for line in out.splitlines():
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def test_build_info_names_the_cpu_and_the_configuration_chosen():
+    info = fastnn.build_info()
+    cpu, cfg = info["cpu"], info["kernel_config"]
+    assert set(cpu) == {"vendor", "model_name", "family", "model", "l1d_bytes", "l2_bytes", "l3_bytes"}
+    assert set(cfg) == {"name", "kc", "panel_kb", "gemm_min_work", "backward_min_work", "network_min_work",
+                        "step_min_work"}
+    assert cfg["name"] in fastnn._core.cpu_config_names()
+    assert cfg["kc"] >= 16 and cfg["panel_kb"] >= 16 and cfg["gemm_min_work"] > 0
+    if platform.machine() in ("x86_64", "AMD64"):
+        vendor, family, model = _lscpu_field("Vendor ID"), _lscpu_field("CPU family"), _lscpu_field("Model")
+        if vendor and family and model:  # CPUID read the same CPU as the OS reports
+            assert (cpu["vendor"], cpu["family"], cpu["model"]) == (vendor, int(family), int(model))
+    if os.path.exists("/sys/devices/system/cpu/cpu0/cache/index2/size"):
+        assert cpu["l2_bytes"] > 0 and cpu["l1d_bytes"] > 0
+
+
+def test_fastnn_cpu_and_overrides_choose_the_parameters():
+    code = "import json, fastnn; print(json.dumps(fastnn.build_info()['kernel_config']))"
+    zen4 = run_python(code, FASTNN_CPU="amd-zen4")
+    assert (zen4["name"], zen4["kc"], zen4["panel_kb"]) == ("amd-zen4", 256, 1024)
+    custom = run_python(code, FASTNN_CPU="default", FASTNN_KC="96", FASTNN_PANEL_KB="300", FASTNN_MIN_WORK="5000")
+    assert (custom["name"], custom["kc"], custom["panel_kb"], custom["gemm_min_work"]) == \
+        ("default+env", 96, 300, 5000.0)
+
+
+def test_bad_cpu_variables_are_named_in_a_warning():
+    res = subprocess.run([sys.executable, "-c", "import fastnn; print(fastnn.build_info()['kernel_config']['kc'])"],
+                         env=dict(os.environ, FASTNN_KC="lots", FASTNN_CPU="pentium"), capture_output=True,
+                         text=True, check=True)
+    assert "FASTNN_KC='lots' is not a positive whole number" in res.stderr
+    assert "FASTNN_CPU='pentium' is not a row of fastnn's CPU table" in res.stderr
+    assert res.stdout.strip() == str(fastnn.build_info()["kernel_config"]["kc"])
+
+
+def test_results_do_not_depend_on_threads_under_another_blocking():
+    # a K block and panel unlike any table row's: the packed GEMM's sums are
+    # still the same on 1, 2 and 3 threads, and equal the reference's
+    code = """
+import json, numpy as np, fastnn
+from fastnn import kernels as K, reference as R
+rng = np.random.default_rng(3)
+X, W, b = rng.standard_normal((203, 517)), rng.standard_normal((131, 517)), rng.standard_normal(131)
+outs = []
+for t in (1, 2, 3):
+    fastnn.set_num_threads(t)
+    outs.append(K.dense_forward(X, W, b, "tanh"))
+same = all(np.array_equal(outs[0], o) for o in outs)
+close = bool(np.allclose(outs[0], R.dense_forward(X, W, b, "tanh"), rtol=1e-12, atol=1e-12))
+print(json.dumps([same, close, fastnn.build_info()["kernel_config"]["kc"]]))
+"""
+    assert run_python(code, FASTNN_KC="48", FASTNN_PANEL_KB="20") == [True, True, 48]

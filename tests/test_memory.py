@@ -204,10 +204,12 @@ def test_failed_packing_buffer_allocation_raises_memory_error(threads):
     comes back to Python as MemoryError, not as a NULL dereference.
     MALLOC_ARENA_MAX=1: every thread allocates from glibc's main arena, so
     the allocation fails whichever thread runs a block (a worker's own
-    arena, reserved before the limit, could otherwise still serve it)."""
+    arena, reserved before the limit, could otherwise still serve it).
+    FASTNN_PANEL_KB=1024 fixes the packed-B panel, whatever this CPU's row
+    of the kernel table says (a smaller panel could fit the slack)."""
+    env = dict(os.environ, MALLOC_ARENA_MAX="1", FASTNN_PANEL_KB="1024")
     proc = subprocess.run([sys.executable, "-c", _SCRATCH_CHILD.format(threads=threads)],
-                          capture_output=True, text=True, timeout=120, check=False,
-                          env=dict(os.environ, MALLOC_ARENA_MAX="1"))
+                          capture_output=True, text=True, timeout=120, check=False, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.split("\n")
     assert lines[0] == "MemoryError: fastnn: could not allocate a packing buffer", proc.stdout

@@ -37,6 +37,7 @@ from .training import (
 
 if TYPE_CHECKING:  # the lazy names of _LAZY, as type checkers see them (never imported here)
     from . import datasets, kernels, plots, reference
+    from . import sklearn as sklearn
     from .course import examples
     from .course.explain import explain
     from .course.mnist import train_mnist
@@ -62,6 +63,8 @@ _LAZY = {
     "from_onnx": ("fastnn.io.onnx_import", "from_onnx"),
     "from_torch": ("fastnn.io.torch_import", "from_torch"),
     "from_sklearn": ("fastnn.io.sklearn_import", "from_sklearn"),
+    # scikit-learn's estimators trained by fastnn; needs scikit-learn, so not in __all__ (import *)
+    "sklearn": ("fastnn.sklearn", None),
 }
 
 

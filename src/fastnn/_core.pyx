@@ -256,6 +256,45 @@ def idle_spin_us():
     return fnn_idle_spin_us()
 
 
+cdef extern from "fnn_internal.h" nogil:
+    ctypedef struct fnn_cpu:
+        char vendor[16]
+        char model_name[64]
+        int family, model
+        long l1d_bytes, l2_bytes, l3_bytes
+    ctypedef struct fnn_config:
+        const char *name
+        int kc
+        int panel_kb
+        double gemm_min_work, backward_min_work, network_min_work, step_min_work
+    const fnn_config *fnn_kernel_config()
+    const fnn_cpu *fnn_cpu_info()
+    int fnn_cpu_config_names(const char **names, int max_names)
+
+
+def cpu_info():
+    """The CPU as the kernels see it: CPUID vendor, family, model, name, cache sizes (bytes)."""
+    cdef const fnn_cpu *c = fnn_cpu_info()
+    return {"vendor": c.vendor.decode(), "model_name": c.model_name.decode(errors="replace"),
+            "family": c.family, "model": c.model, "l1d_bytes": c.l1d_bytes, "l2_bytes": c.l2_bytes,
+            "l3_bytes": c.l3_bytes}
+
+
+def kernel_config():
+    """The per-CPU kernel parameters in use (csrc/cpu.c's table row, with FASTNN_* overrides)."""
+    cdef const fnn_config *k = fnn_kernel_config()
+    return {"name": k.name.decode(), "kc": k.kc, "panel_kb": k.panel_kb, "gemm_min_work": k.gemm_min_work,
+            "backward_min_work": k.backward_min_work, "network_min_work": k.network_min_work,
+            "step_min_work": k.step_min_work}
+
+
+def cpu_config_names():
+    """The rows of csrc/cpu.c's table (what FASTNN_CPU may name)."""
+    cdef const char *names[32]
+    cdef int n = fnn_cpu_config_names(names, 32)
+    return [names[i].decode() for i in range(min(n, 32))]
+
+
 # ---- GEMM ------------------------------------------------------------------
 
 def gemm(const floating[:, ::1] A, const floating[:, ::1] B, floating[:, ::1] C,

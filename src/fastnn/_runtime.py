@@ -43,6 +43,14 @@ def build_info() -> dict[str, Any]:
         - ``idle_spin_us`` (int): how long an idle worker thread polls for
           work before it sleeps, in microseconds (FASTNN_SPIN_US or the
           default).
+        - ``cpu`` (dict): the CPU as the kernels see it: ``vendor``,
+          ``model_name``, ``family``, ``model`` (CPUID), ``l1d_bytes``,
+          ``l2_bytes``, ``l3_bytes`` (0 when unknown).
+        - ``kernel_config`` (dict): the per-CPU kernel parameters in use:
+          ``name`` (the row of csrc/cpu.c's table; FASTNN_CPU names another,
+          "+env" marks FASTNN_KC / FASTNN_PANEL_KB / FASTNN_MIN_WORK
+          overrides), ``kc``, ``panel_kb``, ``gemm_min_work``,
+          ``backward_min_work``, ``network_min_work``, ``step_min_work``.
         - ``machine`` (str), ``python`` (str): the CPU architecture and the
           Python version.
 
@@ -66,6 +74,8 @@ def build_info() -> dict[str, Any]:
         "default_num_threads": _core.default_num_threads(),
         "num_threads": _core.get_num_threads(),
         "idle_spin_us": _core.idle_spin_us(),
+        "cpu": _core.cpu_info(),
+        "kernel_config": _core.kernel_config(),
         "machine": platform.machine(),
         "python": platform.python_version(),
     }
@@ -179,12 +189,14 @@ def _respect_cpu_quota() -> None:
 
 
 def check_environment() -> None:
-    """Honour a CPU quota and warn about bad FASTNN_SPIN_US / FASTNN_SIMD values (run at import).
+    """Honour a CPU quota and warn about bad FASTNN_* values (run at import).
 
     Warns
     -----
     RuntimeWarning
-        For a FASTNN_SPIN_US that is not a whole number of microseconds, or a
+        For a FASTNN_SPIN_US that is not a whole number of microseconds, a
+        FASTNN_KC, FASTNN_PANEL_KB or FASTNN_MIN_WORK that is not a positive
+        whole number, a FASTNN_CPU that names no row of the CPU table, or a
         FASTNN_SIMD naming a SIMD path this CPU cannot run.
     """
     _respect_cpu_quota()
@@ -196,6 +208,15 @@ def check_environment() -> None:
             RuntimeWarning,
             stacklevel=3,
         )
+    for var in ("FASTNN_KC", "FASTNN_PANEL_KB", "FASTNN_MIN_WORK"):
+        value = os.environ.get(var)
+        if value is not None and not re.fullmatch(r"[1-9][0-9]{0,8}", value):
+            warnings.warn(f"{var}={value!r} is not a positive whole number; it is ignored", RuntimeWarning,
+                          stacklevel=3)
+    row = os.environ.get("FASTNN_CPU")
+    if row and row not in _core.cpu_config_names():
+        warnings.warn(f"FASTNN_CPU={row!r} is not a row of fastnn's CPU table ({_core.cpu_config_names()}); "
+                      "the row matching this CPU is used", RuntimeWarning, stacklevel=3)
     forced = os.environ.get("FASTNN_SIMD")
     if forced and forced != _core.simd_selected():
         warnings.warn(

@@ -12,7 +12,7 @@ a number of epochs or until an epoch makes no mistake.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -82,6 +82,7 @@ class Perceptron:
                             f"the weights of Perceptron({self.n_inputs}, {self.n_outputs})")
         self.weight = self._initial("weight", weight, (self.n_outputs, self.n_inputs))
         self.bias = self._initial("bias", bias, (self.n_outputs,))
+        self._initial_arrays = (weight, bias)  # as given: get_params returns them (scikit-learn's clone)
         self.errors_: list[int] = []  # mistakes per epoch of the last fit
 
     @staticmethod
@@ -97,6 +98,54 @@ class Perceptron:
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} contains NaN or infinity")
         return arr
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's arguments, as scikit-learn's ``get_params`` (what ``sklearn.base.clone`` needs).
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Ignored (a perceptron holds no estimators); scikit-learn passes it.
+
+        Returns
+        -------
+        dict
+            ``n_inputs``, ``n_outputs``, ``lr``, and ``weight`` and ``bias``
+            as they were given (the initial values, None for zeros), not the
+            trained ones (:attr:`weight`, :attr:`bias`).
+        """
+        weight, bias = self._initial_arrays
+        return {"n_inputs": self.n_inputs, "n_outputs": self.n_outputs, "lr": self.lr, "weight": weight, "bias": bias}
+
+    def set_params(self, **params: Any) -> Perceptron:
+        """Change constructor arguments, as scikit-learn's ``set_params``: the perceptron starts over.
+
+        Parameters
+        ----------
+        **params : dict
+            Any of the constructor's arguments; the others keep their
+            values.  Weights and biases return to their initial values.
+
+        Returns
+        -------
+        Perceptron
+            ``self``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For an unknown parameter, or a value the constructor refuses;
+            the perceptron is then unchanged.
+        """
+        merged = self.get_params()
+        unknown = sorted(set(params) - set(merged))
+        if unknown:
+            raise ValueError(f"invalid parameter {unknown[0]!r} for Perceptron; valid parameters: "
+                             f"{', '.join(merged)}")
+        merged.update(params)
+        fresh = Perceptron(**merged)
+        self.__dict__.update(fresh.__dict__)
+        return self
 
     def __repr__(self) -> str:
         return f"Perceptron(n_inputs={self.n_inputs}, n_outputs={self.n_outputs}, lr={self.lr!r})"

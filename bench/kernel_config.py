@@ -1,0 +1,96 @@
+"""Compare rows of the per-CPU kernel table (csrc/cpu.c) on this machine.
+
+Each candidate is a set of environment overrides (FASTNN_CPU, FASTNN_KC,
+FASTNN_PANEL_KB, FASTNN_MIN_WORK); every round runs each candidate once, in
+its own process, in turn (interleaved, so a machine's slow phase hits all
+candidates alike), on the same workloads: GEMMs of the shapes training meets
+and a training epoch of the notes' MNIST network on random data, on 1 and 2
+threads.  It prints the median time per workload and candidate, and each
+candidate's time relative to the first.
+
+    python bench/kernel_config.py FASTNN_PANEL_KB=1024 FASTNN_PANEL_KB=256
+    python bench/kernel_config.py FASTNN_CPU=amd-zen4 FASTNN_CPU=amd-zen3 --rounds 9
+
+A row of the table changes only after a run like this on the CPU it names,
+recorded in docs/performance.md with the machine (lscpu's model name).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+CHILD = r'''
+import json, time
+import numpy as np
+import fastnn
+from fastnn import _core
+
+def best(f, repeat=5):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter(); f(); times.append(time.perf_counter() - t)
+    return min(times)
+
+rng = np.random.default_rng(0)
+out = {}
+for threads in (1, 2):
+    fastnn.set_num_threads(threads)
+    for m, k, n in ((10000, 784, 256), (256, 784, 10000), (1024, 1024, 1024)):
+        a = rng.standard_normal((m, k)).astype(np.float32)
+        b = rng.standard_normal((k, n)).astype(np.float32)
+        c = np.empty((m, n), np.float32)
+        out[f"gemm {m}x{k}x{n} t{threads}"] = best(lambda: _core.gemm(a, b, c))
+    X = rng.random((12800, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 12800)
+    model = fastnn.Sequential([fastnn.Dense(784, 64, "sigmoid"), fastnn.Dense(64, 128, "sigmoid"),
+                               fastnn.Dense(128, 512, "sigmoid"), fastnn.Dense(512, 10, "softmax")], seed=0)
+    for bs in (32, 128):
+        trainer = fastnn.Trainer(model, "cross_entropy", fastnn.SGD(0.01), batch_size=bs)
+        out[f"epoch b{bs} t{threads}"] = best(lambda: trainer.fit(X, y, epochs=1, verbose=0), repeat=3)
+print(json.dumps(out))
+'''
+
+
+def run_child(overrides: dict[str, str]) -> dict[str, float]:
+    """One process with *overrides* in its environment; its workload times in seconds."""
+    env = dict(os.environ, **overrides)
+    proc = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def parse_candidate(text: str) -> dict[str, str]:
+    """'FASTNN_PANEL_KB=256,FASTNN_KC=384' -> {'FASTNN_PANEL_KB': '256', 'FASTNN_KC': '384'}."""
+    pairs = [part.split("=", 1) for part in text.split(",") if part]
+    if any(len(p) != 2 or not p[0].startswith("FASTNN_") for p in pairs):
+        raise SystemExit(f"a candidate is FASTNN_NAME=value[,FASTNN_NAME=value]; got {text!r}")
+    return {name: value for name, value in pairs}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("candidates", nargs="+", help="FASTNN_NAME=value[,...] per candidate")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    cands = [parse_candidate(c) for c in args.candidates]
+    times: list[dict[str, list[float]]] = [{} for _ in cands]
+    for r in range(args.rounds):
+        for i, overrides in enumerate(cands):
+            for name, t in run_child(overrides).items():
+                times[i].setdefault(name, []).append(t)
+        print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
+    import fastnn
+    print(f"cpu: {fastnn.build_info()['cpu']['model_name']}; default row: {fastnn.build_info()['kernel_config']}")
+    header = "".join(f"{c:>28s}" for c in args.candidates)
+    print(f"{'workload (median ms; ratio to first)':28s}{header}")
+    for name in times[0]:
+        meds = [statistics.median(t[name]) for t in times]
+        cells = "".join(f"{m * 1e3:18.2f} ({m / meds[0]:5.3f})" for m in meds)
+        print(f"{name:28s}{cells}")
+
+
+if __name__ == "__main__":
+    main()
