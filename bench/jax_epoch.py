@@ -45,23 +45,19 @@ def cpu_seconds():
     return r.ru_utime + r.ru_stime
 
 
-def main():
-    cpus, data = int(sys.argv[1]), sys.argv[2]
+def restrict_cpus(cpus):
+    """Run on the first ``cpus`` CPUs this process may use (0: all)."""
     allowed = sorted(os.sched_getaffinity(0))
     if 0 < cpus < len(allowed):
         os.sched_setaffinity(0, allowed[:cpus])
-    os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
+
+def epoch_functions(lr):
+    """The jitted step (parameters, X, y, the batch's indices) and the
+    jitted, scanned epoch (parameters, X, y, seed, batch size)."""
     import jax
     import jax.numpy as jnp
-    import numpy as np
     from jax import lax
-
-    d = np.load(data)
-    X = jax.device_put(d["X"])
-    y = jax.device_put(d["y"].astype(np.int32))
-    n, lr = X.shape[0], float(d["lr"])
-    init = [(d[f"W{i}"], d[f"b{i}"]) for i in range(int(d["layers"]))]
 
     def loss(params, xb, yb):
         h = xb
@@ -75,8 +71,6 @@ def main():
         grads = jax.grad(loss)(params, X[idx], y[idx])
         return jax.tree.map(lambda p, g: p - lr * g, params, grads)
 
-    step = jax.jit(sgd, donate_argnums=0)
-
     def scan_epoch(params, X, y, seed, bs):
         perm = jax.random.permutation(jax.random.key(seed), X.shape[0])
         full = X.shape[0] // bs
@@ -85,49 +79,80 @@ def main():
             params = sgd(params, X, y, perm[full * bs:])
         return params
 
-    scan = jax.jit(scan_epoch, static_argnums=4, donate_argnums=0)
-    rng = np.random.default_rng(0)
-    state = {}
+    return jax.jit(sgd, donate_argnums=0), jax.jit(scan_epoch, static_argnums=4, donate_argnums=0)
 
-    def fresh():
-        return [(jnp.array(W), jnp.array(b)) for W, b in init]
 
-    def run(kind, bs):
-        key = (kind, bs)
+class Epochs:
+    """The two ways to run an epoch on the data file's network, each with
+    its own parameters per batch size (fresh from the initial weights at
+    setup)."""
+
+    def __init__(self, data):
+        import jax
+        import numpy as np
+
+        d = np.load(data)
+        self.X = jax.device_put(d["X"])
+        self.y = jax.device_put(d["y"].astype(np.int32))
+        self.n = self.X.shape[0]
+        self.init = [(d[f"W{i}"], d[f"b{i}"]) for i in range(int(d["layers"]))]
+        self.step, self.scan = epoch_functions(float(d["lr"]))
+        self.rng = np.random.default_rng(0)
+        self.params = {}
+        self.seed = 0
+
+    def setup(self, bs):
+        """Fresh parameters for both ways at batch size ``bs``, and the
+        seconds of each one's first call (trace, compile, one epoch)."""
+        import jax.numpy as jnp
+
+        first = {}
+        for kind in ("loop", "scan"):
+            self.params[(kind, bs)] = [(jnp.array(W), jnp.array(b)) for W, b in self.init]
+            first[kind] = self.timed(kind, bs)["wall"]
+        return first
+
+    def run(self, kind, bs):
+        import jax
+
+        p = self.params[(kind, bs)]
         if kind == "loop":
-            order = rng.permutation(n).astype(np.int32)
-            p = state[key]
-            for s in range(0, n, bs):
-                p = step(p, X, y, order[s:s + bs])
+            order = self.rng.permutation(self.n).astype("int32")
+            for s in range(0, self.n, bs):
+                p = self.step(p, self.X, self.y, order[s:s + bs])
         else:
-            state["seed"] = state.get("seed", 0) + 1
-            p = scan(state[key], X, y, state["seed"], bs)
-        state[key] = jax.block_until_ready(p)
+            self.seed += 1
+            p = self.scan(p, self.X, self.y, self.seed, bs)
+        self.params[(kind, bs)] = jax.block_until_ready(p)
 
-    def timed(kind, bs):
+    def timed(self, kind, bs):
         c, t = cpu_seconds(), time.perf_counter()
-        run(kind, bs)
+        self.run(kind, bs)
         wall = time.perf_counter() - t
         return {"wall": wall, "cpu": cpu_seconds() - c}
 
-    def answer(obj):
-        sys.stdout.write(json.dumps(obj) + "\n")
-        sys.stdout.flush()
 
+def answer(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def main():
+    cpus, data = int(sys.argv[1]), sys.argv[2]
+    restrict_cpus(cpus)
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    import jax
+
+    epochs = Epochs(data)
     answer({"jax": jax.__version__, "jaxlib": version("jaxlib"),
             "devices": [str(dev) for dev in jax.devices()], "cpus": sorted(os.sched_getaffinity(0)),
             "XLA_FLAGS": os.environ.get("XLA_FLAGS")})
     for line in sys.stdin:
         req = json.loads(line)
-        bs = int(req["bs"])
         if req["op"] == "setup":
-            first = {}
-            for kind in ("loop", "scan"):
-                state[(kind, bs)] = fresh()
-                first[kind] = timed(kind, bs)["wall"]
-            answer({"first_call_s": first})
+            answer({"first_call_s": epochs.setup(int(req["bs"]))})
         elif req["op"] == "epoch":
-            answer(timed(req["kind"], bs))
+            answer(epochs.timed(req["kind"], int(req["bs"])))
         else:
             answer({"error": f"unknown request {req!r}"})
 
