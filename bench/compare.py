@@ -33,7 +33,7 @@ each run's rows).
 
 Contenders that are not installed are skipped, saying so and how to install
 them (``pip install ".[bench]"`` pins the versions compared).  ``--quick``
-is a small version (3,000 images, one repeat of each epoch, no 1-thread
+is a small version (2,000 images, one repeat of each epoch, no 1-thread
 batch-32 epoch, SGEMM 1024^3) that checks the whole path in about a minute
 (CI runs it); it writes its JSON to bench/results/compare-quick.json,
 leaving a full run's file alone.  Nothing here asserts a timing.
@@ -73,7 +73,7 @@ TRAIN_BATCHES = (32, 128)
 # --quick leaves out the 1-thread batch-32 epoch (what the summary lines need stays)
 QUICK_TRAIN = ((1, 128), (2, 32), (2, 128))
 INFERENCE_BATCHES = (1, 128, 10000)
-QUICK_IMAGES = 3000
+QUICK_IMAGES = 2000
 
 
 # ---- environment ---------------------------------------------------------------------
