@@ -230,6 +230,18 @@ void fnn_adam_update_f64(double *p, const double *g, double *m, double *v,
                          double eps, double weight_decay, double bc1,
                          double bc2);
 
+/* Adam on g + l2 p (a coupled L2 term, as scikit-learn's MLP adds to its
+ * weight gradients), in place, one pass; g itself is not written.  Returns
+ * the sum of p^2 over the parameters as they were before the update (the
+ * batch's penalty).  No weight decay; bc1 and bc2 as fnn_adam_update. */
+double fnn_adam_l2_update_f32(float *p, const float *g, float *m, float *v,
+                              size_t len, float lr, float b1, float b2,
+                              float eps, float l2, float bc1, float bc2);
+double fnn_adam_l2_update_f64(double *p, const double *g, double *m,
+                              double *v, size_t len, double lr, double b1,
+                              double b2, double eps, double l2, double bc1,
+                              double bc2);
+
 /* out[i, :] = src[idx[i], :] for i < n (rows of cols elements, src rows
  * ld_src apart): a minibatch gathered from a shuffled order.  Returns
  * FNN_ERR_ARG, writing nothing, if an index is outside [0, n_src). */

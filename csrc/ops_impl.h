@@ -217,6 +217,29 @@ void FN(fnn_adam_update_)(T *p, const T *g, T *m, T *v, size_t len, T lr,
     }
 }
 
+double FN(fnn_adam_l2_update_)(T *p, const T *g, T *m, T *v, size_t len, T lr,
+                               T b1, T b2, T eps, T l2, T bc1, T bc2)
+{
+    /* One pass instead of three (add the term to g, Adam, sum the squares
+     * for the loss's penalty): memory-bound for the small networks this
+     * serves, so the passes, not the arithmetic, are the cost. */
+    const T step = lr / bc1, inv_bc2 = (T)1 / bc2;
+    double squares = 0.0;
+    for (size_t i = 0; i < len; ++i) {
+        const T pi = p[i];
+        const T gi = g[i] + l2 * pi;
+        const T mi = b1 * m[i] + ((T)1 - b1) * gi;
+        const T vi = b2 * v[i] + ((T)1 - b2) * gi * gi;
+        squares += (double)pi * (double)pi;
+        m[i] = mi;
+        v[i] = vi;
+        const T denom = (sizeof(T) == 4 ? (T)sqrtf((float)(vi * inv_bc2))
+                                        : (T)sqrt((double)(vi * inv_bc2))) + eps;
+        p[i] = pi - step * mi / denom;
+    }
+    return squares;
+}
+
 typedef struct {
     const T *src;
     ptrdiff_t ld_src;

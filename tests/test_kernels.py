@@ -850,3 +850,25 @@ def test_read_only_arrays_are_not_updated():
     Wc = W.copy()
     K.dense_backward_sgd(frozen(dA), frozen(A), frozen(X), Wc, None, 0.1, "tanh")
     K.sgd_update(Wc, frozen(W), 0.1)
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-6), (np.float64, 1e-15)])
+def test_adam_l2_update_is_adam_on_the_penalised_gradient(dtype, tol):
+    """fastnn.sklearn's fused step (_core.adam_l2_update): Adam on g + l2 p in
+    one pass, returning sum(p**2) before the update; against NumPy."""
+    from fastnn import _core
+
+    rng = np.random.default_rng(3)
+    p0, g = rng.standard_normal(1001).astype(dtype), rng.standard_normal(1001).astype(dtype)
+    m0, v0 = (0.1 * rng.standard_normal(1001)).astype(dtype), rng.random(1001).astype(dtype)
+    lr, b1, b2, eps, l2, bc1, bc2 = 0.01, 0.9, 0.999, 1e-8, 0.003, 0.19, 0.002
+    P, G, M, V = (a.astype(np.float64) for a in (p0, g, m0, v0))
+    gi = G + l2 * P
+    m_ref, v_ref = b1 * M + (1 - b1) * gi, b2 * V + (1 - b2) * gi * gi
+    p_ref = P - lr / bc1 * m_ref / (np.sqrt(v_ref / bc2) + eps)
+    p, m, v, g_in = p0.copy(), m0.copy(), v0.copy(), g.copy()
+    squares = _core.adam_l2_update(p, g_in, m, v, lr, b1, b2, eps, l2, bc1, bc2)
+    assert squares == pytest.approx(float(np.dot(P, P)), rel=1e-12)
+    np.testing.assert_array_equal(g_in, g)  # the gradient is read, not written
+    for got, ref in ((p, p_ref), (m, m_ref), (v, v_ref)):
+        np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)

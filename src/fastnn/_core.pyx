@@ -141,6 +141,10 @@ cdef extern from "fastnn.h" nogil:
                              float b2, float eps, float weight_decay, float bc1, float bc2)
     void fnn_adam_update_f64(double *p, const double *g, double *m, double *v, size_t len, double lr, double b1,
                              double b2, double eps, double weight_decay, double bc1, double bc2)
+    double fnn_adam_l2_update_f32(float *p, const float *g, float *m, float *v, size_t len, float lr, float b1,
+                                  float b2, float eps, float l2, float bc1, float bc2)
+    double fnn_adam_l2_update_f64(double *p, const double *g, double *m, double *v, size_t len, double lr,
+                                  double b1, double b2, double eps, double l2, double bc1, double bc2)
     fnn_status fnn_gather_rows_f32(const float *src, Py_ssize_t ld_src, int64_t n_src, const int64_t *idx, int n,
                                    int cols, float *out)
     fnn_status fnn_gather_rows_f64(const double *src, Py_ssize_t ld_src, int64_t n_src, const int64_t *idx, int n,
@@ -467,6 +471,23 @@ def adam_update(floating[::1] p, const floating[::1] g, floating[::1] m, floatin
                                 <float>eps, <float>weight_decay, <float>bc1, <float>bc2)
         else:
             fnn_adam_update_f64(&p[0], &g[0], &m[0], &v[0], p.shape[0], lr, b1, b2, eps, weight_decay, bc1, bc2)
+
+
+def adam_l2_update(floating[::1] p, const floating[::1] g, floating[::1] m, floating[::1] v, double lr,
+                   double b1, double b2, double eps, double l2, double bc1, double bc2):
+    """Adam on g + l2 p in place, returning sum(p**2) before the update (fnn_adam_l2_update)."""
+    cdef double squares
+    _shape("length of grad", g.shape[0], p.shape[0])
+    _shape("length of first moment", m.shape[0], p.shape[0])
+    _shape("length of second moment", v.shape[0], p.shape[0])
+    with nogil:
+        if floating is float:
+            squares = fnn_adam_l2_update_f32(&p[0], &g[0], &m[0], &v[0], p.shape[0], <float>lr, <float>b1,
+                                             <float>b2, <float>eps, <float>l2, <float>bc1, <float>bc2)
+        else:
+            squares = fnn_adam_l2_update_f64(&p[0], &g[0], &m[0], &v[0], p.shape[0], lr, b1, b2, eps, l2, bc1,
+                                             bc2)
+    return squares
 
 
 def gather_rows(const floating[:, ::1] src, const int64_t[::1] idx, floating[:, ::1] out):

@@ -379,11 +379,17 @@ class BaseMLP(BaseEstimator):
         solver.l2 = self.alpha / s
         if isinstance(engine.loss, WeightedLoss):
             engine.loss.weights = w
-        penalty = 0.5 * self.alpha * self._squared_norm() / s if self.alpha else 0.0
+        # Adam's update sums the weights' squares as it passes over them
+        adam = solver if isinstance(solver, SklearnAdam) and self.alpha else None
+        if adam is not None:
+            adam.squared_norm = 0.0
+        squares = 0.0 if adam is not None or not self.alpha else self._squared_norm()
         value, _, _ = engine.step(X, T, rows)
         if not math.isfinite(value):
             raise ValueError(NON_FINITE)
-        return value + penalty
+        if adam is not None:
+            squares = adam.squared_norm
+        return value + 0.5 * self.alpha * squares / s
 
     def _batch_size(self, n: int) -> int:
         if self.batch_size == "auto":

@@ -157,12 +157,16 @@ class SklearnAdam(Adam):
     ----------
     l2 : float
         ``alpha / n`` of the coming batch.
+    squared_norm : float
+        The sum of the squared weights the updates since it was last set to
+        0 saw before updating (with a penalty; the estimator's batch loss).
     """
 
     def __init__(self, lr: float, beta_1: float, beta_2: float, epsilon: float, alpha: float) -> None:
         super().__init__(lr, betas=(beta_1, beta_2), eps=epsilon)
         self.alpha = float(alpha)
         self.l2 = 0.0
+        self.squared_norm = 0.0
 
     @property
     def exact_in_one_call(self) -> bool:
@@ -176,9 +180,18 @@ class SklearnAdam(Adam):
         return b1, b2, self.eps, 0.0, (1 - b1 ** t) / math.sqrt(1 - b2 ** t), 1.0
 
     def update(self, key: StateKey, param: FloatArray, grad: FloatArray, lr: float) -> None:
-        """One update of ``param`` in place (see :meth:`fastnn.optim.Optimizer.update`)."""
-        add_l2(key, param, grad, self.l2)
-        super().update(key, param, grad, lr)
+        """One update of ``param`` in place (see :meth:`fastnn.optim.Optimizer.update`).
+
+        With a penalty, a weight's update adds it in the same pass and adds
+        the weight's sum of squares (before the update) to :attr:`squared_norm`.
+        """
+        if not (self.l2 and key[1] == "weight"):
+            super().update(key, param, grad, lr)
+            return
+        m, v = self.moments(key, param)
+        b1, b2, eps, _, bc1, bc2 = self.network_step_constants()
+        self.squared_norm += _core.adam_l2_update(param.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1),
+                                                  lr, b1, b2, eps, self.l2, bc1, bc2)
 
     def __repr__(self) -> str:
         return f"SklearnAdam(lr={self.lr}, betas={self.betas}, eps={self.eps}, alpha={self.alpha})"
