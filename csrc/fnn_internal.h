@@ -128,6 +128,7 @@ typedef struct {
     double backward_min_work;  /* ... before a backward GEMM splits */
     double network_min_work;   /* ... before the small-batch network forward splits */
     double step_min_work;      /* ... before the training step splits its batch */
+    int small_m;               /* GEMMs of at most this many rows skip packing (1..16) */
 } fnn_config;
 
 const fnn_config *fnn_kernel_config(void);

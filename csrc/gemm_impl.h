@@ -535,8 +535,9 @@ static FNN_ALWAYS_INLINE T FN(vsum)(VEC v)
 #endif
 }
 
-#define FNN_SMALL_M 16   /* up to this many rows take this path ... */
-#define FNN_SMALL_ROWS 4 /* ... in blocks of this many (B is read once per block) */
+/* Up to the CPU's small_m rows (cpu.c) take this path, in blocks of
+ * FNN_SMALL_ROWS (B is read once per block). */
+#define FNN_SMALL_ROWS 4
 
 static FNN_ALWAYS_INLINE void FN(small_m_body)(int m, int n, int k, T alpha,
                                                const T *a, ptrdiff_t rsa,
@@ -705,7 +706,7 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
     if (max_threads > FNN_MAX_THREADS) max_threads = FNN_MAX_THREADS;
     FN(gemm_job) job = {m, n, k, alpha, beta, slope, a, b, bias, rsa, csa, rsb, csb, ldc, c, act, 1, 1, {FNN_OK}};
     const double min_work = fnn_kernel_config()->gemm_min_work;
-    if (m <= FNN_SMALL_M && csa == 1 && rsb == 1 && k > 0) {
+    if (m <= fnn_kernel_config()->small_m && csa == 1 && rsb == 1 && k > 0) {
         int nt_small = max_threads;
         const double work_small = (double)m * n * k;
         if (work_small / min_work < nt_small)
@@ -734,5 +735,4 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
 #undef FN
 #undef NR
 #undef IS_F32
-#undef FNN_SMALL_M
 #undef FNN_SMALL_ROWS

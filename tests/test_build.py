@@ -276,7 +276,7 @@ def test_build_info_names_the_cpu_and_the_configuration_chosen():
     cpu, cfg = info["cpu"], info["kernel_config"]
     assert set(cpu) == {"vendor", "model_name", "family", "model", "l1d_bytes", "l2_bytes", "l3_bytes"}
     assert set(cfg) == {"name", "kc", "panel_kb", "gemm_min_work", "backward_min_work", "network_min_work",
-                        "step_min_work"}
+                        "step_min_work", "small_m"}
     assert cfg["name"] in fastnn._core.cpu_config_names()
     assert cfg["kc"] >= 16 and cfg["panel_kb"] >= 16 and cfg["gemm_min_work"] > 0
     if platform.machine() in ("x86_64", "AMD64"):
@@ -291,9 +291,11 @@ def test_fastnn_cpu_and_overrides_choose_the_parameters():
     code = "import json, fastnn; print(json.dumps(fastnn.build_info()['kernel_config']))"
     zen4 = run_python(code, FASTNN_CPU="amd-zen4")
     assert (zen4["name"], zen4["kc"], zen4["panel_kb"]) == ("amd-zen4", 256, 1024)
-    custom = run_python(code, FASTNN_CPU="default", FASTNN_KC="96", FASTNN_PANEL_KB="300", FASTNN_MIN_WORK="5000")
-    assert (custom["name"], custom["kc"], custom["panel_kb"], custom["gemm_min_work"]) == \
-        ("default+env", 96, 300, 5000.0)
+    assert zen4["small_m"] == 16
+    custom = run_python(code, FASTNN_CPU="default", FASTNN_KC="96", FASTNN_PANEL_KB="300", FASTNN_MIN_WORK="5000",
+                        FASTNN_SMALL_M="99")
+    assert (custom["name"], custom["kc"], custom["panel_kb"], custom["gemm_min_work"], custom["small_m"]) == \
+        ("default+env", 96, 300, 5000.0, 16)  # small_m at most 16
 
 
 def test_bad_cpu_variables_are_named_in_a_warning():
@@ -322,3 +324,22 @@ close = bool(np.allclose(outs[0], R.dense_forward(X, W, b, "tanh"), rtol=1e-12, 
 print(json.dumps([same, close, fastnn.build_info()["kernel_config"]["kc"]]))
 """
     assert run_python(code, FASTNN_KC="48", FASTNN_PANEL_KB="20") == [True, True, 48]
+
+
+def test_training_steps_do_not_depend_on_threads_under_another_small_batch_threshold():
+    # small_m 4: the 16-row halves of a batch of 32 take the packed GEMM, not
+    # the dot products; a step still gives the same weights on 1, 2 and 3
+    # threads
+    code = """
+import json, numpy as np, fastnn
+rng = np.random.default_rng(5)
+X, y = rng.random((32, 40)), rng.integers(0, 3, 32)
+weights = []
+for t in (1, 2, 3):
+    fastnn.set_num_threads(t)
+    model = fastnn.Sequential([fastnn.Dense(40, 24, "tanh"), fastnn.Dense(24, 3, "softmax")], dtype="float64", seed=0)
+    fastnn.Trainer(model, "cross_entropy", fastnn.SGD(0.5), batch_size=32).step(X, y)
+    weights.append(np.concatenate([p.ravel() for p in model.parameters()]))
+print(json.dumps([all(np.array_equal(weights[0], w) for w in weights), fastnn.build_info()["kernel_config"]["small_m"]]))
+"""
+    assert run_python(code, FASTNN_SMALL_M="4") == [True, 4]
