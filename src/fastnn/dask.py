@@ -135,13 +135,12 @@ def _predict_array(array: Any, delayed_model: Any, model: Any, X: Any, method: s
         X = X.rechunk({1: -1})
     if meta is None:
         meta = np.asarray(_probe(model, method, np.zeros((1, X.shape[1]), X.dtype)))[:0]
-    if meta.ndim == 1:
-        return array.map_blocks(_apply, X, delayed_model, method, drop_axis=1, chunks=(X.chunks[0],),
-                                dtype=meta.dtype, meta=meta)
-    if meta.ndim == 2:
-        return array.map_blocks(_apply, X, delayed_model, method, chunks=(X.chunks[0], (meta.shape[1],)),
-                                dtype=meta.dtype, meta=meta)
-    raise ValueError(f"model.{method} must give one value or one row per sample, got {meta.ndim} dimensions")
+    if meta.ndim not in (1, 2):
+        raise ValueError(f"model.{method} must give one value or one row per sample, got {meta.ndim} dimensions")
+    # one value per row drops X's column axis; one row per row keeps it, with the result's width
+    shape = {"drop_axis": 1, "chunks": (X.chunks[0],)} if meta.ndim == 1 else \
+        {"chunks": (X.chunks[0], (meta.shape[1],))}
+    return array.map_blocks(_apply, X, delayed_model, method, dtype=meta.dtype, meta=meta, **shape)
 
 
 def _predict_frame(delayed_model: Any, model: Any, X: Any, method: str, meta: Any) -> Any:
