@@ -48,6 +48,8 @@ from pathlib import Path
 
 import numpy as np
 
+import fastnn
+
 ROOT = Path(__file__).resolve().parents[1]
 GRID = {"hidden_layer_sizes": [(32,), (64,), (128,), (64, 32)], "alpha": [1e-4, 1e-2],
         "learning_rate_init": [1e-3, 3e-3]}
@@ -130,8 +132,6 @@ def same(a, b) -> bool:
 def run(args: argparse.Namespace) -> dict:
     import distributed
 
-    import fastnn
-
     X, y, source = load(args.rows)
     start = time.perf_counter()
     cluster = distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
@@ -145,13 +145,17 @@ def run(args: argparse.Namespace) -> dict:
     modes = {"serial, 1 thread": (1, None), f"serial, {args.workers} threads": (args.workers, None),
              "dask": (fastnn.get_num_threads(), "dask")}
     times: dict[str, list[float]] = {m: [] for m in modes}
+    client_cpu: list[float] = []
     searches = {}
     try:
         for r in range(args.repeats):
             for mode, (threads, backend) in modes.items():
                 fastnn.set_num_threads(threads)
+                cpu0 = time.process_time()
                 t, searches[mode] = search(X, y, args.epochs, backend)
                 times[mode].append(t)
+                if backend:  # this process's CPU time over the search: the client's and scheduler's share
+                    client_cpu.append((time.process_time() - cpu0) / t)
                 print(f"repeat {r + 1}/{args.repeats} {mode:18s} {t:7.2f} s", file=sys.stderr)
                 time.sleep(1.0)
         costs = overheads(client, X)
@@ -160,6 +164,7 @@ def run(args: argparse.Namespace) -> dict:
         cluster.close()
     base = searches["serial, 1 thread"]
     costs["refit_s"] = float(searches["dask"].refit_time_)
+    costs["client_cores"] = statistics.median(client_cpu)
     return {"source": source, "rows": int(X.shape[0]), "epochs": args.epochs, "configurations": 16, "fits": 48,
             "workers": args.workers, "cluster_startup_s": startup, "times_s": times,
             "identical_results": all(same(s, base) for s in searches.values()), **costs,
@@ -181,7 +186,8 @@ def report(res: dict) -> None:
     print(f"cluster ({res['workers']} worker processes x 1 thread): start-up {res['cluster_startup_s']:.2f} s, "
           f"per empty task {res['per_task_dask_s'] * 1e3:.2f} ms (client.map), "
           f"{res['per_task_joblib_s'] * 1e3:.2f} ms (joblib); sending X ({res['X_bytes'] / 2**20:.1f} MiB) "
-          f"to a worker {res['send_X_s'] * 1e3:.1f} ms")
+          f"to a worker {res['send_X_s'] * 1e3:.1f} ms; the client and scheduler used "
+          f"{res['client_cores']:.2f} of a core over a search (its refit included)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -196,8 +202,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.rows, args.epochs, args.repeats = 2000, 2, 1
     res = run(args)
-    res.update(date=time.strftime("%Y-%m-%d"), machine=platform.processor() or platform.machine(),
-               cpu=__import__("fastnn").build_info()["cpu"]["model_name"], cpus=os.cpu_count())
+    res.update(date=time.strftime("%Y-%m-%d"), machine=platform.machine(), cpu=fastnn.build_info()["cpu"],
+               kernel_config=fastnn.build_info()["kernel_config"], cpus=os.cpu_count())
     report(res)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
