@@ -11,6 +11,9 @@ candidate's time relative to the first.
     python bench/kernel_config.py FASTNN_PANEL_KB=1024 FASTNN_PANEL_KB=256
     python bench/kernel_config.py FASTNN_CPU=amd-zen4 FASTNN_CPU=amd-zen3 --rounds 9
 
+A candidate may also be PYTHONPATH=DIR, a directory holding another build of
+the package (DIR/fastnn), to compare two versions of the kernels.
+
 A row of the table changes only after a run like this on the CPU it names,
 recorded in docs/performance.md with the machine (lscpu's model name).
 """
@@ -48,6 +51,8 @@ for threads in (1, 2):
     y = rng.integers(0, 10, 12800)
     model = fastnn.Sequential([fastnn.Dense(784, 64, "sigmoid"), fastnn.Dense(64, 128, "sigmoid"),
                                fastnn.Dense(128, 512, "sigmoid"), fastnn.Dense(512, 10, "softmax")], seed=0)
+    Xt = rng.random((10000, 784), dtype=np.float32)
+    out[f"predict b10000 t{threads}"] = best(lambda: model.predict_proba(Xt))
     for bs in (32, 128):
         trainer = fastnn.Trainer(model, "cross_entropy", fastnn.SGD(0.01), batch_size=bs)
         out[f"epoch b{bs} t{threads}"] = best(lambda: trainer.fit(X, y, epochs=1, verbose=0), repeat=3)
@@ -65,7 +70,7 @@ def run_child(overrides: dict[str, str]) -> dict[str, float]:
 def parse_candidate(text: str) -> dict[str, str]:
     """'FASTNN_PANEL_KB=256,FASTNN_KC=384' -> {'FASTNN_PANEL_KB': '256', 'FASTNN_KC': '384'}."""
     pairs = [part.split("=", 1) for part in text.split(",") if part]
-    if any(len(p) != 2 or not p[0].startswith("FASTNN_") for p in pairs):
+    if any(len(p) != 2 or not (p[0].startswith("FASTNN_") or p[0] == "PYTHONPATH") for p in pairs):
         raise SystemExit(f"a candidate is FASTNN_NAME=value[,FASTNN_NAME=value]; got {text!r}")
     return {name: value for name, value in pairs}
 

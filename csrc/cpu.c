@@ -45,8 +45,9 @@ typedef struct {
 /* Why these numbers (the measurements are in docs/performance.md):
  * - KC 256: a 6 x 256 float sliver of A (6 KiB) stays in a 32 KiB L1 beside
  *   the micro-kernel's stream of B.
- * - panel: the packed KC x NC block of B that every sliver of A runs across
- *   stays in L2; 1 MiB was measured best on Zen 4 (1 MiB L2 per core: it
+ * - panel: the packed K x NC panel of B (all of K, in KC blocks) that every
+ *   sliver of A runs across stays in L2; 1 MiB was measured best on Zen 4,
+ *   as a KC x NC block before the K loop moved inside (1 MiB L2 per core: it
  *   shares L2 with A's slivers and C's tiles, and beats half of L2); on
  *   Zen 3 (512 KiB L2) half of L2 was no faster for GEMM and slower for the
  *   2-thread training step, so its row keeps 1 MiB too

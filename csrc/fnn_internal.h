@@ -123,7 +123,7 @@ typedef struct {
 typedef struct {
     const char *name;          /* the row's name ("+env" when FASTNN_* overrides a field) */
     int kc;                    /* K block of the packed GEMM, in elements */
-    int panel_kb;              /* the packed KC x NC block of B, in KiB (sets NC) */
+    int panel_kb;              /* the packed K x NC panel of B, in KiB (sets NC) */
     double gemm_min_work;      /* multiply-adds per thread before a GEMM splits */
     double backward_min_work;  /* ... before a backward GEMM splits */
     double network_min_work;   /* ... before the small-batch network forward splits */

@@ -2,18 +2,23 @@
  * gemm_impl.h -- dtype-generic body of gemm_isa.c (included once with
  * T = float and once with T = double; never on its own).
  *
- * Structure, after BLIS:
+ * Structure, after BLIS, with the K loop moved inside the rows:
  *   loop jc over N in NC columns
- *     loop pc over K in blocks of at most KC (equal-sized, so the order of
- *     the sum over K depends on K alone, never on the thread count)
- *       pack B[pc, jc] into NR-wide slivers, KC deep (stays in L2)
- *       loop ir over M in MR rows: the A sliver is read where it lies
- *       (strided broadcasts; only a ragged last sliver is packed, with zero
- *       padding), and stays in L1 while
+ *     pack B[:, jc] into NR-wide slivers, in K blocks of at most KC
+ *     (equal-sized, so the order of the sum over K depends on K alone,
+ *     never on the thread count); the K x NC panel stays in L2 (or L3)
+ *     loop ir over M in MR rows
+ *       loop pc over the K blocks: the MR x KC sliver of A is read where it
+ *       lies (strided broadcasts; only a ragged last sliver is packed, with
+ *       zero padding), and stays in L1 while
  *         loop jr over the packed slivers of B: the MR x NR micro-kernel
  *         keeps its accumulators in registers and, on the last K block,
  *         adds the bias and applies the activation there (the epilogue)
  *         before the tile is stored.
+ * The K blocks of one row sliver follow each other, so its MR x NC row of C
+ * stays in L1 between them: with BLIS's order (pc outside ir) a C larger
+ * than the caches would travel to memory and back once per K block, which
+ * is what a batch of 10,000 rows meets.
  * Threads split the output into a grid of blocks of whole micro-tiles with
  * a static assignment; every output element sees the same sequence of
  * floating-point operations whatever the thread count.
@@ -261,6 +266,15 @@ static FNN_ALWAYS_INLINE void FN(ukernel_body)(int kc, const T *restrict a,
 {
     VEC acc[FNN_MR][2];
     const VEC zero = FN(vsplat)((T)0);
+    /* C is read only after the k loop: ask for its tile now, so that the
+     * misses on a C too large for the caches overlap the arithmetic. */
+    if (ep->load_c) {
+#pragma GCC unroll 16
+        for (int i = 0; i < FNN_MR; ++i) {
+            __builtin_prefetch(c + i * ldc, 0, 3);
+            __builtin_prefetch(c + i * ldc + NR - 1, 0, 3);
+        }
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < FNN_MR; ++i) acc[i][0] = acc[i][1] = zero;
 
@@ -270,6 +284,7 @@ static FNN_ALWAYS_INLINE void FN(ukernel_body)(int kc, const T *restrict a,
 #pragma GCC unroll 8
     for (int g = 0; g < FNN_MR / 3; ++g) ab[g] = a + 3 * g * rsa;
 
+#pragma GCC unroll 4
     for (int p = 0; p < kc; ++p) {
         const VEC b0 = FN(vload)(bp);
         const VEC b1 = FN(vload)(bp + VL);
@@ -443,37 +458,47 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
      * packed B stays in L2 while every MR-row sliver of A (KC deep, read
      * where it lies) runs across it. */
     const fnn_config *cfg = fnn_kernel_config();
-    const int nc_max = fnn_maxi(NR, (int)((long)cfg->panel_kb * 1024 / ((long)cfg->kc * (long)sizeof(T))) / NR * NR);
     const int nkb = k > 0 ? (k + cfg->kc - 1) / cfg->kc : 1;
     const int kcmax = k > 0 ? (k + nkb - 1) / nkb : 0;
+    const long kall = (long)nkb * kcmax;
+    const int nc_max = fnn_maxi(NR, (int)((long)cfg->panel_kb * 1024 / (fnn_maxi(1, (int)kall) * (long)sizeof(T))) / NR * NR);
     const int ncmax = fnn_mini(nc_max, (n + NR - 1) / NR * NR);
-    const size_t bp_len = (size_t)kcmax * ncmax;
+    const size_t bp_len = (size_t)kall * ncmax;
     const size_t edge_len = (size_t)kcmax * FNN_MR;
     T *bp = (T *)fnn_scratch((bp_len + edge_len + 16) * sizeof(T),
                              &FN(scratch_buf), &FN(scratch_cap));
     if (!bp) return FNN_ERR_NOMEM;
     T *edge = bp + bp_len;
     const FN(ukernel_fn) uk = FN(ukernel_for)(act);
+    /* With a single sliver of rows every element of B is used once:
+     * packing it would only copy it.  Read B where it lies when its
+     * rows are contiguous (only a ragged last sliver is packed). */
+    const int direct_b = m <= FNN_MR && csb == 1;
 
     for (int jc = 0; jc < n; jc += nc_max) {
         const int nc = fnn_mini(nc_max, n - jc);
-        for (int kb = 0; kb < nkb; ++kb) {
-            const int p0 = kb * kcmax;
-            const int kc = fnn_maxi(0, fnn_mini(kcmax, k - p0));
-            /* With a single sliver of rows every element of B is used once:
-             * packing it would only copy it.  Read B where it lies when its
-             * rows are contiguous (only a ragged last sliver is packed). */
-            const int direct_b = m <= FNN_MR && csb == 1;
-            if (!direct_b)
-                FN(pack_b)(kc, nc, b + p0 * rsb + jc * csb, rsb, csb, bp);
-            FN(epilogue) ep;
-            ep.alpha = alpha;
-            ep.beta = kb == 0 ? beta : (T)1;
-            ep.slope = slope;
-            ep.load_c = kb > 0 || beta != (T)0;
-            ep.last = kb == nkb - 1;
-            for (int ir = 0; ir < m; ir += FNN_MR) {
-                const int mr = fnn_mini(FNN_MR, m - ir);
+        /* All of K for these columns, block by block: block kb (kc x nc,
+         * nc padded to whole slivers) at bp + kb * kcmax * ncp. */
+        const size_t ncp = (size_t)(nc + NR - 1) / NR * NR;
+        if (!direct_b)
+            for (int kb = 0; kb < nkb; ++kb) {
+                const int p0 = kb * kcmax;
+                const int kc = fnn_maxi(0, fnn_mini(kcmax, k - p0));
+                FN(pack_b)(kc, nc, b + p0 * rsb + jc * csb, rsb, csb, bp + (size_t)kb * kcmax * ncp);
+            }
+        for (int ir = 0; ir < m; ir += FNN_MR) {
+            const int mr = fnn_mini(FNN_MR, m - ir);
+            /* The k blocks of one sliver of rows in turn: its MR x NC tile
+             * row of C stays in L1 between them. */
+            for (int kb = 0; kb < nkb; ++kb) {
+                const int p0 = kb * kcmax;
+                const int kc = fnn_maxi(0, fnn_mini(kcmax, k - p0));
+                FN(epilogue) ep;
+                ep.alpha = alpha;
+                ep.beta = kb == 0 ? beta : (T)1;
+                ep.slope = slope;
+                ep.load_c = kb > 0 || beta != (T)0;
+                ep.last = kb == nkb - 1;
                 const T *ai = a + ir * rsa + p0 * csa;
                 ptrdiff_t rs = rsa, cs = csa;
                 if (mr < FNN_MR) {
@@ -482,9 +507,10 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
                     rs = 1;
                     cs = FNN_MR;
                 }
+                const T *bk = bp + (size_t)kb * kcmax * ncp;
                 for (int jr = 0; jr < nc; jr += NR) {
                     const int nr = fnn_mini(NR, nc - jr);
-                    const T *bs = bp + (size_t)jr * kc;
+                    const T *bs = bk + (size_t)jr * kc;
                     ptrdiff_t ldb = NR;
                     if (direct_b && nr == NR) {
                         bs = b + p0 * rsb + jc + jr;
