@@ -7,8 +7,8 @@
  * family and model, and a last row for everything else.  Cache-dependent
  * sizes not given by a row are derived from this CPU's caches (sysfs, else
  * CPUID).  The choice is made once, at first use; FASTNN_CPU names a row to
- * use instead, and FASTNN_KC, FASTNN_PANEL_KB, FASTNN_MIN_WORK and
- * FASTNN_SMALL_M override
+ * use instead, and FASTNN_KC, FASTNN_PANEL_KB, FASTNN_MIN_WORK,
+ * FASTNN_SMALL_M and FASTNN_DOT_K_PER_ROW override
  * single fields (for experiments: build_info() shows what is in use).
  *
  * None of this changes results within a process: the order of the sums
@@ -63,15 +63,21 @@ typedef struct {
  * - small_m: a GEMM of at most this many rows computes dot products from
  *   the unpacked operands (B read once per 4 rows) instead of packing: on
  *   Zen 4 that wins up to 16 rows.  At most 16, which the training step's
- *   split and the small-batch network forward assume. */
+ *   split and the small-batch network forward assume.
+ * - dot_k_per_row: and only when K is at least this many times the rows
+ *   (0: any K).  Each output of the dot-product path ends in a horizontal
+ *   sum, which a short K does not amortise; on Zen 3 the packed path is
+ *   faster from 12 rows at K = 64 and from 16 at K = 128, the dot products
+ *   up to 16 rows from K = 256 (docs/performance.md), so its row asks for
+ *   K >= 16 x rows. */
 static const fnn_cpu_row fnn_cpu_configs[] = {
-    {{"amd-zen4", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16},
+    {{"amd-zen4", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0},
      "AuthenticAMD", 0x19, {{0x10, 0x1f}, {0x60, 0x7f}, {0xa0, 0xaf}, {0, 0}}},
-    {{"amd-zen3", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16},
+    {{"amd-zen3", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 16},
      "AuthenticAMD", 0x19, {{0x00, 0x0f}, {0x20, 0x5f}, {0, 0}}},
-    {{"intel-sapphire-emerald-rapids", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16},
+    {{"intel-sapphire-emerald-rapids", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0},
      "GenuineIntel", 6, {{0x8f, 0x8f}, {0xcf, 0xcf}, {0, 0}}},
-    {{"default", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16},
+    {{"default", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0},
      NULL, 0, {{0, 0}}},
 };
 #define FNN_NCONFIGS ((int)(sizeof fnn_cpu_configs / sizeof fnn_cpu_configs[0]))
@@ -221,6 +227,7 @@ static void fnn_choose(const fnn_cpu *cpu, fnn_config *cfg)
     if ((v = fnn_env_long("FASTNN_PANEL_KB")) > 0) cfg->panel_kb = (int)(v < 16 ? 16 : v), custom = 1;
     if ((v = fnn_env_long("FASTNN_MIN_WORK")) > 0) cfg->gemm_min_work = (double)v, custom = 1;
     if ((v = fnn_env_long("FASTNN_SMALL_M")) > 0) cfg->small_m = (int)(v > 16 ? 16 : v), custom = 1;
+    if ((v = fnn_env_long("FASTNN_DOT_K_PER_ROW")) > 0) cfg->dot_k_per_row = (int)v, custom = 1;
     snprintf(fnn_config_name, sizeof fnn_config_name, "%s%s", row->config.name, custom ? "+env" : "");
     cfg->name = fnn_config_name;
 }

@@ -129,6 +129,7 @@ typedef struct {
     double network_min_work;   /* ... before the small-batch network forward splits */
     double step_min_work;      /* ... before the training step splits its batch */
     int small_m;               /* GEMMs of at most this many rows skip packing (1..16) */
+    int dot_k_per_row;         /* ... when K is at least this many times the rows (0: any K) */
 } fnn_config;
 
 const fnn_config *fnn_kernel_config(void);

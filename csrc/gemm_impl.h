@@ -562,8 +562,16 @@ static FNN_ALWAYS_INLINE T FN(vsum)(VEC v)
 }
 
 /* Up to the CPU's small_m rows (cpu.c) take this path, in blocks of
- * FNN_SMALL_ROWS (B is read once per block). */
+ * FNN_SMALL_ROWS (B is read once per block).  A block keeps ROWS x 4
+ * accumulators, ROWS vectors of A and one of B in registers: 4 rows fill
+ * 21 of AVX-512's 32, and with 16 vector registers (AVX2, SSE2, NEON's
+ * first 16) 3 rows fill them exactly, where 4 would spill two accumulators
+ * to the stack and reload B for every row. */
+#if FNN_VBYTES == 64
 #define FNN_SMALL_ROWS 4
+#else
+#define FNN_SMALL_ROWS 3
+#endif
 
 static FNN_ALWAYS_INLINE void FN(small_m_body)(int m, int n, int k, T alpha,
                                                const T *a, ptrdiff_t rsa,
@@ -583,11 +591,11 @@ static FNN_ALWAYS_INLINE void FN(small_m_body)(int m, int n, int k, T alpha,
             for (int q = 0; q < 4; ++q) acc[r][q] = zero;
         int p = 0;
         for (; p + VL <= k; p += VL) {
-            VEC bv[4];
-            for (int q = 0; q < 4; ++q) bv[q] = FN(vload)(bj[q] + p);
-            for (int r = 0; r < rows; ++r) {
-                const VEC av = FN(vload)(ai[r] + p);
-                for (int q = 0; q < 4; ++q) acc[r][q] += av * bv[q];
+            VEC av[FNN_SMALL_ROWS];
+            for (int r = 0; r < rows; ++r) av[r] = FN(vload)(ai[r] + p);
+            for (int q = 0; q < 4; ++q) {
+                const VEC bv = FN(vload)(bj[q] + p);
+                for (int r = 0; r < rows; ++r) acc[r][q] += av[r] * bv;
             }
         }
         for (int r = 0; r < rows && r < m; ++r) {
@@ -732,7 +740,8 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
     if (max_threads > FNN_MAX_THREADS) max_threads = FNN_MAX_THREADS;
     FN(gemm_job) job = {m, n, k, alpha, beta, slope, a, b, bias, rsa, csa, rsb, csb, ldc, c, act, 1, 1, {FNN_OK}};
     const double min_work = fnn_kernel_config()->gemm_min_work;
-    if (m <= fnn_kernel_config()->small_m && csa == 1 && rsb == 1 && k > 0) {
+    const int dot_k = fnn_kernel_config()->dot_k_per_row;
+    if (m <= fnn_kernel_config()->small_m && csa == 1 && rsb == 1 && k > 0 && (long)k >= (long)dot_k * m) {
         int nt_small = max_threads;
         const double work_small = (double)m * n * k;
         if (work_small / min_work < nt_small)

@@ -276,7 +276,7 @@ def test_build_info_names_the_cpu_and_the_configuration_chosen():
     cpu, cfg = info["cpu"], info["kernel_config"]
     assert set(cpu) == {"vendor", "model_name", "family", "model", "l1d_bytes", "l2_bytes", "l3_bytes"}
     assert set(cfg) == {"name", "kc", "panel_kb", "gemm_min_work", "backward_min_work", "network_min_work",
-                        "step_min_work", "small_m"}
+                        "step_min_work", "small_m", "dot_k_per_row"}
     assert cfg["name"] in fastnn._core.cpu_config_names()
     assert cfg["kc"] >= 16 and cfg["panel_kb"] >= 16 and cfg["gemm_min_work"] > 0
     if platform.machine() in ("x86_64", "AMD64"):
@@ -291,11 +291,37 @@ def test_fastnn_cpu_and_overrides_choose_the_parameters():
     code = "import json, fastnn; print(json.dumps(fastnn.build_info()['kernel_config']))"
     zen4 = run_python(code, FASTNN_CPU="amd-zen4")
     assert (zen4["name"], zen4["kc"], zen4["panel_kb"]) == ("amd-zen4", 256, 1024)
-    assert zen4["small_m"] == 16
+    assert (zen4["small_m"], zen4["dot_k_per_row"]) == (16, 0)
+    zen3 = run_python(code, FASTNN_CPU="amd-zen3")
+    assert (zen3["small_m"], zen3["dot_k_per_row"]) == (16, 16)
     custom = run_python(code, FASTNN_CPU="default", FASTNN_KC="96", FASTNN_PANEL_KB="300", FASTNN_MIN_WORK="5000",
-                        FASTNN_SMALL_M="99")
-    assert (custom["name"], custom["kc"], custom["panel_kb"], custom["gemm_min_work"], custom["small_m"]) == \
-        ("default+env", 96, 300, 5000.0, 16)  # small_m at most 16
+                        FASTNN_SMALL_M="99", FASTNN_DOT_K_PER_ROW="3")
+    assert (custom["name"], custom["kc"], custom["panel_kb"], custom["gemm_min_work"], custom["small_m"],
+            custom["dot_k_per_row"]) == ("default+env", 96, 300, 5000.0, 16, 3)  # small_m at most 16
+
+
+@pytest.mark.parametrize("row", ["amd-zen3", "amd-zen4"])
+def test_small_batch_paths_of_each_row_agree_with_the_reference(row):
+    # rows up to 16 take the dot products or (Zen 3, K < 16 x rows) the
+    # packed GEMM: either way the reference's values, and the same on 1 and
+    # 2 threads
+    code = """
+import json, numpy as np, fastnn
+from fastnn import kernels as K, reference as R
+rng = np.random.default_rng(11)
+ok = []
+for m in (1, 2, 3, 4, 5, 7, 12, 16, 17):
+    for k in (8, 64, 300):
+        X, W, b = rng.standard_normal((m, k)), rng.standard_normal((37, k)), rng.standard_normal(37)
+        outs = []
+        for t in (1, 2):
+            fastnn.set_num_threads(t)
+            outs.append(K.dense_forward(X, W, b, "sigmoid"))
+        ok.append(bool(np.array_equal(outs[0], outs[1]))
+                  and bool(np.allclose(outs[0], R.dense_forward(X, W, b, "sigmoid"), rtol=1e-12, atol=1e-12)))
+print(json.dumps([all(ok), len(ok)]))
+"""
+    assert run_python(code, FASTNN_CPU=row) == [True, 27]
 
 
 def test_bad_cpu_variables_are_named_in_a_warning():
