@@ -407,6 +407,60 @@ static FN(ukernel_fn) FN(ukernel_for)(fnn_activation act)
 
 /* ---- packing ------------------------------------------------------------ */
 
+/* A full sliver of B = W^T (its NR columns are rows of W, csb apart, each
+ * contiguous): the leading kc rows that whole TB x TB blocks cover, as
+ * in-register transposes of TB rows of W (TB = 8 floats or 4 doubles, one
+ * 256-bit register each); returns how many rows of the sliver it filled.
+ * Copying element by element cost as much as the arithmetic of a 16-row
+ * product. */
+static FNN_ALWAYS_INLINE int FN(pack_bt_full)(int kc, const T *w, ptrdiff_t ldw, T *restrict dst)
+{
+#if defined(__AVX__) && FNN_T_F32
+    int p = 0;
+    for (; p + 8 <= kc; p += 8)
+        for (int g = 0; g < NR; g += 8) {
+            __m256 r[8], t[8];
+            for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(w + (g + i) * ldw + p);
+            for (int i = 0; i < 8; i += 2) {
+                t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+                t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+            }
+            for (int i = 0; i < 8; i += 4) {
+                r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+                r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+                r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+                r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+            }
+            /* r[0..3]: rows 0-3 of W, columns {0,4}, {1,5}, {2,6}, {3,7} in
+             * the two 128-bit halves; r[4..7] the same for rows 4-7. */
+            for (int i = 0; i < 4; ++i) {
+                _mm256_storeu_ps(dst + (p + i) * NR + g, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+                _mm256_storeu_ps(dst + (p + i + 4) * NR + g, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+            }
+        }
+    return p;
+#elif defined(__AVX__)
+    int p = 0;
+    for (; p + 4 <= kc; p += 4)
+        for (int g = 0; g < NR; g += 4) {
+            __m256d r[4], t[4];
+            for (int i = 0; i < 4; ++i) r[i] = _mm256_loadu_pd(w + (g + i) * ldw + p);
+            t[0] = _mm256_unpacklo_pd(r[0], r[1]);
+            t[1] = _mm256_unpackhi_pd(r[0], r[1]);
+            t[2] = _mm256_unpacklo_pd(r[2], r[3]);
+            t[3] = _mm256_unpackhi_pd(r[2], r[3]);
+            _mm256_storeu_pd(dst + (p + 0) * NR + g, _mm256_permute2f128_pd(t[0], t[2], 0x20));
+            _mm256_storeu_pd(dst + (p + 1) * NR + g, _mm256_permute2f128_pd(t[1], t[3], 0x20));
+            _mm256_storeu_pd(dst + (p + 2) * NR + g, _mm256_permute2f128_pd(t[0], t[2], 0x31));
+            _mm256_storeu_pd(dst + (p + 3) * NR + g, _mm256_permute2f128_pd(t[1], t[3], 0x31));
+        }
+    return p;
+#else
+    (void)kc, (void)w, (void)ldw, (void)dst;
+    return 0;
+#endif
+}
+
 /* B (kc x nc, element (p, j) at b[p*rsb + j*csb]) into NR-wide slivers:
  * sliver s holds columns s*NR.. as kc rows of NR, zero-padded. */
 static void FN(pack_b)(int kc, int nc, const T *b, ptrdiff_t rsb,
@@ -422,12 +476,14 @@ static void FN(pack_b)(int kc, int nc, const T *b, ptrdiff_t rsb,
                 for (int j = nr; j < NR; ++j) dst[p * NR + j] = (T)0;
             }
         } else { /* e.g. B = W^T: walk each column of B (a row of W) */
+            int p = 0;
+            if (rsb == 1 && nr == NR) p = FN(pack_bt_full)(kc, b + j0 * csb, csb, dst);
             for (int j = 0; j < nr; ++j) {
                 const T *src = b + (j0 + j) * csb;
-                for (int p = 0; p < kc; ++p) dst[p * NR + j] = src[p * rsb];
+                for (int q = p; q < kc; ++q) dst[q * NR + j] = src[q * rsb];
             }
             for (int j = nr; j < NR; ++j)
-                for (int p = 0; p < kc; ++p) dst[p * NR + j] = (T)0;
+                for (int q = 0; q < kc; ++q) dst[q * NR + j] = (T)0;
         }
     }
 }
