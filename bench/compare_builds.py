@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -63,10 +64,13 @@ def workloads(fnn: ModuleType, shapes: list[str]) -> dict[str, tuple[Callable[[]
                                          calls)
     X = rng.random((10000, 784), dtype=np.float32)
     y = rng.integers(0, 10, 10000)
-    model = fnn.Sequential([fnn.Dense(784, 64, "sigmoid"), fnn.Dense(64, 128, "sigmoid"),
-                            fnn.Dense(128, 512, "sigmoid"), fnn.Dense(512, 10, "softmax")], seed=0)
+    def network() -> Any:
+        return fnn.Sequential([fnn.Dense(784, 64, "sigmoid"), fnn.Dense(64, 128, "sigmoid"),
+                               fnn.Dense(128, 512, "sigmoid"), fnn.Dense(512, 10, "softmax")], seed=0)
+
+    model = network()  # never trained, so every build predicts with the same weights
     for bs in (31, 32):
-        trainer = fnn.Trainer(model, "cross_entropy", fnn.SGD(0.01), batch_size=bs)
+        trainer = fnn.Trainer(network(), "cross_entropy", fnn.SGD(0.01), batch_size=bs)
         work[f"train step, batch {bs}"] = (lambda t=trainer, bs=bs: t.step(X[:bs], y[:bs]), 100)
     work["predict, batch 1"] = (lambda: model.predict_proba(X[:1]), 500)
     work["predict, batch 10000"] = (lambda: model.predict_proba(X), 2)
