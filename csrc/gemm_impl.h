@@ -469,7 +469,13 @@ static void FN(pack_b)(int kc, int nc, const T *b, ptrdiff_t rsb,
     for (int j0 = 0; j0 < nc; j0 += NR) {
         const int nr = fnn_mini(NR, nc - j0);
         T *restrict dst = bp + (size_t)j0 * kc;
-        if (csb == 1) { /* rows of B are contiguous: copy NR at a time */
+        if (csb == 1 && nr == NR) { /* rows of B are contiguous: two vectors a row
+                                      * (a plain loop became a memmove call per row) */
+            for (int p = 0; p < kc; ++p) {
+                FN(vstore)(dst + p * NR, FN(vload)(b + p * rsb + j0));
+                FN(vstore)(dst + p * NR + VL, FN(vload)(b + p * rsb + j0 + VL));
+            }
+        } else if (csb == 1) {
             for (int p = 0; p < kc; ++p) {
                 const T *src = b + p * rsb + j0;
                 for (int j = 0; j < nr; ++j) dst[p * NR + j] = src[j];
