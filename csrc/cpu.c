@@ -66,14 +66,14 @@ typedef struct {
  *   split and the small-batch network forward assume.
  * - dot_k_per_row: and only when K is at least this many times the rows
  *   (0: any K).  Each output of the dot-product path ends in a horizontal
- *   sum, which a short K does not amortise; on Zen 3 the packed path is
- *   faster from 12 rows at K = 64 and from 16 at K = 128, the dot products
- *   up to 16 rows from K = 256 (docs/performance.md), so its row asks for
- *   K >= 16 x rows. */
+ *   sum, which a short K does not amortise; on Zen 3 (bench/small_batch.py
+ *   --crossover, table in docs/performance.md) dot products win at 4 rows
+ *   from K = 128, at 8 from K = 128-256 and at 12-16 only from K = 512-784,
+ *   so its row asks for K >= 24 x rows. */
 static const fnn_cpu_row fnn_cpu_configs[] = {
     {{"amd-zen4", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0},
      "AuthenticAMD", 0x19, {{0x10, 0x1f}, {0x60, 0x7f}, {0xa0, 0xaf}, {0, 0}}},
-    {{"amd-zen3", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 16},
+    {{"amd-zen3", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 24},
      "AuthenticAMD", 0x19, {{0x00, 0x0f}, {0x20, 0x5f}, {0, 0}}},
     {{"intel-sapphire-emerald-rapids", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0},
      "GenuineIntel", 6, {{0x8f, 0x8f}, {0xcf, 0xcf}, {0, 0}}},

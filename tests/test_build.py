@@ -293,7 +293,7 @@ def test_fastnn_cpu_and_overrides_choose_the_parameters():
     assert (zen4["name"], zen4["kc"], zen4["panel_kb"]) == ("amd-zen4", 256, 1024)
     assert (zen4["small_m"], zen4["dot_k_per_row"]) == (16, 0)
     zen3 = run_python(code, FASTNN_CPU="amd-zen3")
-    assert (zen3["small_m"], zen3["dot_k_per_row"]) == (16, 16)
+    assert (zen3["small_m"], zen3["dot_k_per_row"]) == (16, 24)
     custom = run_python(code, FASTNN_CPU="default", FASTNN_KC="96", FASTNN_PANEL_KB="300", FASTNN_MIN_WORK="5000",
                         FASTNN_SMALL_M="99", FASTNN_DOT_K_PER_ROW="3")
     assert (custom["name"], custom["kc"], custom["panel_kb"], custom["gemm_min_work"], custom["small_m"],
