@@ -2,8 +2,8 @@
 
 Each argument is a directory holding a build of the package (DIR/fastnn,
 e.g. a copy of src/fastnn with its compiled modules); each is imported under
-its own name, so every round times every build in turn, within the same
-second of the machine's life: on a VM whose speed drifts by 20% within
+its own name, so every round times each workload on every build in turn,
+within the same second of the machine's life: on a VM whose speed drifts by 20% within
 minutes, this resolves differences of a few percent that alternating
 processes (bench/kernel_config.py) cannot.  The workloads: the fused forward
 GEMM (X W^T + b, sigmoid) at the shapes given, the training step of the
@@ -91,9 +91,9 @@ def main() -> None:
         if not name.startswith("train") and not all(np.array_equal(outputs[0], o) for o in outputs[1:]):
             print(f"{name}: the builds' results differ")
     for r in range(args.rounds):
-        order = range(len(builds)) if r % 2 == 0 else reversed(range(len(builds)))
-        for i in order:
-            for name, (call, calls) in work[i].items():
+        for name in work[0]:  # each workload on every build in turn: the ratios see the same moment
+            for i in range(len(builds)) if r % 2 == 0 else reversed(range(len(builds))):
+                call, calls = work[i][name]
                 call()
                 start = time.perf_counter()
                 for _ in range(calls):
