@@ -217,26 +217,76 @@ void FN(fnn_adam_update_)(T *p, const T *g, T *m, T *v, size_t len, T lr,
     }
 }
 
+/* fnn_adam_l2_update over [lo, hi): the update, and the sum of squares in
+ * four lanes by index (so the loop has no single chain of dependent adds
+ * and vectorises; the lanes' order is fixed). */
+static double FN(adam_l2_range)(T *p, const T *g, T *m, T *v, size_t lo, size_t hi, T lr, T b1, T b2,
+                                T eps, T l2, T bc1, T bc2)
+{
+    const T step = lr / bc1, inv_bc2 = (T)1 / bc2;
+    double lane[4] = {0.0, 0.0, 0.0, 0.0};
+    for (size_t i0 = lo; i0 < hi; i0 += 4) {
+        const size_t w = hi - i0 < 4 ? hi - i0 : 4;
+        for (size_t l = 0; l < w; ++l) {
+            const size_t i = i0 + l;
+            const T pi = p[i];
+            const T gi = g[i] + l2 * pi;
+            const T mi = b1 * m[i] + ((T)1 - b1) * gi;
+            const T vi = b2 * v[i] + ((T)1 - b2) * gi * gi;
+            lane[l] += (double)pi * (double)pi;
+            m[i] = mi;
+            v[i] = vi;
+            const T denom = (sizeof(T) == 4 ? (T)sqrtf((float)(vi * inv_bc2))
+                                            : (T)sqrt((double)(vi * inv_bc2))) + eps;
+            p[i] = pi - step * mi / denom;
+        }
+    }
+    return (lane[0] + lane[1]) + (lane[2] + lane[3]);
+}
+
+/* At most this many chunks, each summed on its own and the chunks' sums
+ * added in order: the same sum on any number of threads. */
+#ifndef FNN_L2_CHUNKS
+#define FNN_L2_CHUNKS 64
+#endif
+
+typedef struct {
+    T *p;
+    const T *g;
+    T *m, *v;
+    size_t len, chunk;
+    int n_chunks;
+    T lr, b1, b2, eps, l2, bc1, bc2;
+    double partial[FNN_L2_CHUNKS];
+} FN(adam_l2_job);
+
+static void FN(adam_l2_task)(void *ctx, int task, int n_tasks)
+{
+    FN(adam_l2_job) *j = (FN(adam_l2_job) *)ctx;
+    const int c0 = j->n_chunks * task / n_tasks, c1 = j->n_chunks * (task + 1) / n_tasks;
+    for (int c = c0; c < c1; ++c) {
+        const size_t lo = (size_t)c * j->chunk, hi = lo + j->chunk < j->len ? lo + j->chunk : j->len;
+        j->partial[c] = FN(adam_l2_range)(j->p, j->g, j->m, j->v, lo, hi, j->lr, j->b1, j->b2, j->eps, j->l2,
+                                          j->bc1, j->bc2);
+    }
+}
+
 double FN(fnn_adam_l2_update_)(T *p, const T *g, T *m, T *v, size_t len, T lr,
                                T b1, T b2, T eps, T l2, T bc1, T bc2)
 {
     /* One pass instead of three (add the term to g, Adam, sum the squares
      * for the loss's penalty): memory-bound for the small networks this
-     * serves, so the passes, not the arithmetic, are the cost. */
-    const T step = lr / bc1, inv_bc2 = (T)1 / bc2;
+     * serves, so the passes, not the arithmetic, are the cost.  fastnn.sklearn
+     * calls it between training steps, while the pool's workers would
+     * otherwise wait: large arrays are split across them by chunks. */
+    FN(adam_l2_job) job = {p, g, m, v, len, 4096, 0, lr, b1, b2, eps, l2, bc1, bc2, {0.0}};
+    if (len > (size_t)FNN_L2_CHUNKS * job.chunk) job.chunk = (len + FNN_L2_CHUNKS - 1) / FNN_L2_CHUNKS;
+    job.n_chunks = (int)((len + job.chunk - 1) / job.chunk);
+    int nt = len >= 32768 ? fnn_get_num_threads() : 1;
+    if (nt > job.n_chunks) nt = job.n_chunks > 0 ? job.n_chunks : 1;
+    fnn_parallel(nt, 8.0 * (double)len, FN(adam_l2_task), &job);
     double squares = 0.0;
-    for (size_t i = 0; i < len; ++i) {
-        const T pi = p[i];
-        const T gi = g[i] + l2 * pi;
-        const T mi = b1 * m[i] + ((T)1 - b1) * gi;
-        const T vi = b2 * v[i] + ((T)1 - b2) * gi * gi;
-        squares += (double)pi * (double)pi;
-        m[i] = mi;
-        v[i] = vi;
-        const T denom = (sizeof(T) == 4 ? (T)sqrtf((float)(vi * inv_bc2))
-                                        : (T)sqrt((double)(vi * inv_bc2))) + eps;
-        p[i] = pi - step * mi / denom;
-    }
+    for (int c = 0; c < job.n_chunks; ++c) squares += job.partial[c];
     return squares;
 }
 

@@ -872,3 +872,28 @@ def test_adam_l2_update_is_adam_on_the_penalised_gradient(dtype, tol):
     np.testing.assert_array_equal(g_in, g)  # the gradient is read, not written
     for got, ref in ((p, p_ref), (m, m_ref), (v, v_ref)):
         np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("n", [40000, 300001])
+def test_adam_l2_update_is_the_same_on_any_number_of_threads(n):
+    """Large arrays are split across threads by chunks: the update and the
+    returned sum of squares do not depend on the thread count."""
+    from fastnn import _core
+
+    rng = np.random.default_rng(4)
+    p0, g = rng.standard_normal(n).astype(np.float32), rng.standard_normal(n).astype(np.float32)
+    m0, v0 = (0.1 * rng.standard_normal(n)).astype(np.float32), rng.random(n).astype(np.float32)
+    results, before = [], fastnn.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            fastnn.set_num_threads(threads)
+            p, m, v = p0.copy(), m0.copy(), v0.copy()
+            squares = _core.adam_l2_update(p, g, m, v, 0.01, 0.9, 0.999, 1e-8, 0.003, 0.19, 0.002)
+            results.append((squares, p, m, v))
+    finally:
+        fastnn.set_num_threads(before)
+    for squares, p, m, v in results[1:]:
+        assert squares == results[0][0]
+        for got, ref in zip((p, m, v), results[0][1:]):
+            np.testing.assert_array_equal(got, ref)
+    assert results[0][0] == pytest.approx(float(np.dot(p0.astype(np.float64), p0.astype(np.float64))), rel=1e-12)
