@@ -89,11 +89,12 @@ def main() -> None:
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
     import fastnn
     print(f"cpu: {fastnn.build_info()['cpu']['model_name']}; default row: {fastnn.build_info()['kernel_config']}")
-    header = "".join(f"{c:>28s}" for c in args.candidates)
+    width = max(28, *(len(c) + 2 for c in args.candidates))
+    header = "".join(f"{c:>{width}s}" for c in args.candidates)
     print(f"{'workload (median ms; ratio to first)':28s}{header}")
     for name in times[0]:
         meds = [statistics.median(t[name]) for t in times]
-        cells = "".join(f"{m * 1e3:18.2f} ({m / meds[0]:5.3f})" for m in meds)
+        cells = "".join(f"{m * 1e3:{width - 10}.2f} ({m / meds[0]:5.3f})" for m in meds)
         print(f"{name:28s}{cells}")
 
 
