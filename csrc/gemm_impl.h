@@ -516,9 +516,9 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
                                  fnn_activation act, T slope)
 {
     if (m <= 0 || n <= 0) return FNN_OK;
-    /* KC and NC from the CPU's row of cpu.c's table: a KC x NC panel of
-     * packed B stays in L2 while every MR-row sliver of A (KC deep, read
-     * where it lies) runs across it. */
+    /* KC and NC from the CPU's row of cpu.c's table: a K x NC panel of
+     * packed B (in KC blocks) stays in L2 while every MR-row sliver of A
+     * (KC deep, read where it lies) runs across it. */
     const fnn_config *cfg = fnn_kernel_config();
     const int nkb = k > 0 ? (k + cfg->kc - 1) / cfg->kc : 1;
     const int kcmax = k > 0 ? (k + nkb - 1) / nkb : 0;

@@ -200,21 +200,26 @@ void FN(fnn_sgd_momentum_update_)(T *p, const T *g, T *v, size_t len, T lr,
     }
 }
 
+/* One Adam element: the moments m, v updated in place from the gradient gi;
+ * returns the step to subtract from the parameter (both Adam kernels). */
+static inline T FN(adam_step_one)(T gi, T *m, T *v, T b1, T b2, T eps, T step, T inv_bc2)
+{
+    const T mi = b1 * *m + ((T)1 - b1) * gi;
+    const T vi = b2 * *v + ((T)1 - b2) * gi * gi;
+    *m = mi;
+    *v = vi;
+    const T denom = (sizeof(T) == 4 ? (T)sqrtf((float)(vi * inv_bc2))
+                                    : (T)sqrt((double)(vi * inv_bc2))) + eps;
+    return step * mi / denom;
+}
+
 void FN(fnn_adam_update_)(T *p, const T *g, T *m, T *v, size_t len, T lr,
                           T b1, T b2, T eps, T weight_decay, T bc1, T bc2)
 {
     const T decay = (T)1 - lr * weight_decay;
     const T step = lr / bc1, inv_bc2 = (T)1 / bc2;
-    for (size_t i = 0; i < len; ++i) {
-        const T gi = g[i];
-        const T mi = b1 * m[i] + ((T)1 - b1) * gi;
-        const T vi = b2 * v[i] + ((T)1 - b2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        const T denom = (sizeof(T) == 4 ? (T)sqrtf((float)(vi * inv_bc2))
-                                        : (T)sqrt((double)(vi * inv_bc2))) + eps;
-        p[i] = p[i] * decay - step * mi / denom;
-    }
+    for (size_t i = 0; i < len; ++i)
+        p[i] = p[i] * decay - FN(adam_step_one)(g[i], &m[i], &v[i], b1, b2, eps, step, inv_bc2);
 }
 
 /* fnn_adam_l2_update over [lo, hi): the update, and the sum of squares in
@@ -230,15 +235,8 @@ static double FN(adam_l2_range)(T *p, const T *g, T *m, T *v, size_t lo, size_t 
         for (size_t l = 0; l < w; ++l) {
             const size_t i = i0 + l;
             const T pi = p[i];
-            const T gi = g[i] + l2 * pi;
-            const T mi = b1 * m[i] + ((T)1 - b1) * gi;
-            const T vi = b2 * v[i] + ((T)1 - b2) * gi * gi;
             lane[l] += (double)pi * (double)pi;
-            m[i] = mi;
-            v[i] = vi;
-            const T denom = (sizeof(T) == 4 ? (T)sqrtf((float)(vi * inv_bc2))
-                                            : (T)sqrt((double)(vi * inv_bc2))) + eps;
-            p[i] = pi - step * mi / denom;
+            p[i] = pi - FN(adam_step_one)(g[i] + l2 * pi, &m[i], &v[i], b1, b2, eps, step, inv_bc2);
         }
     }
     return (lane[0] + lane[1]) + (lane[2] + lane[3]);
