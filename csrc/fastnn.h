@@ -148,7 +148,10 @@ fnn_status fnn_network_forward_f64(int n, const double *x, int n_layers,
  * is NULL) into the output layer's g, the backward pass and the update:
  * plain SGD (adam == NULL; fused into the weight gradient's epilogue) or
  * Adam/AdamW (the layers' dw, m and v buffers; bias corrections in *adam).
- * A layer with train == 0 is frozen (no update; its dX is still computed
+ * l2 (Adam only; 0: none) is scikit-learn's coupled L2 penalty: l2 w is
+ * added to each learning layer's weight gradient (not the biases') and
+ * *loss includes l2/2 times the sum of those weights' squares before the
+ * update (the sum in a fixed order).  A layer with train == 0 is frozen (no update; its dX is still computed
  * when a layer below it learns).  If the loss is not finite nothing is
  * updated (*loss tells the caller).
  *
@@ -167,12 +170,12 @@ fnn_status fnn_network_forward_f64(int n, const double *x, int n_layers,
 fnn_status fnn_network_train_step_f32(int n, const float *x, const int64_t *labels,
                                       const float *y, int n_layers,
                                       const fnn_train_layer_f32 *layers,
-                                      const fnn_adam_f32 *adam,
+                                      const fnn_adam_f32 *adam, float l2,
                                       double *loss, int64_t *n_correct);
 fnn_status fnn_network_train_step_f64(int n, const double *x, const int64_t *labels,
                                       const double *y, int n_layers,
                                       const fnn_train_layer_f64 *layers,
-                                      const fnn_adam_f64 *adam,
+                                      const fnn_adam_f64 *adam, double l2,
                                       double *loss, int64_t *n_correct);
 /* The same step on the rows rows[0..n) of x_src (n_src rows, ld apart),
  * gathered into x_buf (n x in_features) inside the step: with two threads
@@ -183,14 +186,14 @@ fnn_status fnn_network_train_step_rows_f32(int n, const float *x_src, ptrdiff_t 
                                            const int64_t *rows, float *x_buf, const int64_t *labels,
                                            const float *y, int n_layers,
                                            const fnn_train_layer_f32 *layers,
-                                           const fnn_adam_f32 *adam, double *loss,
-                                           int64_t *n_correct);
+                                           const fnn_adam_f32 *adam, float l2,
+                                           double *loss, int64_t *n_correct);
 fnn_status fnn_network_train_step_rows_f64(int n, const double *x_src, ptrdiff_t ld, int64_t n_src,
                                            const int64_t *rows, double *x_buf, const int64_t *labels,
                                            const double *y, int n_layers,
                                            const fnn_train_layer_f64 *layers,
-                                           const fnn_adam_f64 *adam, double *loss,
-                                           int64_t *n_correct);
+                                           const fnn_adam_f64 *adam, double l2,
+                                           double *loss, int64_t *n_correct);
 
 /* ---- element-wise ------------------------------------------------------ */
 

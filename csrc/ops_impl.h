@@ -222,6 +222,38 @@ void FN(fnn_adam_update_)(T *p, const T *g, T *m, T *v, size_t len, T lr,
         p[i] = p[i] * decay - FN(adam_step_one)(g[i], &m[i], &v[i], b1, b2, eps, step, inv_bc2);
 }
 
+/* A weight slice's Adam update in a training step: with l2 != 0,
+ * scikit-learn's coupled penalty, Adam on g + l2 p (as fnn_adam_l2_update,
+ * without the sum of squares: the step sums them before updating). */
+static void FN(adam_weights)(T *p, const T *g, T *m, T *v, size_t len, T lr,
+                             const FNN_CAT(fnn_adam_, SFX) *adam, T l2)
+{
+    if (l2 == (T)0) {
+        FN(fnn_adam_update_)(p, g, m, v, len, lr, adam->b1, adam->b2, adam->eps, adam->weight_decay, adam->bc1,
+                             adam->bc2);
+        return;
+    }
+    const T decay = (T)1 - lr * adam->weight_decay;
+    const T step = lr / adam->bc1, inv_bc2 = (T)1 / adam->bc2;
+    for (size_t i = 0; i < len; ++i) {
+        const T pi = p[i];
+        p[i] = pi * decay - FN(adam_step_one)(g[i] + l2 * pi, &m[i], &v[i], adam->b1, adam->b2, adam->eps, step,
+                                              inv_bc2);
+    }
+}
+
+/* The sum of p^2 in four lanes by index, added in a fixed order: the same
+ * on any number of threads (the loop vectorises). */
+static double FN(sum_squares)(const T *p, size_t len)
+{
+    double lane[4] = {0.0, 0.0, 0.0, 0.0};
+    size_t i = 0;
+    for (; i + 4 <= len; i += 4)
+        for (size_t l = 0; l < 4; ++l) lane[l] += (double)p[i + l] * (double)p[i + l];
+    for (size_t l = 0; i < len; ++i, ++l) lane[l] += (double)p[i] * (double)p[i];
+    return (lane[0] + lane[1]) + (lane[2] + lane[3]);
+}
+
 /* fnn_adam_l2_update over [lo, hi): the update, and the sum of squares in
  * four lanes by index (so the loop has no single chain of dependent adds
  * and vectorises; the lanes' order is fixed). */
@@ -544,7 +576,7 @@ static fnn_status FN(sgd_step_half)(int r0, int r1, int n, const T *x,
  * its part of the larger operand.  The sums over the batch are those of
  * the one-thread GEMM whatever the slicing. */
 static fnn_status FN(update_share)(int tid, int team, int n, const FNN_CAT(fnn_train_layer_, SFX) *L,
-                                   const T *xin, const FNN_CAT(fnn_adam_, SFX) *adam)
+                                   const T *xin, const FNN_CAT(fnn_adam_, SFX) *adam, T l2)
 {
     const int in = L->in_features, out = L->out_features;
     int mr = 1, nr = 1;
@@ -570,8 +602,7 @@ static fnn_status FN(update_share)(int tid, int team, int n, const FNN_CAT(fnn_t
     if (st != FNN_OK) return st;
     for (int o = o0; o < o1; ++o) {
         const ptrdiff_t r = (ptrdiff_t)o * in + c0;
-        FN(fnn_adam_update_)(L->w + r, L->dw + r, L->m_w + r, L->v_w + r, (size_t)(c1 - c0), L->lr, adam->b1,
-                             adam->b2, adam->eps, adam->weight_decay, adam->bc1, adam->bc2);
+        FN(adam_weights)(L->w + r, L->dw + r, L->m_w + r, L->v_w + r, (size_t)(c1 - c0), L->lr, adam, l2);
     }
     return FNN_OK;
 }
@@ -592,6 +623,29 @@ static void FN(bias_update)(int n, const FNN_CAT(fnn_train_layer_, SFX) *L, cons
 }
 
 
+/* The sum of squares of part h (0: the first half of the elements, 1: the
+ * rest) of every learning layer's W, in layer order: the two halves of a
+ * split step each sum one part, alongside their passes (W is only read
+ * until the update), and every other path adds the same two parts. */
+static double FN(squares_part)(int n_layers, const FNN_CAT(fnn_train_layer_, SFX) *layers, int h)
+{
+    double squares = 0.0;
+    for (int l = 0; l < n_layers; ++l) {
+        if (!layers[l].train) continue;
+        const size_t len = (size_t)layers[l].in_features * layers[l].out_features, mid = len / 2;
+        squares += h ? FN(sum_squares)(layers[l].w + mid, len - mid) : FN(sum_squares)(layers[l].w, mid);
+    }
+    return squares;
+}
+
+/* The coupled L2 penalty's part of the loss: l2/2 times the learning
+ * layers' squared weights before the update (0 without a penalty). */
+static double FN(penalty)(int n_layers, const FNN_CAT(fnn_train_layer_, SFX) *layers, T l2)
+{
+    if (l2 == (T)0) return 0.0;
+    return 0.5 * (double)l2 * (FN(squares_part)(n_layers, layers, 0) + FN(squares_part)(n_layers, layers, 1));
+}
+
 /* Rows r0..r1 of the batch gathered from src (rows ld apart) by index:
  * each half copies its own rows, on its own thread, just before using them. */
 static void FN(gather_batch_rows)(int r0, int r1, int cols, const T *src, ptrdiff_t ld, const int64_t *rows,
@@ -608,7 +662,8 @@ typedef struct {
     ptrdiff_t ld;
     const FNN_CAT(fnn_train_layer_, SFX) *layers;
     const FNN_CAT(fnn_adam_, SFX) *adam;
-    double sums[2];
+    T l2;
+    double sums[2], squares[2]; /* the halves' losses and (with l2) squared weights */
     int64_t correct[2];
     fnn_status status[2];
     fnn_status update_status[FNN_MAX_THREADS];
@@ -624,6 +679,7 @@ static void FN(split_half_task)(void *ctx, int h, int n_tasks)
     if (s->rows) FN(gather_batch_rows)(r0, r1, s->layers[0].in_features, s->src, s->ld, s->rows, (T *)s->x);
     s->status[h] = FN(sgd_step_half)(r0, r1, s->n, s->x, s->labels, s->y, s->n_layers, s->first_trainable,
                                      s->layers, &s->sums[h], &s->correct[h]);
+    if (s->l2 != (T)0) s->squares[h] = FN(squares_part)(s->n_layers, s->layers, h);
 }
 
 /* Phase 2, task t of nt: its share of every layer's update, from the whole
@@ -636,7 +692,7 @@ static void FN(split_update_task)(void *ctx, int task, int n_tasks)
         const FNN_CAT(fnn_train_layer_, SFX) *L = &s->layers[l];
         if (!L->train) continue;
         const T *xin = l ? s->layers[l - 1].a : s->x;
-        const fnn_status st = FN(update_share)(task, n_tasks, s->n, L, xin, s->adam);
+        const fnn_status st = FN(update_share)(task, n_tasks, s->n, L, xin, s->adam, s->l2);
         if (st != FNN_OK) status = st;
         if (L->b && task == n_tasks - 1) FN(bias_update)(s->n, L, s->adam);
     }
@@ -646,12 +702,12 @@ static void FN(split_update_task)(void *ctx, int task, int n_tasks)
 static fnn_status FN(train_step_split)(int n, const T *x, const int64_t *labels, const T *y,
                                        int n_layers, int first_trainable,
                                        const FNN_CAT(fnn_train_layer_, SFX) *layers,
-                                       const FNN_CAT(fnn_adam_, SFX) *adam, double work,
+                                       const FNN_CAT(fnn_adam_, SFX) *adam, T l2, double work,
                                        double *loss, int64_t *n_correct,
                                        const T *src, ptrdiff_t ld, const int64_t *rows)
 {
-    FN(split_job) s = {n, n_layers, first_trainable, x, y, src, labels, rows, ld, layers, adam,
-                       {0.0, 0.0}, {0, 0}, {FNN_OK, FNN_OK}, {FNN_OK}};
+    FN(split_job) s = {n, n_layers, first_trainable, x, y, src, labels, rows, ld, layers, adam, l2,
+                       {0.0, 0.0}, {0.0, 0.0}, {0, 0}, {FNN_OK, FNN_OK}, {FNN_OK}};
     /* below the CPU's step_min_work per thread (cpu.c) the halves run one
      * after the other on this thread: small networks were slower on two */
     const int nt = fnn_get_num_threads() >= 2 && work / 2 >= fnn_kernel_config()->step_min_work ? 2 : 1;
@@ -668,12 +724,15 @@ static fnn_status FN(train_step_split)(int n, const T *x, const int64_t *labels,
         if (rows) FN(gather_batch_rows)(0, n, layers[0].in_features, src, ld, rows, (T *)x);
         s.status[0] = FN(sgd_step_half)(0, n, n, x, labels, y, n_layers, first_trainable, layers, s.sums,
                                         s.correct);
+        if (l2 != (T)0)
+            for (int h = 0; h < 2; ++h) s.squares[h] = FN(squares_part)(n_layers, layers, h);
     }
     if (s.status[0] != FNN_OK) return s.status[0];
     if (s.status[1] != FNN_OK) return s.status[1];
     *loss = (s.sums[0] + s.sums[1]) / (double)n;
     if (n_correct) *n_correct = s.correct[0] + s.correct[1];
     if (!isfinite(*loss)) return FNN_OK; /* no update */
+    *loss += 0.5 * (double)l2 * (s.squares[0] + s.squares[1]);
     fnn_parallel(nt, work / 3, FN(split_update_task), &s);
     for (int t = 0; t < nt; ++t)
         if (s.update_status[t] != FNN_OK) return s.update_status[t];
@@ -691,7 +750,7 @@ typedef struct {
     const T *g;
     T *m, *v;
     size_t len;
-    T lr;
+    T lr, l2;
     const FNN_CAT(fnn_adam_, SFX) *adam;
 } FN(adam_job);
 
@@ -699,12 +758,11 @@ static void FN(adam_task)(void *ctx, int task, int n_tasks)
 {
     const FN(adam_job) *j = (const FN(adam_job) *)ctx;
     const size_t lo = j->len * task / n_tasks, hi = j->len * (task + 1) / n_tasks;
-    FN(fnn_adam_update_)(j->p + lo, j->g + lo, j->m + lo, j->v + lo, hi - lo, j->lr, j->adam->b1, j->adam->b2,
-                         j->adam->eps, j->adam->weight_decay, j->adam->bc1, j->adam->bc2);
+    FN(adam_weights)(j->p + lo, j->g + lo, j->m + lo, j->v + lo, hi - lo, j->lr, j->adam, j->l2);
 }
 
 static void FN(adam_update_threads)(T *p, const T *g, T *m, T *v, size_t len, T lr,
-                                    const FNN_CAT(fnn_adam_, SFX) *adam, double layer_work)
+                                    const FNN_CAT(fnn_adam_, SFX) *adam, T l2, double layer_work)
 {
     /* Only where the layer's own GEMMs went parallel (at least 2 x 320k
      * multiply-adds): otherwise the arrays sit in the first core's cache,
@@ -712,16 +770,17 @@ static void FN(adam_update_threads)(T *p, const T *g, T *m, T *v, size_t len, T 
      * saved (a batch-8 step got slower). */
     int nt = fnn_get_num_threads();
     if (len < 32768 || layer_work < 2.0 * 320.0 * 1024.0) nt = 1;
-    FN(adam_job) job = {p, g, m, v, len, lr, adam};
+    FN(adam_job) job = {p, g, m, v, len, lr, l2, adam};
     fnn_parallel(nt, 8.0 * (double)len, FN(adam_task), &job);
 }
 
 static fnn_status FN(train_step)(int n, const T *x, const int64_t *labels, const T *y, int n_layers,
                                   const FNN_CAT(fnn_train_layer_, SFX) *layers,
-                                  const FNN_CAT(fnn_adam_, SFX) *adam, double *loss, int64_t *n_correct,
+                                  const FNN_CAT(fnn_adam_, SFX) *adam, T l2, double *loss, int64_t *n_correct,
                                   const T *src, ptrdiff_t ld, const int64_t *rows)
 {
     if (n < 1 || n_layers < 1 || !x || !layers || !loss || (!labels && !y)) return FNN_ERR_ARG;
+    if (l2 != (T)0 && (!adam || !isfinite((double)l2))) return FNN_ERR_ARG;
     int first_trainable = n_layers;
     for (int l = 0; l < n_layers; ++l) {
         const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
@@ -741,7 +800,7 @@ static fnn_status FN(train_step)(int n, const T *x, const int64_t *labels, const
      * GEMMs compute each element as the whole batch's do), except for
      * halves of at most FNN_NETWORK_SMALL_M rows, which keep the halves. */
     if (n >= FNN_STEP_SPLIT_ROWS && (fnn_get_num_threads() <= 2 || n / 2 <= FNN_NETWORK_SMALL_M))
-        return FN(train_step_split)(n, x, labels, y, n_layers, first_trainable, layers, adam, work, loss,
+        return FN(train_step_split)(n, x, labels, y, n_layers, first_trainable, layers, adam, l2, work, loss,
                                     n_correct, src, ld, rows);
     if (rows) FN(gather_batch_rows)(0, n, layers[0].in_features, src, ld, rows, (T *)x);
     const T *in = x;
@@ -757,6 +816,7 @@ static fnn_status FN(train_step)(int n, const T *x, const int64_t *labels, const
     fnn_status st = FN(fnn_softmax_cross_entropy_)(n, top->out_features, top->a, labels, y, top->g,
                                                    loss, n_correct);
     if (st != FNN_OK || !isfinite(*loss)) return st; /* no update */
+    *loss += FN(penalty)(n_layers, layers, l2);
     for (int l = last; l >= first_trainable; --l) {
         const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
         const T *x_in = l ? layers[l - 1].a : x;
@@ -770,7 +830,7 @@ static fnn_status FN(train_step)(int n, const T *x, const int64_t *labels, const
                                          act, L->slope, L->g, L->dw, L->b ? L->db : NULL, dx);
             if (st != FNN_OK) return st;
             FN(adam_update_threads)(L->w, L->dw, L->m_w, L->v_w, (size_t)L->out_features * L->in_features,
-                                    L->lr, adam, (double)n * L->in_features * L->out_features);
+                                    L->lr, adam, l2, (double)n * L->in_features * L->out_features);
             if (L->b)
                 FN(fnn_adam_update_)(L->b, L->db, L->m_b, L->v_b, (size_t)L->out_features, L->lr, adam->b1,
                                      adam->b2, adam->eps, adam->weight_decay, adam->bc1, adam->bc2);
@@ -785,24 +845,24 @@ static fnn_status FN(train_step)(int n, const T *x, const int64_t *labels, const
 fnn_status FN(fnn_network_train_step_)(int n, const T *x, const int64_t *labels,
                                        const T *y, int n_layers,
                                        const FNN_CAT(fnn_train_layer_, SFX) *layers,
-                                       const FNN_CAT(fnn_adam_, SFX) *adam,
+                                       const FNN_CAT(fnn_adam_, SFX) *adam, T l2,
                                        double *loss, int64_t *n_correct)
 {
-    return FN(train_step)(n, x, labels, y, n_layers, layers, adam, loss, n_correct, NULL, 0, NULL);
+    return FN(train_step)(n, x, labels, y, n_layers, layers, adam, l2, loss, n_correct, NULL, 0, NULL);
 }
 
 fnn_status FN(fnn_network_train_step_rows_)(int n, const T *x_src, ptrdiff_t ld, int64_t n_src,
                                             const int64_t *rows, T *x_buf, const int64_t *labels,
                                             const T *y, int n_layers,
                                             const FNN_CAT(fnn_train_layer_, SFX) *layers,
-                                            const FNN_CAT(fnn_adam_, SFX) *adam,
+                                            const FNN_CAT(fnn_adam_, SFX) *adam, T l2,
                                             double *loss, int64_t *n_correct)
 {
     if (!x_src || !rows || !x_buf || n < 1 || n_layers < 1 || !layers || ld < layers[0].in_features)
         return FNN_ERR_ARG;
     for (int i = 0; i < n; ++i) /* every index before anything is written */
         if (rows[i] < 0 || rows[i] >= n_src) return FNN_ERR_ARG;
-    return FN(train_step)(n, x_buf, labels, y, n_layers, layers, adam, loss, n_correct, x_src, ld, rows);
+    return FN(train_step)(n, x_buf, labels, y, n_layers, layers, adam, l2, loss, n_correct, x_src, ld, rows);
 }
 
 #undef FN

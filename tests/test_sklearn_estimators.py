@@ -307,22 +307,57 @@ def test_fastnn_sklearn_without_scikit_learn_says_what_to_install():
     assert res.stdout.split() == ["False", "True"]  # the lazy name imports it on first use
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_one_call_adam_with_l2_equals_the_per_layer_path_on_any_thread_count(dtype):
+    """scikit-learn's coupled L2 term inside the one-call Adam step: the weights bit for bit those of the
+    per-layer path (Adam on g + l2 W, one pass), on 1, 2 and 3 threads; the loss includes the penalty."""
+    from fastnn.nn.losses import CrossEntropy
+    from fastnn.sklearn._solvers import SklearnAdam
+    from fastnn.training.engine import TrainingEngine
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((300, 20)).astype(dtype)
+    y = rng.integers(0, 4, 300).astype(np.int64)
+    runs = {}
+    for name, threads, one_call in (("t1", 1, True), ("t2", 2, True), ("t3", 3, True), ("layers", 2, False)):
+        fastnn.set_num_threads(threads)
+        model = fastnn.Sequential([fastnn.Dense(20, 40, "relu"), fastnn.Dense(40, 4, "softmax")], dtype=dtype, seed=0)
+        solver = SklearnAdam(0.01, 0.9, 0.999, 1e-8, alpha=0.5)
+        engine = TrainingEngine(model, CrossEntropy(), solver)
+        engine.one_call = one_call
+        losses = []
+        for lo in range(0, 300, 60):  # halves of 30 rows: the packed path, as the per-layer kernels
+            solver.l2, solver.squared_norm = 0.5 / 60, 0.0
+            value, _, _ = engine.step(X[lo:lo + 60], y[lo:lo + 60])
+            losses.append(value + 0.5 * 0.5 * solver.squared_norm / 60)
+        assert (engine.bound is not None) == one_call and (solver.squared_norm > 0) != one_call
+        runs[name] = (model.state_dict(), losses)
+    for name in ("t2", "t3", "layers"):
+        for key, value in runs["t1"][0].items():
+            assert np.array_equal(value, runs[name][0][key]), (name, key)
+    for name in ("t2", "t3", "layers"):  # the data loss is summed per half on 2 threads: equal up to rounding
+        np.testing.assert_allclose(runs["t1"][1], runs[name][1], rtol=1e-6 if dtype == "float32" else 1e-13)
+
+
 @pytest.mark.parametrize("kw", [{}, {"solver": "sgd"}, {"solver": "lbfgs", "max_iter": 3}], ids=["adam", "sgd", "lbfgs"])
 def test_multiclass_fits_run_on_the_one_call_step(digits, kw, monkeypatch):
-    """scikit-learn's L2 term and momentum have no place in fastnn's one-call step: it computes the
-    gradients (Adam at rate 0) and the solver updates from them (the trajectory tests check the numbers)."""
-    from fastnn.sklearn import _solvers
+    """Every step of a softmax fit runs as fastnn's one-call step: Adam with scikit-learn's L2 term in it,
+    SGD's momentum and L-BFGS's gradients through GradientStep (the trajectory tests check the numbers)."""
+    from fastnn.training.engine import TrainingEngine
 
     paths = []
-    finish = _solvers.GradientStep.finish_step
+    network_step = TrainingEngine._network_step
 
-    def spy(self):
-        paths.append("per-layer" if self.updated else "one-call")
-        finish(self)
+    def spy(self, ws):
+        step = network_step(self, ws)
+        paths.append("per-layer" if step is None else "one-call")
+        return step
 
-    monkeypatch.setattr(_solvers.GradientStep, "finish_step", spy)
+    monkeypatch.setattr(TrainingEngine, "_network_step", spy)
     X, _, y, _ = digits
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        MLPClassifier((16,), **{"max_iter": 1, **kw}).fit(X, y)
-    assert paths and set(paths) == {"one-call"}
+        est = MLPClassifier((16,), **{"max_iter": 1, **kw}).fit(X, y)
+    assert set(paths) == {"one-call"}
+    if kw.get("solver") != "lbfgs":  # one step per batch of 200
+        assert len(paths) == -(-len(X) // 200) and est.n_iter_ == 1

@@ -10,6 +10,7 @@ here are the last line that keeps a bad shape from reaching C.
 from libc.stdint cimport int64_t
 from libc.stdlib cimport calloc, malloc, free
 from libc.string cimport memcpy
+from libc.math cimport isfinite
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_C_CONTIGUOUS, PyBUF_FORMAT
 from cpython.pycapsule cimport PyCapsule_New
 from cython cimport floating
@@ -92,18 +93,22 @@ cdef extern from "fastnn.h" nogil:
         double b1, b2, eps, weight_decay, bc1, bc2
     fnn_status fnn_network_train_step_f32(int n, const float *x, const int64_t *labels, const float *y,
                                           int n_layers, const fnn_train_layer_f32 *layers,
-                                          const fnn_adam_f32 *adam, double *loss, int64_t *n_correct)
+                                          const fnn_adam_f32 *adam, float l2, double *loss,
+                                          int64_t *n_correct)
     fnn_status fnn_network_train_step_f64(int n, const double *x, const int64_t *labels, const double *y,
                                           int n_layers, const fnn_train_layer_f64 *layers,
-                                          const fnn_adam_f64 *adam, double *loss, int64_t *n_correct)
+                                          const fnn_adam_f64 *adam, double l2, double *loss,
+                                          int64_t *n_correct)
     fnn_status fnn_network_train_step_rows_f32(int n, const float *x_src, Py_ssize_t ld, int64_t n_src,
                                                const int64_t *rows, float *x_buf, const int64_t *labels,
                                                const float *y, int n_layers, const fnn_train_layer_f32 *layers,
-                                               const fnn_adam_f32 *adam, double *loss, int64_t *n_correct)
+                                               const fnn_adam_f32 *adam, float l2, double *loss,
+                                               int64_t *n_correct)
     fnn_status fnn_network_train_step_rows_f64(int n, const double *x_src, Py_ssize_t ld, int64_t n_src,
                                                const int64_t *rows, double *x_buf, const int64_t *labels,
                                                const double *y, int n_layers, const fnn_train_layer_f64 *layers,
-                                               const fnn_adam_f64 *adam, double *loss, int64_t *n_correct)
+                                               const fnn_adam_f64 *adam, double l2, double *loss,
+                                               int64_t *n_correct)
 
     fnn_status fnn_gemm_f32(int m, int n, int k, float alpha, const float *a, Py_ssize_t rsa, Py_ssize_t csa,
                             const float *b, Py_ssize_t rsb, Py_ssize_t csb, float beta, float *c, Py_ssize_t ldc,
@@ -886,14 +891,17 @@ cdef class NetworkTrainStep:
         self.generation = _layer_generation
         return True
 
-    def run(self, X, target, lrs, adam=None, rows=None):
+    def run(self, X, target, lrs, adam=None, rows=None, double l2=0.0):
         """One step on X (n, in_features) with integer labels (n,) or a
         target matrix (n, n_outputs), layer l learning at lrs[l]; adam:
         (b1, b2, eps, weight_decay, bc1, bc2) when bound for Adam.  Returns
         (loss, number of rows whose largest logit is the target); when the
         loss is not finite nothing has been updated.  rows: the batch is
         X[rows] (int64 indices), gathered into the workspace inside the
-        step (target is then already the batch's)."""
+        step (target is then already the batch's).  l2 (Adam only): a
+        coupled L2 penalty, l2 W added to each learning weight's gradient,
+        and l2/2 times the sum of their squares (before the update) to the
+        returned loss."""
         cdef Py_ssize_t i
         cdef fnn_adam_f32 a32
         cdef fnn_adam_f64 a64
@@ -901,19 +909,21 @@ cdef class NetworkTrainStep:
             raise ValueError(f"lrs needs {self.n_layers} learning rates, got {len(lrs)}")
         if (adam is not None) != self.adam:
             raise ValueError("adam constants are needed exactly when the step is bound for Adam")
+        if l2 != 0.0 and not (self.adam and isfinite(l2)):
+            raise ValueError(f"l2 must be finite and needs a step bound for Adam, got {l2}")
         if self.f64:
             for i in range(self.n_layers):
                 (<fnn_train_layer_f64 *>self.table)[i].lr = lrs[i]
             if self.adam:
                 a64.b1, a64.b2, a64.eps, a64.weight_decay, a64.bc1, a64.bc2 = adam
-            return self._run[double](X, target, &a64 if self.adam else NULL, rows)
+            return self._run[double](X, target, &a64 if self.adam else NULL, rows, l2)
         for i in range(self.n_layers):
             (<fnn_train_layer_f32 *>self.table)[i].lr = <float>lrs[i]
         if self.adam:
             a32.b1, a32.b2, a32.eps, a32.weight_decay, a32.bc1, a32.bc2 = adam
-        return self._run[float](X, target, &a32 if self.adam else NULL, rows)
+        return self._run[float](X, target, &a32 if self.adam else NULL, rows, l2)
 
-    cdef tuple _run(self, const floating[:, ::1] X, target, const void *adam, rows):
+    cdef tuple _run(self, const floating[:, ::1] X, target, const void *adam, rows, double l2):
         # One body for both dtypes: only the C entry point and its table
         # type differ (fused-type specialisations, chosen by run()).
         cdef const int64_t[::1] labels = None
@@ -953,22 +963,22 @@ cdef class NetworkTrainStep:
                 if idx is None:
                     st = fnn_network_train_step_f32(i_n, &X[0, 0], pl, py, self.n_layers,
                                                     <fnn_train_layer_f32 *>self.table,
-                                                    <const fnn_adam_f32 *>adam, &loss, &correct)
+                                                    <const fnn_adam_f32 *>adam, l2, &loss, &correct)
                 else:
                     st = fnn_network_train_step_rows_f32(i_n, &X[0, 0], X.shape[1], X.shape[0], &idx[0],
                                                          &xbuf[0, 0], pl, py, self.n_layers,
                                                          <fnn_train_layer_f32 *>self.table,
-                                                         <const fnn_adam_f32 *>adam, &loss, &correct)
+                                                         <const fnn_adam_f32 *>adam, l2, &loss, &correct)
             else:
                 if idx is None:
                     st = fnn_network_train_step_f64(i_n, &X[0, 0], pl, py, self.n_layers,
                                                     <fnn_train_layer_f64 *>self.table,
-                                                    <const fnn_adam_f64 *>adam, &loss, &correct)
+                                                    <const fnn_adam_f64 *>adam, l2, &loss, &correct)
                 else:
                     st = fnn_network_train_step_rows_f64(i_n, &X[0, 0], X.shape[1], X.shape[0], &idx[0],
                                                          &xbuf[0, 0], pl, py, self.n_layers,
                                                          <fnn_train_layer_f64 *>self.table,
-                                                         <const fnn_adam_f64 *>adam, &loss, &correct)
+                                                         <const fnn_adam_f64 *>adam, l2, &loss, &correct)
         _check(st)
         return loss, correct
 

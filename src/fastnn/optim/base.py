@@ -232,6 +232,20 @@ class Optimizer:
         """
         return None
 
+    def network_step_l2(self) -> float:
+        """The coupled L2 penalty of the next one-call step (Adam only).
+
+        The step adds ``l2 * W`` to each learning weight's gradient (not the
+        biases') and ``l2 / 2`` times the sum of those weights' squares to
+        the loss it returns.
+
+        Returns
+        -------
+        float
+            The penalty's factor; 0.0 (none) here.
+        """
+        return 0.0
+
     # ---- state ----------------------------------------------------------------------
 
     def reset(self) -> None:

@@ -379,7 +379,8 @@ class BaseMLP(BaseEstimator):
         solver.l2 = self.alpha / s
         if isinstance(engine.loss, WeightedLoss):
             engine.loss.weights = w
-        # Adam's update sums the weights' squares as it passes over them
+        # Adam sums the weights' squares as it passes over them: into squared_norm on the per-layer path
+        # (0 on the one-call path, whose loss includes the penalty)
         adam = solver if isinstance(solver, SklearnAdam) and self.alpha else None
         if adam is not None:
             adam.squared_norm = 0.0

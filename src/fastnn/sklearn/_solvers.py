@@ -10,11 +10,11 @@ Each runs inside fastnn's training step (:class:`fastnn.training.engine.Training
   kernel: scikit-learn folds both bias corrections into the step
   (``lr sqrt(1 - beta_2^t) / (1 - beta_1^t)``) and adds epsilon to
   ``sqrt(v)`` itself, which is fastnn's update with the second correction
-  moved into the first;
+  moved into the first; its L2 term runs inside fastnn's one-call step;
 - :class:`GradientCapture`: records the gradients instead of updating, for
   the full-batch loss and gradient that L-BFGS asks for;
-- :class:`GradientStep`: runs any of these on fastnn's one-call step, which
-  has no place for scikit-learn's L2 term or momentum: the step runs as Adam
+- :class:`GradientStep`: runs the others on fastnn's one-call step, which
+  has no place for their L2 term or momentum: the step runs as Adam
   at learning rate 0 (the parameters stay as they are, the batch's gradients
   are left in the workspace), then the solver updates from those gradients.
   The gradients are those of the per-layer path, number for number; the
@@ -158,8 +158,10 @@ class SklearnAdam(Adam):
     l2 : float
         ``alpha / n`` of the coming batch.
     squared_norm : float
-        The sum of the squared weights the updates since it was last set to
-        0 saw before updating (with a penalty; the estimator's batch loss).
+        The sum of the squared weights the per-layer updates since it was
+        last set to 0 saw before updating (with a penalty; the estimator's
+        batch loss).  The one-call step leaves it alone: its loss already
+        holds the penalty.
     """
 
     def __init__(self, lr: float, beta_1: float, beta_2: float, epsilon: float, alpha: float) -> None:
@@ -170,8 +172,12 @@ class SklearnAdam(Adam):
 
     @property
     def exact_in_one_call(self) -> bool:
-        """Whether fastnn's one-call step computes this update exactly (no penalty to add to the gradient)."""
-        return self.alpha == 0
+        """Whether fastnn's one-call step computes this update exactly: always (the step adds the penalty)."""
+        return True
+
+    def network_step_l2(self) -> float:
+        """The coming batch's :attr:`l2`: the one-call step adds the penalty and its part of the loss."""
+        return self.l2
 
     def network_step_constants(self) -> tuple[float, ...]:
         """(beta_1, beta_2, epsilon, 0, (1 - beta_1^t) / sqrt(1 - beta_2^t), 1) for the next step t."""

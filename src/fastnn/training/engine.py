@@ -181,7 +181,9 @@ class TrainingEngine:
         Returns
         -------
         loss : float
-            The batch's loss; when it is not finite nothing has been updated.
+            The batch's loss (on the one-call path with the optimizer's
+            :meth:`~fastnn.optim.Optimizer.network_step_l2` penalty); when it
+            is not finite nothing has been updated.
         output : numpy.ndarray
             The batch's output (logits when the loss fuses the activation).
         correct : int or None
@@ -194,7 +196,7 @@ class TrainingEngine:
         if step is not None:
             opt = self.optimizer
             value, correct = step.run(X, target, opt.learning_rates(len(self.model.layers)),
-                                      opt.network_step_constants(), rows)
+                                      opt.network_step_constants(), rows, opt.network_step_l2())
             if math.isfinite(value):
                 opt.finish_step()
             return value, ws.acts[-1][:n], correct
