@@ -257,6 +257,11 @@ fnn_status fnn_gather_rows_f64(const double *src, ptrdiff_t ld_src, int64_t n_sr
 int fnn_all_finite_f32(const float *x, size_t len);
 int fnn_all_finite_f64(const double *x, size_t len);
 
+/* dst[i] = (float)src[i] for i < len, on the pool's threads when large;
+ * returns how many results are not finite (NaN, infinite, or a double
+ * beyond float's range). */
+size_t fnn_convert_f64_f32(const double *src, float *dst, size_t len);
+
 /* ---- output layers and losses ------------------------------------------ */
 
 /* Row-wise softmax of z (n x k) into p (may alias z). */

@@ -3,6 +3,7 @@
  * public C API (fastnn.h), for float and double.  The GEMMs they run go
  * through fnn_gemm_f32/f64 (runtime.c) to the selected SIMD path.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,3 +40,42 @@ static void *fnn_ops_scratch(size_t bytes)
 #include "ops_impl.h"
 #undef T
 #undef SFX
+
+/* ---- dtype conversion ---------------------------------------------------- */
+
+typedef struct {
+    const double *src;
+    float *dst;
+    size_t len;
+    size_t bad[FNN_MAX_THREADS];
+} fnn_convert_job;
+
+static void fnn_convert_task(void *ctx, int task, int n_tasks)
+{
+    fnn_convert_job *j = (fnn_convert_job *)ctx;
+    const size_t lo = j->len * (size_t)task / (size_t)n_tasks, hi = j->len * (size_t)(task + 1) / (size_t)n_tasks;
+    size_t bad = 0;
+    for (size_t i = lo; i < hi; ++i) {
+        const float v = (float)j->src[i];
+        j->dst[i] = v;
+        bad += !(fabsf(v) <= FLT_MAX); /* inf (a double beyond float's range) or NaN */
+    }
+    j->bad[task] = bad;
+}
+
+size_t fnn_convert_f64_f32(const double *src, float *dst, size_t len)
+{
+    /* Memory-bound, and the first write to a fresh array faults its pages
+     * in: with several threads both the copy and the faults run side by
+     * side.  Small arrays stay on the calling thread. */
+    fnn_convert_job job;
+    job.src = src;
+    job.dst = dst;
+    job.len = len;
+    int nt = len >= ((size_t)1 << 20) ? fnn_get_num_threads() : 1;
+    if (nt > FNN_MAX_THREADS) nt = FNN_MAX_THREADS;
+    fnn_parallel(nt, (double)len, fnn_convert_task, &job);
+    size_t bad = 0;
+    for (int t = 0; t < nt; ++t) bad += job.bad[t];
+    return bad;
+}

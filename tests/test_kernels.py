@@ -897,3 +897,28 @@ def test_adam_l2_update_is_the_same_on_any_number_of_threads(n):
         for got, ref in zip((p, m, v), results[0][1:]):
             np.testing.assert_array_equal(got, ref)
     assert results[0][0] == pytest.approx(float(np.dot(p0.astype(np.float64), p0.astype(np.float64))), rel=1e-12)
+
+
+@pytest.mark.parametrize("n", [0, 1000, (1 << 20) + 3])
+def test_convert_f64_f32_is_numpys_cast_and_counts_what_is_not_finite(n):
+    """fnn_convert_f64_f32 (fastnn.sklearn's float64 input, on fastnn's threads when large): NumPy's
+    rounding, on 1 and 2 threads; values beyond float32's range, infinities and NaNs counted."""
+    from fastnn import _core
+
+    rng = np.random.default_rng(5)
+    src = rng.standard_normal(n) * 10.0 ** rng.integers(-40, 38, n)
+    before = fastnn.get_num_threads()
+    try:
+        for threads in (1, 2):
+            fastnn.set_num_threads(threads)
+            dst = np.full(n, 7.0, np.float32)
+            assert _core.convert_f64_f32(src, dst) == 0
+            np.testing.assert_array_equal(dst, src.astype(np.float32))
+            if n:
+                bad = src.copy()
+                bad[[0, n // 2, n - 1]] = [1e39, np.nan, -np.inf]
+                assert _core.convert_f64_f32(bad, dst) == 3
+    finally:
+        fastnn.set_num_threads(before)
+    with pytest.raises(ValueError, match="dst"):
+        _core.convert_f64_f32(src, np.empty(n + 1, np.float32))

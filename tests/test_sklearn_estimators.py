@@ -361,3 +361,23 @@ def test_multiclass_fits_run_on_the_one_call_step(digits, kw, monkeypatch):
     assert set(paths) == {"one-call"}
     if kw.get("solver") != "lbfgs":  # one step per batch of 200
         assert len(paths) == -(-len(X) // 200) and est.n_iter_ == 1
+
+
+def test_float64_input_to_a_float32_model_is_converted_by_fastnn_as_numpy_converts_it(digits):
+    """float64 X passes scikit-learn's validation unconverted and fastnn casts it on its threads: the same
+    fit as on X.astype(float32), in C or Fortran order; a value beyond float32's range is refused."""
+    X, X_test, y, _ = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fits = [MLPClassifier((8,), max_iter=3, random_state=0).fit(A, y)
+                for A in (X, X.astype(np.float32), np.asfortranarray(X))]
+    for est in fits[1:]:
+        for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, est.coefs_ + est.intercepts_):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fits[0].predict_proba(X_test), fits[1].predict_proba(X_test.astype(np.float32)))
+    for A in (X.copy(), np.asfortranarray(X)):
+        A[3, 5] = 1e39
+        with pytest.raises(ValueError, match=r"too large for dtype\('float32'\)"):
+            MLPClassifier((8,), max_iter=3).fit(A, y)
+        with pytest.raises(ValueError, match=r"too large for dtype\('float32'\)"):
+            fits[0].predict(A)

@@ -150,6 +150,7 @@ cdef extern from "fastnn.h" nogil:
                                   float b2, float eps, float l2, float bc1, float bc2)
     double fnn_adam_l2_update_f64(double *p, const double *g, double *m, double *v, size_t len, double lr,
                                   double b1, double b2, double eps, double l2, double bc1, double bc2)
+    size_t fnn_convert_f64_f32(const double *src, float *dst, size_t len)
     fnn_status fnn_gather_rows_f32(const float *src, Py_ssize_t ld_src, int64_t n_src, const int64_t *idx, int n,
                                    int cols, float *out)
     fnn_status fnn_gather_rows_f64(const double *src, Py_ssize_t ld_src, int64_t n_src, const int64_t *idx, int n,
@@ -496,6 +497,17 @@ def adam_l2_update(floating[::1] p, const floating[::1] g, floating[::1] m, floa
             squares = fnn_adam_l2_update_f64(&p[0], &g[0], &m[0], &v[0], p.shape[0], lr, b1, b2, eps, l2, bc1,
                                              bc2)
     return squares
+
+
+def convert_f64_f32(const double[::1] src, float[::1] dst):
+    """dst = src as float32 (fnn_convert_f64_f32, on fastnn's threads when
+    large); returns how many results are not finite."""
+    _shape("dst.shape[0] vs src.shape[0]", dst.shape[0], src.shape[0])
+    cdef size_t bad = 0, n = src.shape[0]
+    if n:
+        with nogil:
+            bad = fnn_convert_f64_f32(&src[0], &dst[0], n)
+    return bad
 
 
 def gather_rows(const floating[:, ::1] src, const int64_t[::1] idx, floating[:, ::1] out):

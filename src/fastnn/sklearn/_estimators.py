@@ -14,7 +14,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import validate_data
 
-from ._mlp import STOCHASTIC, BaseMLP, dense
+from ._mlp import STOCHASTIC, BaseMLP, accepted_dtypes, dense
 
 if TYPE_CHECKING:
     from .._typing import FloatArray
@@ -302,7 +302,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool,
                         dtype: np.dtype[Any]) -> tuple[FloatArray, np.ndarray]:
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True, dtype=dtype, reset=reset)
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=accepted_dtypes(dtype), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -518,7 +519,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool,
                         dtype: np.dtype[Any]) -> tuple[FloatArray, np.ndarray]:
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True,
-                             dtype=dtype, reset=reset)
+                             dtype=accepted_dtypes(dtype), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return dense(X, dtype), y

@@ -30,7 +30,7 @@ from sklearn.utils import shuffle as sk_shuffle
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .. import _memory
+from .. import _core, _memory
 from .._runtime import get_num_threads, set_num_threads
 from ..nn.layers import Dense
 from ..nn.losses import CrossEntropy, Loss, get_loss
@@ -52,6 +52,7 @@ OUTPUT = {"softmax": "softmax", "logistic": "sigmoid", "identity": "identity", "
 #: the fastnn loss recorded on ``model_`` (for Sequential.evaluate, saving)
 MODEL_LOSS = {"softmax": "cross_entropy", "logistic": "binary_cross_entropy", "identity": "half_squared_error"}
 STOCHASTIC = ("sgd", "adam")
+TOO_LARGE = "Input X contains infinity or a value too large for dtype('float32')."
 NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain large values and need to "
               "be preprocessed.")
 
@@ -81,6 +82,25 @@ def threads(n: int | None) -> Iterator[None]:
         set_num_threads(before)
 
 
+def accepted_dtypes(dtype: np.dtype[Any]) -> list[type]:
+    """The dtypes scikit-learn's validation keeps as they are for a model of ``dtype`` (others become the first).
+
+    A float32 model also takes float64 arrays unconverted: :func:`dense`
+    converts them on fastnn's threads (NumPy's ``astype`` runs on one).
+
+    Parameters
+    ----------
+    dtype : numpy.dtype
+        The model's dtype.
+
+    Returns
+    -------
+    list of type
+        For ``check_array``'s ``dtype``.
+    """
+    return [np.float32, np.float64] if dtype == np.float32 else [np.float64]
+
+
 def dense(X: Any, dtype: np.dtype[Any]) -> FloatArray:
     """``X`` (validated by scikit-learn) as a C-contiguous array of ``dtype``; sparse input densified.
 
@@ -95,11 +115,27 @@ def dense(X: Any, dtype: np.dtype[Any]) -> FloatArray:
     -------
     numpy.ndarray
         (n_samples, n_features).
+
+    Raises
+    ------
+    ValueError
+        If a float64 value is beyond float32's range (as scikit-learn's validation says it).
     """
     if hasattr(X, "toarray"):
         _memory.check_alloc(X.shape[0] * X.shape[1] * dtype.itemsize, f"a dense copy of the sparse X {X.shape}")
         X = X.toarray()
-    return np.ascontiguousarray(X, dtype=dtype)
+    if dtype != np.float32 or X.dtype != np.float64:
+        return np.ascontiguousarray(X, dtype=dtype)
+    out: FloatArray = np.empty(X.shape, dtype=np.float32)
+    if X.flags.c_contiguous:
+        bad = _core.convert_f64_f32(X.reshape(-1), out.reshape(-1)) > 0
+    else:
+        with np.errstate(over="ignore"):
+            out[...] = X
+        bad = not _core.all_finite(out.reshape(-1))
+    if bad:
+        raise ValueError(TOO_LARGE)
+    return out
 
 
 def check_sample_weight(sample_weight: Any, n: int, dtype: np.dtype[Any]) -> FloatArray | None:
@@ -552,7 +588,8 @@ class BaseMLP(BaseEstimator):
         """``X`` checked against the fit and converted for the model."""
         check_is_fitted(self)
         dtype = self.model_.dtype
-        return dense(validate_data(self, X, accept_sparse=["csr", "csc"], dtype=dtype, reset=False), dtype)
+        return dense(validate_data(self, X, accept_sparse=["csr", "csc"], dtype=accepted_dtypes(dtype), reset=False),
+                     dtype)
 
     def __sklearn_tags__(self) -> Any:
         """Sparse input is accepted (and densified)."""
