@@ -127,6 +127,25 @@ def test_one_call_network_forward_matches_reference(dtype, threads, n, simd):
     assert np.allclose(R.softmax(logits.astype(np.float64)), want, atol=tol)
 
 
+@pytest.mark.parametrize("n", [1, 4, 16])
+def test_small_batch_forward_splits_large_layers_only_and_is_the_same_on_any_thread_count(n):
+    # The notes' network at small batches: on 2 threads its large layers' columns are split and its
+    # small ones (64->128, 512->10) stay on one thread; every output is the same dot product either way.
+    rng = np.random.default_rng(n)
+    model = fastnn.Sequential([fastnn.Dense(784, 64, "sigmoid"), fastnn.Dense(64, 128, "sigmoid"),
+                               fastnn.Dense(128, 512, "sigmoid"), fastnn.Dense(512, 10, "softmax")], seed=1)
+    X = rng.random((n, 784), dtype=np.float32)
+    outs = []
+    for threads in (1, 2, 3):
+        fastnn.set_num_threads(threads)
+        outs.append(model.forward(X))
+    assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
+    want = R.network_forward([layer.weight.astype(np.float64) for layer in model.layers],
+                             [layer.bias.astype(np.float64) for layer in model.layers],
+                             ["sigmoid"] * 3 + ["softmax"], X.astype(np.float64))[-1]
+    assert np.max(np.abs(outs[0] - want)) <= 1e-5
+
+
 def test_network_binding_follows_replaced_parameters_and_activation():
     model = fastnn.Sequential([fastnn.Dense(4, 3, "sigmoid"), fastnn.Dense(3, 2, "identity")], seed=0)
     X = np.arange(8, dtype=np.float32).reshape(2, 4) / 8
