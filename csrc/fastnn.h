@@ -151,8 +151,8 @@ fnn_status fnn_network_forward_f64(int n, const double *x, int n_layers,
  * l2 (Adam only; 0: none) is scikit-learn's coupled L2 penalty: l2 w is
  * added to each learning layer's weight gradient (not the biases') and
  * *loss includes l2/2 times the sum of those weights' squares before the
- * update (the sum in a fixed order).  A layer with train == 0 is frozen (no update; its dX is still computed
- * when a layer below it learns).  If the loss is not finite nothing is
+ * update (the sum in a fixed order).  A layer with train == 0 is frozen
+ * (no update; its dX is still computed when a layer below it learns).  If the loss is not finite nothing is
  * updated (*loss tells the caller).
  *
  * Two threads: a batch of at least FNN_STEP_SPLIT_ROWS rows is split into

@@ -254,24 +254,15 @@ static double FN(sum_squares)(const T *p, size_t len)
     return (lane[0] + lane[1]) + (lane[2] + lane[3]);
 }
 
-/* fnn_adam_l2_update over [lo, hi): the update, and the sum of squares in
- * four lanes by index (so the loop has no single chain of dependent adds
- * and vectorises; the lanes' order is fixed). */
+/* fnn_adam_l2_update over [lo, hi), one chunk: the sum of squares, then
+ * the update, which finds the chunk's weights still in cache. */
 static double FN(adam_l2_range)(T *p, const T *g, T *m, T *v, size_t lo, size_t hi, T lr, T b1, T b2,
                                 T eps, T l2, T bc1, T bc2)
 {
-    const T step = lr / bc1, inv_bc2 = (T)1 / bc2;
-    double lane[4] = {0.0, 0.0, 0.0, 0.0};
-    for (size_t i0 = lo; i0 < hi; i0 += 4) {
-        const size_t w = hi - i0 < 4 ? hi - i0 : 4;
-        for (size_t l = 0; l < w; ++l) {
-            const size_t i = i0 + l;
-            const T pi = p[i];
-            lane[l] += (double)pi * (double)pi;
-            p[i] = pi - FN(adam_step_one)(g[i] + l2 * pi, &m[i], &v[i], b1, b2, eps, step, inv_bc2);
-        }
-    }
-    return (lane[0] + lane[1]) + (lane[2] + lane[3]);
+    const FNN_CAT(fnn_adam_, SFX) adam = {b1, b2, eps, (T)0, bc1, bc2};
+    const double squares = FN(sum_squares)(p + lo, hi - lo);
+    FN(adam_weights)(p + lo, g + lo, m + lo, v + lo, hi - lo, lr, &adam, l2);
+    return squares;
 }
 
 /* At most this many chunks, each summed on its own and the chunks' sums
@@ -304,10 +295,12 @@ static void FN(adam_l2_task)(void *ctx, int task, int n_tasks)
 double FN(fnn_adam_l2_update_)(T *p, const T *g, T *m, T *v, size_t len, T lr,
                                T b1, T b2, T eps, T l2, T bc1, T bc2)
 {
-    /* One pass instead of three (add the term to g, Adam, sum the squares
-     * for the loss's penalty): memory-bound for the small networks this
-     * serves, so the passes, not the arithmetic, are the cost.  fastnn.sklearn
-     * calls it between training steps, while the pool's workers would
+    /* One trip to memory instead of three (add the term to g, Adam, sum
+     * the squares for the loss's penalty): memory-bound for the small
+     * networks this serves, so the trips, not the arithmetic, are the
+     * cost.  fastnn.sklearn calls it between steps on its per-layer path
+     * (sample weights, losses other than softmax cross-entropy; the
+     * one-call step does the same inside), while the pool's workers would
      * otherwise wait: large arrays are split across them by chunks. */
     FN(adam_l2_job) job = {p, g, m, v, len, 4096, 0, lr, b1, b2, eps, l2, bc1, bc2, {0.0}};
     if (len > (size_t)FNN_L2_CHUNKS * job.chunk) job.chunk = (len + FNN_L2_CHUNKS - 1) / FNN_L2_CHUNKS;
