@@ -4,8 +4,8 @@ Each candidate is a set of environment overrides (FASTNN_CPU, FASTNN_KC,
 FASTNN_PANEL_KB, FASTNN_MIN_WORK); every round runs each candidate once, in
 its own process, in turn (interleaved, so a machine's slow phase hits all
 candidates alike), on the same workloads: GEMMs of the shapes training meets
-and a training epoch of the notes' MNIST network on random data, on 1 and 2
-threads.  It prints the median time per workload and candidate, and each
+a training epoch of the notes' MNIST network on random data, and its
+inference at batch 10,000 and at batch 1, on 1 and 2 threads.  It prints the median time per workload and candidate, and each
 candidate's time relative to the first.
 
     python bench/kernel_config.py FASTNN_PANEL_KB=1024 FASTNN_PANEL_KB=256
@@ -53,6 +53,8 @@ for threads in (1, 2):
                                fastnn.Dense(128, 512, "sigmoid"), fastnn.Dense(512, 10, "softmax")], seed=0)
     Xt = rng.random((10000, 784), dtype=np.float32)
     out[f"predict b10000 t{threads}"] = best(lambda: model.predict_proba(Xt))
+    x1 = Xt[:1]
+    out[f"predict b1 t{threads}"] = best(lambda: [model.forward(x1) for _ in range(2000)]) / 2000
     for bs in (32, 128):
         trainer = fastnn.Trainer(model, "cross_entropy", fastnn.SGD(0.01), batch_size=bs)
         out[f"epoch b{bs} t{threads}"] = best(lambda: trainer.fit(X, y, epochs=1, verbose=0), repeat=3)
@@ -94,7 +96,7 @@ def main() -> None:
     print(f"{'workload (median ms; ratio to first)':28s}{header}")
     for name in times[0]:
         meds = [statistics.median(t[name]) for t in times]
-        cells = "".join(f"{m * 1e3:{width - 10}.2f} ({m / meds[0]:5.3f})" for m in meds)
+        cells = "".join(f"{m * 1e3:{width - 10}.{4 if m < 1e-3 else 2}f} ({m / meds[0]:5.3f})" for m in meds)
         print(f"{name:28s}{cells}")
 
 

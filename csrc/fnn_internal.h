@@ -51,9 +51,8 @@ typedef struct {
     void (*activation_f64)(double *z, size_t len, fnn_activation act,
                            double slope);
     /* A small batch (m <= FNN_NETWORK_SMALL_M rows) through every layer of
-     * a network, each layer's columns split across up to nt threads (a
-     * layer far below the split's bar on one); the caller has checked the
-     * chain and applies the softmax. */
+     * a network, each layer's columns split across nt threads; the caller
+     * has checked the chain and applies the softmax. */
     void (*network_small_f32)(int m, const float *x, int n_layers,
                               const fnn_dense_layer_f32 *layers, int nt);
     void (*network_small_f64)(int m, const double *x, int n_layers,

@@ -742,11 +742,8 @@ static void FN(network_small)(int m, const T *x, int n_layers,
     const T *in = x;
     for (int l = 0; l < n_layers; ++l) {
         FN(layer_job) job = {m, in, &layers[l]};
-        const double work = (double)m * layers[l].in_features * layers[l].out_features;
-        /* a layer much smaller than the split's bar stays on this thread:
-         * a hand-off to the other thread costs more than its share */
-        const int lnt = work * 2 < fnn_kernel_config()->network_min_work ? 1 : nt;
-        fnn_parallel(lnt, work, FN(network_small_task), &job);
+        fnn_parallel(nt, (double)m * layers[l].in_features * layers[l].out_features,
+                     FN(network_small_task), &job);
         in = layers[l].a;
     }
 }
