@@ -252,7 +252,13 @@ typedef struct {
  * kc rows of NR values ldb apart (a packed sliver, ldb = NR, or B itself
  * when its rows are contiguous).  Columns past nr are computed on zero
  * padding and not stored.  act is a compile-time constant in each instantiation below, so
- * the epilogue's switch disappears.
+ * the epilogue's switch disappears; so are rows and nv, the part of the
+ * tile computed: rows of A (FNN_MR, or FNN_MR / 2 for a last sliver of at
+ * most that many rows) by nv vectors of B (2, or 1 for a last sliver of at
+ * most VL columns).  Without them a ragged edge costs a whole tile: 100
+ * columns cost as much as 128, 64 rows as much as 72.  Each output element
+ * sees the same operations whichever part computes it, so results do not
+ * depend on where the tiles fall.
  */
 static FNN_ALWAYS_INLINE void FN(ukernel_body)(int kc, const T *restrict a,
                                                ptrdiff_t rsa, ptrdiff_t csa,
@@ -262,7 +268,8 @@ static FNN_ALWAYS_INLINE void FN(ukernel_body)(int kc, const T *restrict a,
                                                int mr, int nr,
                                                const T *restrict bias,
                                                const FN(epilogue) *ep,
-                                               const int act)
+                                               const int act, const int rows,
+                                               const int nv)
 {
     VEC acc[FNN_MR][2];
     const VEC zero = FN(vsplat)((T)0);
@@ -270,9 +277,9 @@ static FNN_ALWAYS_INLINE void FN(ukernel_body)(int kc, const T *restrict a,
      * misses on a C too large for the caches overlap the arithmetic. */
     if (ep->load_c) {
 #pragma GCC unroll 16
-        for (int i = 0; i < FNN_MR; ++i) {
+        for (int i = 0; i < rows; ++i) {
             __builtin_prefetch(c + i * ldc, 0, 3);
-            __builtin_prefetch(c + i * ldc + NR - 1, 0, 3);
+            __builtin_prefetch(c + i * ldc + nv * VL - 1, 0, 3);
         }
     }
 #pragma GCC unroll 16
@@ -282,25 +289,25 @@ static FNN_ALWAYS_INLINE void FN(ukernel_body)(int kc, const T *restrict a,
      * base[0], base[rsa] or base[2*rsa], all scaled-index addresses. */
     const T *ab[FNN_MR / 3];
 #pragma GCC unroll 8
-    for (int g = 0; g < FNN_MR / 3; ++g) ab[g] = a + 3 * g * rsa;
+    for (int g = 0; g < rows / 3; ++g) ab[g] = a + 3 * g * rsa;
 
 #pragma GCC unroll 4
     for (int p = 0; p < kc; ++p) {
         const VEC b0 = FN(vload)(bp);
-        const VEC b1 = FN(vload)(bp + VL);
+        const VEC b1 = nv == 2 ? FN(vload)(bp + VL) : zero;
 #pragma GCC unroll 16
-        for (int i = 0; i < FNN_MR; ++i) {
+        for (int i = 0; i < rows; ++i) {
             const VEC ai = FN(vsplat)(ab[i / 3][(i % 3) * rsa]);
             acc[i][0] += ai * b0;
-            acc[i][1] += ai * b1;
+            if (nv == 2) acc[i][1] += ai * b1;
         }
 #pragma GCC unroll 8
-        for (int g = 0; g < FNN_MR / 3; ++g) ab[g] += csa;
+        for (int g = 0; g < rows / 3; ++g) ab[g] += csa;
         bp += ldb;
     }
 
     /* Epilogue: everything below works on the accumulators. */
-    const int full = (mr == FNN_MR) && (nr == NR);
+    const int full = (mr == rows) && (nr == nv * VL);
     T edge[FNN_MR * NR] __attribute__((aligned(64)));
     const VEC valpha = FN(vsplat)(ep->alpha);
     if (ep->load_c) {
@@ -315,23 +322,23 @@ static FNN_ALWAYS_INLINE void FN(ukernel_body)(int kc, const T *restrict a,
             lds = NR;
         }
 #pragma GCC unroll 16
-        for (int i = 0; i < FNN_MR; ++i) {
+        for (int i = 0; i < rows; ++i) {
             acc[i][0] = valpha * acc[i][0] + vbeta * FN(vload)(src + i * lds);
-            acc[i][1] = valpha * acc[i][1] + vbeta * FN(vload)(src + i * lds + VL);
+            if (nv == 2) acc[i][1] = valpha * acc[i][1] + vbeta * FN(vload)(src + i * lds + VL);
         }
     } else if (ep->alpha != (T)1) {
 #pragma GCC unroll 16
-        for (int i = 0; i < FNN_MR; ++i) {
+        for (int i = 0; i < rows; ++i) {
             acc[i][0] *= valpha;
-            acc[i][1] *= valpha;
+            if (nv == 2) acc[i][1] *= valpha;
         }
     }
     if (ep->last) {
         if (bias) {
             VEC bb0, bb1;
-            if (nr == NR) {
+            if (nr == nv * VL) {
                 bb0 = FN(vload)(bias);
-                bb1 = FN(vload)(bias + VL);
+                bb1 = nv == 2 ? FN(vload)(bias + VL) : zero;
             } else {
                 T pad[NR];
                 for (int j = 0; j < NR; ++j) pad[j] = j < nr ? bias[j] : (T)0;
@@ -339,31 +346,31 @@ static FNN_ALWAYS_INLINE void FN(ukernel_body)(int kc, const T *restrict a,
                 bb1 = FN(vload)(pad + VL);
             }
 #pragma GCC unroll 16
-            for (int i = 0; i < FNN_MR; ++i) {
+            for (int i = 0; i < rows; ++i) {
                 acc[i][0] += bb0;
-                acc[i][1] += bb1;
+                if (nv == 2) acc[i][1] += bb1;
             }
         }
         if (act != FNN_ACT_IDENTITY) {
             const VEC vslope = FN(vsplat)(ep->slope);
 #pragma GCC unroll 16
-            for (int i = 0; i < FNN_MR; ++i) {
+            for (int i = 0; i < rows; ++i) {
                 acc[i][0] = FN(vact)(acc[i][0], act, vslope);
-                acc[i][1] = FN(vact)(acc[i][1], act, vslope);
+                if (nv == 2) acc[i][1] = FN(vact)(acc[i][1], act, vslope);
             }
         }
     }
     if (full) {
 #pragma GCC unroll 16
-        for (int i = 0; i < FNN_MR; ++i) {
+        for (int i = 0; i < rows; ++i) {
             FN(vstore)(c + i * ldc, acc[i][0]);
-            FN(vstore)(c + i * ldc + VL, acc[i][1]);
+            if (nv == 2) FN(vstore)(c + i * ldc + VL, acc[i][1]);
         }
     } else {
 #pragma GCC unroll 16
-        for (int i = 0; i < FNN_MR; ++i) {
+        for (int i = 0; i < rows; ++i) {
             FN(vstore)(edge + i * NR, acc[i][0]);
-            FN(vstore)(edge + i * NR + VL, acc[i][1]);
+            if (nv == 2) FN(vstore)(edge + i * NR + VL, acc[i][1]);
         }
         for (int i = 0; i < mr; ++i)
             memcpy(c + i * ldc, edge + i * NR, (size_t)nr * sizeof(T));
@@ -375,15 +382,39 @@ typedef void (*FN(ukernel_fn))(int kc, const T *a, ptrdiff_t rsa,
                                ptrdiff_t ldc, int mr, int nr, const T *bias,
                                const FN(epilogue) *ep);
 
+/* Each activation's micro-kernel: the full tile inline, the narrower parts
+ * out of line, so that the full tile's code is the same as if they did
+ * not exist. */
 #define FNN_DEFINE_UKERNEL(actname, actid)                                    \
+    static FNN_NOINLINE void FN(ukernel_edge_##actname)(                      \
+        int kc, const T *a, ptrdiff_t rsa, ptrdiff_t csa, const T *bp,        \
+        ptrdiff_t ldb, T *c, ptrdiff_t ldc, int mr, int nr, const T *bias,    \
+        const FN(epilogue) *ep)                                               \
+    {                                                                         \
+        const int rows = mr <= FNN_MR / 2 ? FNN_MR / 2 : FNN_MR;              \
+        if (nr > VL)                                                          \
+            FN(ukernel_body)(kc, a, rsa, csa, bp, ldb, c, ldc, mr, nr, bias,  \
+                             ep, actid, FNN_MR / 2, 2);                       \
+        else if (rows == FNN_MR)                                              \
+            FN(ukernel_body)(kc, a, rsa, csa, bp, ldb, c, ldc, mr, nr, bias,  \
+                             ep, actid, FNN_MR, 1);                           \
+        else                                                                  \
+            FN(ukernel_body)(kc, a, rsa, csa, bp, ldb, c, ldc, mr, nr, bias,  \
+                             ep, actid, FNN_MR / 2, 1);                       \
+    }                                                                         \
     static void FN(ukernel_##actname)(int kc, const T *a, ptrdiff_t rsa,      \
                                       ptrdiff_t csa, const T *bp,             \
                                       ptrdiff_t ldb, T *c,                    \
                                       ptrdiff_t ldc, int mr, int nr,          \
                                       const T *bias, const FN(epilogue) *ep)  \
     {                                                                         \
+        if (nr <= VL || mr <= FNN_MR / 2) {                                   \
+            FN(ukernel_edge_##actname)(kc, a, rsa, csa, bp, ldb, c, ldc, mr,  \
+                                       nr, bias, ep);                         \
+            return;                                                           \
+        }                                                                     \
         FN(ukernel_body)(kc, a, rsa, csa, bp, ldb, c, ldc, mr, nr, bias, ep,  \
-                         actid);                                              \
+                         actid, FNN_MR, 2);                                   \
     }
 FNN_DEFINE_UKERNEL(identity, FNN_ACT_IDENTITY)
 FNN_DEFINE_UKERNEL(sigmoid, FNN_ACT_SIGMOID)

@@ -535,6 +535,28 @@ def test_bit_identical_repeats(dtype, nt):
                 assert np.array_equal(a, c), f"output {i} differs between runs (simd={path}, threads={nt})"
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", ACTS)
+def test_tile_edges_compute_what_whole_tiles_do(dtype, act):
+    """A ragged last sliver runs a narrower micro-kernel (half the rows, one
+    vector of columns): each element it computes is bit-identical to the
+    same element computed inside a whole tile of a larger product."""
+    rng = np.random.default_rng(5)
+    X, W, b = layer(rng, 108, 300, 128, dtype)
+    dA = rng.normal(size=(108, 128)).astype(dtype)
+    A = K.dense_forward(X, W, b, act)
+    for path in PATHS:
+        fastnn.set_simd_path(path)
+        fastnn.set_num_threads(1)
+        whole = K.dense_forward(X, W, b, act)
+        dW_whole = K.dense_backward(dA, A, X, W, act)[0]
+        for rows, cols in ((97, 128), (100, 100), (102, 113), (105, 120), (108, 99)):
+            part = K.dense_forward(X[:rows], W[:cols], b[:cols], act)
+            assert np.array_equal(part, whole[:rows, :cols]), f"forward {rows}x{cols} simd={path}"
+            dW = K.dense_backward(dA[:, :cols], A[:, :cols], X, W[:cols], act)[0]
+            assert np.array_equal(dW, dW_whole[:cols]), f"dW {cols} outputs simd={path}"
+
+
 # --------------------------------------------------------------------------
 # input handling
 # --------------------------------------------------------------------------
