@@ -40,7 +40,7 @@ typedef fnn_status (*fnn_gemm_f64_fn)(int m, int n, int k, double alpha,
                                       double slope, int max_threads,
                                       int *threads_used);
 
-/* One SIMD path: its GEMM and its vectorised activations. */
+/* One SIMD path: its GEMM, its vectorised activations and its Adam. */
 typedef struct {
     const char *name;
     int mr_f32, nr_f32, mr_f64, nr_f64; /* register tiles */
@@ -57,6 +57,13 @@ typedef struct {
                               const fnn_dense_layer_f32 *layers, int nt);
     void (*network_small_f64)(int m, const double *x, int n_layers,
                               const fnn_dense_layer_f64 *layers, int nt);
+    /* Adam on p[0..len) (adam_impl.h): every Adam update in fastnn goes
+     * through these, so all of them give the same results. */
+    void (*adam_f32)(float *p, const float *g, float *m, float *v, size_t len,
+                     float lr, const fnn_adam_f32 *adam, float l2);
+    void (*adam_f64)(double *p, const double *g, double *m, double *v,
+                     size_t len, double lr, const fnn_adam_f64 *adam,
+                     double l2);
 } fnn_kernel_table;
 
 /* Batches up to this many rows take the one-region network forward (the

@@ -1,5 +1,6 @@
 /*
- * gemm_isa.c -- the GEMM and the vectorised activations for ONE SIMD path.
+ * gemm_isa.c -- the GEMM, the vectorised activations and the Adam update
+ * for ONE SIMD path.
  *
  * CMake compiles this file once per path with that path's compiler flags
  * (e.g. -mavx512f for "avx512") and FNN_ISA set to the path's name; the
@@ -7,8 +8,8 @@
  * supports.  The code is written once with GCC/Clang vector extensions, so
  * the same source becomes AVX-512, AVX2+FMA, SSE2 or NEON code.
  *
- * The dtype-generic body lives in gemm_impl.h, included once for float and
- * once for double.
+ * The dtype-generic bodies live in gemm_impl.h and adam_impl.h (the Adam
+ * update), each included once for float and once for double.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -110,6 +111,7 @@ typedef int32_t fnn_vi32 __attribute__((vector_size(FNN_VBYTES)));
 #define ITYPE int32_t
 #define FNN_T_F32 1
 #include "gemm_impl.h"
+#include "adam_impl.h"
 #undef T
 #undef SFX
 #undef VL
@@ -129,6 +131,7 @@ typedef int64_t fnn_vi64 __attribute__((vector_size(FNN_VBYTES)));
 #define ITYPE int64_t
 #define FNN_T_F32 0
 #include "gemm_impl.h"
+#include "adam_impl.h"
 #undef T
 #undef SFX
 #undef VL
@@ -149,6 +152,8 @@ static const fnn_kernel_table fnn_table = {
     .activation_f64 = FNN_CAT(activation_f64_, FNN_ISA),
     .network_small_f32 = FNN_CAT(network_small_f32_, FNN_ISA),
     .network_small_f64 = FNN_CAT(network_small_f64_, FNN_ISA),
+    .adam_f32 = FNN_CAT(adam_f32_, FNN_ISA),
+    .adam_f64 = FNN_CAT(adam_f64_, FNN_ISA),
 };
 
 const fnn_kernel_table *FNN_CAT(fnn_kernels_, FNN_ISA)(void) { return &fnn_table; }

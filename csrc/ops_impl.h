@@ -200,46 +200,21 @@ void FN(fnn_sgd_momentum_update_)(T *p, const T *g, T *v, size_t len, T lr,
     }
 }
 
-/* One Adam element: the moments m, v updated in place from the gradient gi;
- * returns the step to subtract from the parameter (both Adam kernels). */
-static inline T FN(adam_step_one)(T gi, T *m, T *v, T b1, T b2, T eps, T step, T inv_bc2)
-{
-    const T mi = b1 * *m + ((T)1 - b1) * gi;
-    const T vi = b2 * *v + ((T)1 - b2) * gi * gi;
-    *m = mi;
-    *v = vi;
-    const T denom = (sizeof(T) == 4 ? (T)sqrtf((float)(vi * inv_bc2))
-                                    : (T)sqrt((double)(vi * inv_bc2))) + eps;
-    return step * mi / denom;
-}
-
 void FN(fnn_adam_update_)(T *p, const T *g, T *m, T *v, size_t len, T lr,
                           T b1, T b2, T eps, T weight_decay, T bc1, T bc2)
 {
-    const T decay = (T)1 - lr * weight_decay;
-    const T step = lr / bc1, inv_bc2 = (T)1 / bc2;
-    for (size_t i = 0; i < len; ++i)
-        p[i] = p[i] * decay - FN(adam_step_one)(g[i], &m[i], &v[i], b1, b2, eps, step, inv_bc2);
+    const FNN_CAT(fnn_adam_, SFX) adam = {b1, b2, eps, weight_decay, bc1, bc2};
+    fnn_active_kernels()->FNN_CAT(adam_, SFX)(p, g, m, v, len, lr, &adam, (T)0);
 }
 
 /* A weight slice's Adam update in a training step: with l2 != 0,
  * scikit-learn's coupled penalty, Adam on g + l2 p (as fnn_adam_l2_update,
- * without the sum of squares: the step sums them before updating). */
+ * without the sum of squares: the step sums them before updating).  The
+ * SIMD path's kernel (adam_impl.h), as every Adam update here. */
 static void FN(adam_weights)(T *p, const T *g, T *m, T *v, size_t len, T lr,
                              const FNN_CAT(fnn_adam_, SFX) *adam, T l2)
 {
-    if (l2 == (T)0) {
-        FN(fnn_adam_update_)(p, g, m, v, len, lr, adam->b1, adam->b2, adam->eps, adam->weight_decay, adam->bc1,
-                             adam->bc2);
-        return;
-    }
-    const T decay = (T)1 - lr * adam->weight_decay;
-    const T step = lr / adam->bc1, inv_bc2 = (T)1 / adam->bc2;
-    for (size_t i = 0; i < len; ++i) {
-        const T pi = p[i];
-        p[i] = pi * decay - FN(adam_step_one)(g[i] + l2 * pi, &m[i], &v[i], adam->b1, adam->b2, adam->eps, step,
-                                              inv_bc2);
-    }
+    fnn_active_kernels()->FNN_CAT(adam_, SFX)(p, g, m, v, len, lr, adam, l2);
 }
 
 /* The sum of p^2 in four lanes by index, added in a fixed order: the same

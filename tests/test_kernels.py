@@ -896,6 +896,36 @@ def test_adam_l2_update_is_adam_on_the_penalised_gradient(dtype, tol):
         np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-6), (np.float64, 1e-15)])
+def test_adam_update_on_every_simd_path_is_numpys_adamw(dtype, tol):
+    """Adam is compiled per SIMD path (csrc/adam_impl.h): on each, AdamW's
+    update and the penalised variant against NumPy, over a length that
+    leaves a remainder after every vector width."""
+    from fastnn import _core
+
+    rng = np.random.default_rng(6)
+    n = 1037
+    p0, g = rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)
+    m0, v0 = (0.1 * rng.standard_normal(n)).astype(dtype), rng.random(n).astype(dtype)
+    lr, b1, b2, eps, wd, bc1, bc2 = 0.01, 0.9, 0.999, 1e-8, 0.02, 0.19, 0.002
+    P, G, M, V = (a.astype(np.float64) for a in (p0, g, m0, v0))
+    m_ref, v_ref = b1 * M + (1 - b1) * G, b2 * V + (1 - b2) * G * G
+    p_ref = P * (1 - lr * wd) - lr / bc1 * m_ref / (np.sqrt(v_ref / bc2) + eps)
+    gi = G + 0.003 * P
+    m2, v2 = b1 * M + (1 - b1) * gi, b2 * V + (1 - b2) * gi * gi
+    p2_ref = P - lr / bc1 * m2 / (np.sqrt(v2 / bc2) + eps)
+    for path in PATHS:  # (conftest restores the selected path)
+        fastnn.set_simd_path(path)
+        p, m, v = p0.copy(), m0.copy(), v0.copy()
+        _core.adam_update(p, g, m, v, lr, b1, b2, eps, wd, bc1, bc2)
+        for got, ref in ((p, p_ref), (m, m_ref), (v, v_ref)):
+            np.testing.assert_allclose(got, ref, rtol=tol, atol=tol, err_msg=path)
+        p, m, v = p0.copy(), m0.copy(), v0.copy()
+        squares = _core.adam_l2_update(p, g, m, v, lr, b1, b2, eps, 0.003, bc1, bc2)
+        assert squares == pytest.approx(float(np.dot(P, P)), rel=1e-12)
+        np.testing.assert_allclose(p, p2_ref, rtol=tol, atol=tol, err_msg=path)
+
+
 @pytest.mark.parametrize("n", [40000, 300001])
 def test_adam_l2_update_is_the_same_on_any_number_of_threads(n):
     """Large arrays are split across threads by chunks: the update and the
