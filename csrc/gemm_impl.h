@@ -704,21 +704,38 @@ static FNN_ALWAYS_INLINE void FN(small_m_body)(int m, int n, int k, T alpha,
     }
 }
 
+/* Columns of B per chunk: as many as fill a quarter of the core's L2 (at
+ * least one group of 4).  Every block of rows reads the chunk, so a B
+ * larger than the L2 (a narrow layer's transposed product reads all of X
+ * here) comes from memory once, not once per block of rows. */
+static int FN(small_m_chunk)(int n, int k)
+{
+    const long l2 = fnn_cpu_info()->l2_bytes > 0 ? fnn_cpu_info()->l2_bytes : 256L * 1024;
+    const long per_col = (long)(k > 0 ? k : 1) * (long)sizeof(T);
+    const long cols = l2 / 4 / per_col / 4 * 4;
+    return cols < 4 ? 4 : (cols > n ? n : (int)cols);
+}
+
 static void FN(gemm_small_m)(int m, int n, int k, T alpha, const T *a,
                              ptrdiff_t rsa, const T *b, ptrdiff_t csb, T beta,
                              T *c, ptrdiff_t ldc, const T *bias,
                              fnn_activation act, T slope)
 {
-    for (int r0 = 0; r0 < m; r0 += FNN_SMALL_ROWS) {
-        const int mr = fnn_mini(FNN_SMALL_ROWS, m - r0);
-        const T *ar = a + r0 * rsa;
-        T *cr = c + r0 * ldc;
-        if (mr == 1)
-            FN(small_m_body)(mr, n, k, alpha, ar, rsa, b, csb, beta, cr, ldc, bias, 1);
-        else if (mr == 2)
-            FN(small_m_body)(mr, n, k, alpha, ar, rsa, b, csb, beta, cr, ldc, bias, 2);
-        else
-            FN(small_m_body)(mr, n, k, alpha, ar, rsa, b, csb, beta, cr, ldc, bias, FNN_SMALL_ROWS);
+    const int chunk = FN(small_m_chunk)(n, k);
+    for (int j0 = 0; j0 < n; j0 += chunk) {
+        const int nj = fnn_mini(chunk, n - j0);
+        const T *bj = b + (ptrdiff_t)j0 * csb, *biasj = bias ? bias + j0 : NULL;
+        for (int r0 = 0; r0 < m; r0 += FNN_SMALL_ROWS) {
+            const int mr = fnn_mini(FNN_SMALL_ROWS, m - r0);
+            const T *ar = a + r0 * rsa;
+            T *cr = c + r0 * ldc + j0;
+            if (mr == 1)
+                FN(small_m_body)(mr, nj, k, alpha, ar, rsa, bj, csb, beta, cr, ldc, biasj, 1);
+            else if (mr == 2)
+                FN(small_m_body)(mr, nj, k, alpha, ar, rsa, bj, csb, beta, cr, ldc, biasj, 2);
+            else
+                FN(small_m_body)(mr, nj, k, alpha, ar, rsa, bj, csb, beta, cr, ldc, biasj, FNN_SMALL_ROWS);
+        }
     }
     if (act != FNN_ACT_IDENTITY)
         for (int r = 0; r < m; ++r) FN(activation)(c + r * ldc, (size_t)n, act, slope);

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import fastnn
+from fastnn import kernels as K
 from fastnn import reference as R
 
 # ---- Dense ----------------------------------------------------------------------
@@ -144,6 +145,25 @@ def test_small_batch_forward_is_the_same_on_any_thread_count(n):
                              [layer.bias.astype(np.float64) for layer in model.layers],
                              ["sigmoid"] * 3 + ["softmax"], X.astype(np.float64))[-1]
     assert np.max(np.abs(outs[0] - want)) <= 1e-5
+
+
+@pytest.mark.parametrize("n", [17, 63, 100, 1000, 3001])
+def test_network_forward_equals_the_layer_by_layer_kernels_on_any_thread_count(n):
+    # Batches past the small-batch path (and Sequential.forward's chunks of rows): every row is bit
+    # for bit what one GEMM per layer over the whole batch, on one thread, gives.
+    rng = np.random.default_rng(n)
+    model = fastnn.Sequential([fastnn.Dense(784, 64, "sigmoid"), fastnn.Dense(64, 128, "relu"),
+                               fastnn.Dense(128, 512, "tanh"), fastnn.Dense(512, 10, "softmax")], seed=1)
+    X = rng.random((n, 784), dtype=np.float32)
+    fastnn.set_num_threads(1)
+    a = X
+    for layer in model.layers[:-1]:
+        a = K.dense_forward(a, layer.weight, layer.bias, layer.activation)
+    last = model.layers[-1]
+    want = K.softmax(K.dense_forward(a, last.weight, last.bias, "identity"))
+    for threads in (1, 2, 3):
+        fastnn.set_num_threads(threads)
+        np.testing.assert_array_equal(model.forward(X), want, err_msg=f"{threads} threads")
 
 
 def test_network_binding_follows_replaced_parameters_and_activation():
