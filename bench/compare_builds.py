@@ -99,8 +99,10 @@ def main() -> None:
                 for _ in range(calls):
                     call()
                 times[i][name].append((time.perf_counter() - start) / calls)
-    info = builds[0].build_info()
-    print(f"cpu: {info['cpu']['model_name']} (family {info['cpu']['family']} model {info['cpu']['model']}); "
+    # (the newest build's facts: builds before build_info() had "cpu" may come first)
+    info = next((i for i in (b.build_info() for b in reversed(builds)) if "cpu" in i), builds[-1].build_info())
+    cpu = info.get("cpu", {})
+    print(f"cpu: {cpu.get('model_name', '?')} (family {cpu.get('family', '?')} model {cpu.get('model', '?')}); "
           f"simd {info['simd_selected']}; 1 thread; medians of {args.rounds} rounds, us (ratio to the first build)")
     for name in work[0]:
         meds = [statistics.median(t[name]) for t in times]

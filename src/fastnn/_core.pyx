@@ -734,9 +734,9 @@ cdef class NetworkForward:
         if n == 0:
             return 0
         _dims(n)
-        # Rows go through the network in chunks: a chunk's activations stay
-        # in cache from one layer to the next (measured on the notes'
-        # network, batch 10,000: 1024-row chunks 14.9 ms, 8192-row 18.6 ms).
+        # Rows go through the network in chunks, so that a chunk's
+        # activations stay in cache from one layer to the next instead of
+        # travelling to memory and back.
         cdef Py_ssize_t chunk = min(n, _NETWORK_CHUNK_ROWS), s0, rows
         cdef size_t tbytes
         if floating is float:
