@@ -654,14 +654,16 @@ static FNN_ALWAYS_INLINE T FN(vsum)(VEC v)
 #endif
 }
 
-/* Up to the CPU's small_m rows (cpu.c) take this path, in blocks of
- * FNN_SMALL_ROWS (B is read once per block).  A block keeps ROWS x 4
- * accumulators, ROWS vectors of A and one of B in registers: 4 rows fill
- * 21 of AVX-512's 32, and with 16 vector registers (AVX2, SSE2, NEON's
- * first 16) 3 rows fill them exactly, where 4 would spill two accumulators
- * to the stack and reload B for every row. */
+/* Up to the CPU's small_m rows (cpu.c) take this path, in blocks of at
+ * most FNN_SMALL_ROWS rows (B is read once per block).  A block keeps
+ * ROWS x 4 accumulators, ROWS vectors of A and one of B in registers: 5
+ * rows fill 26 of AVX-512's 32, and with 16 vector registers (AVX2, SSE2,
+ * NEON's first 16) 3 rows fill them exactly, where 4 would spill two
+ * accumulators to the stack and reload B for every row.  A short last
+ * block loads B as often as a full one for fewer multiply-adds, so the
+ * rows are shared out as small_m_block says. */
 #if FNN_VBYTES == 64
-#define FNN_SMALL_ROWS 4
+#define FNN_SMALL_ROWS 5
 #else
 #define FNN_SMALL_ROWS 3
 #endif
@@ -704,6 +706,41 @@ static FNN_ALWAYS_INLINE void FN(small_m_body)(int m, int n, int k, T alpha,
     }
 }
 
+/* The blocks of m rows: with 5-row code, shared out evenly over
+ * ceil(m / 5) blocks where that leaves none under 4 rows (10 rows as
+ * 5 + 5, 13 as 4 + 4 + 5); otherwise, and with 3-row code, blocks of 4
+ * (or 3) and a shorter last one (6 rows as 4 + 2, which measured faster
+ * than 3 + 3).  Returns the number of blocks; block b is rows [r0, r1). */
+static FNN_ALWAYS_INLINE int FN(small_m_block)(int m, int b, int *r0, int *r1)
+{
+    const int step = FNN_SMALL_ROWS > 4 ? 4 : FNN_SMALL_ROWS;
+    const int nb = (m + FNN_SMALL_ROWS - 1) / FNN_SMALL_ROWS;
+    if (FNN_SMALL_ROWS > 4 && m / nb >= 4) {
+        *r0 = m * b / nb;
+        *r1 = m * (b + 1) / nb;
+        return nb;
+    }
+    *r0 = b * step;
+    *r1 = fnn_mini(m, *r0 + step);
+    return (m + step - 1) / step;
+}
+
+/* small_m_body for a block of mr <= FNN_SMALL_ROWS rows, with the row count
+ * a compile-time constant in each branch. */
+static void FN(small_m_rows)(int mr, int n, int k, T alpha, const T *a, ptrdiff_t rsa, const T *b,
+                             ptrdiff_t csb, T beta, T *c, ptrdiff_t ldc, const T *bias)
+{
+    switch (mr) {
+    case 1: FN(small_m_body)(mr, n, k, alpha, a, rsa, b, csb, beta, c, ldc, bias, 1); break;
+    case 2: FN(small_m_body)(mr, n, k, alpha, a, rsa, b, csb, beta, c, ldc, bias, 2); break;
+#if FNN_SMALL_ROWS > 3
+    case 3: /* (the 4-row code on a repeated last row, as before 5-row blocks) */
+    case 4: FN(small_m_body)(mr, n, k, alpha, a, rsa, b, csb, beta, c, ldc, bias, 4); break;
+#endif
+    default: FN(small_m_body)(mr, n, k, alpha, a, rsa, b, csb, beta, c, ldc, bias, FNN_SMALL_ROWS); break;
+    }
+}
+
 /* Columns of B per chunk: as many as fill a quarter of the core's L2 (at
  * least one group of 4).  Every block of rows reads the chunk, so a B
  * larger than the L2 (a narrow layer's transposed product reads all of X
@@ -725,16 +762,9 @@ static void FN(gemm_small_m)(int m, int n, int k, T alpha, const T *a,
     for (int j0 = 0; j0 < n; j0 += chunk) {
         const int nj = fnn_mini(chunk, n - j0);
         const T *bj = b + (ptrdiff_t)j0 * csb, *biasj = bias ? bias + j0 : NULL;
-        for (int r0 = 0; r0 < m; r0 += FNN_SMALL_ROWS) {
-            const int mr = fnn_mini(FNN_SMALL_ROWS, m - r0);
-            const T *ar = a + r0 * rsa;
-            T *cr = c + r0 * ldc + j0;
-            if (mr == 1)
-                FN(small_m_body)(mr, nj, k, alpha, ar, rsa, bj, csb, beta, cr, ldc, biasj, 1);
-            else if (mr == 2)
-                FN(small_m_body)(mr, nj, k, alpha, ar, rsa, bj, csb, beta, cr, ldc, biasj, 2);
-            else
-                FN(small_m_body)(mr, nj, k, alpha, ar, rsa, bj, csb, beta, cr, ldc, biasj, FNN_SMALL_ROWS);
+        for (int blk = 0, r0 = 0, r1 = 0; blk < FN(small_m_block)(m, blk, &r0, &r1); ++blk) {
+            FN(small_m_rows)(r1 - r0, nj, k, alpha, a + r0 * rsa, rsa, bj, csb, beta, c + r0 * ldc + j0, ldc,
+                             biasj);
         }
     }
     if (act != FNN_ACT_IDENTITY)
@@ -767,16 +797,9 @@ static void FN(network_small_task)(void *ctx, int task, int n_tasks)
     if (j1 <= j0) return;
     const T *w = L->w + (ptrdiff_t)j0 * k;
     const T *b = L->b ? L->b + j0 : NULL;
-    for (int r0 = 0; r0 < m; r0 += FNN_SMALL_ROWS) {
-        const int mr = fnn_mini(FNN_SMALL_ROWS, m - r0);
-        const T *ar = job->in + (ptrdiff_t)r0 * k;
-        T *cr = L->a + (ptrdiff_t)r0 * n + j0;
-        if (mr == 1)
-            FN(small_m_body)(mr, j1 - j0, k, (T)1, ar, k, w, k, (T)0, cr, n, b, 1);
-        else if (mr == 2)
-            FN(small_m_body)(mr, j1 - j0, k, (T)1, ar, k, w, k, (T)0, cr, n, b, 2);
-        else
-            FN(small_m_body)(mr, j1 - j0, k, (T)1, ar, k, w, k, (T)0, cr, n, b, FNN_SMALL_ROWS);
+    for (int blk = 0, r0 = 0, r1 = 0; blk < FN(small_m_block)(m, blk, &r0, &r1); ++blk) {
+        FN(small_m_rows)(r1 - r0, j1 - j0, k, (T)1, job->in + (ptrdiff_t)r0 * k, k, w, k, (T)0,
+                         L->a + (ptrdiff_t)r0 * n + j0, n, b);
     }
     if (L->act != FNN_ACT_IDENTITY)
         for (int r = 0; r < m; ++r)

@@ -536,6 +536,27 @@ def test_bit_identical_repeats(dtype, nt):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_small_batch_rows_do_not_depend_on_the_row_blocks(dtype):
+    """Up to 16 rows take the dot-product path, in blocks of rows that depend
+    on the batch size: each row comes out the same for every batch size and
+    as the batch's transposed product (a 10-output layer), on every path."""
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((16, 300)).astype(dtype)
+    W, b = rng.standard_normal((37, 300)).astype(dtype), rng.standard_normal(37).astype(dtype)
+    W10, b10 = W[:10].copy(), b[:10].copy()
+    for path in PATHS:  # (conftest restores the selected path)
+        fastnn.set_simd_path(path)
+        whole = K.dense_forward(X, W, b, "tanh")
+        for m in range(1, 17):
+            np.testing.assert_array_equal(K.dense_forward(X[:m], W, b, "tanh"), whole[:m], err_msg=f"{path} m={m}")
+        # the transposed product: W10 (10 rows) against every row of X, as one block plan
+        wide = K.dense_forward(np.tile(X, (8, 1)), W10, b10, "identity")
+        np.testing.assert_array_equal(wide[:16], wide[16:32], err_msg=path)
+        np.testing.assert_allclose(wide[:16], X.astype(np.float64) @ W10.T.astype(np.float64) + b10,
+                                   rtol=TOL[dtype], atol=TOL[dtype] * 10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", ACTS)
 def test_tile_edges_compute_what_whole_tiles_do(dtype, act):
     """A ragged last sliver runs a narrower micro-kernel (half the rows, one
