@@ -741,15 +741,15 @@ static void FN(small_m_rows)(int mr, int n, int k, T alpha, const T *a, ptrdiff_
     }
 }
 
-/* Columns of B per chunk: as many as fill a quarter of the core's L2 (at
- * least one group of 4).  Every block of rows reads the chunk, so a B
- * larger than the L2 (a narrow layer's transposed product reads all of X
- * here) comes from memory once, not once per block of rows. */
+/* Columns of B per chunk: as many as fill half the packed GEMM's panel
+ * budget (panel_kb, cpu.c: half the L2 unless the CPU's row says
+ * otherwise), at least one group of 4.  Every block of rows reads the
+ * chunk, so a B larger than the L2 (a narrow layer's transposed product
+ * reads all of X here) comes from memory once, not once per block. */
 static int FN(small_m_chunk)(int n, int k)
 {
-    const long l2 = fnn_cpu_info()->l2_bytes > 0 ? fnn_cpu_info()->l2_bytes : 256L * 1024;
-    const long per_col = (long)(k > 0 ? k : 1) * (long)sizeof(T);
-    const long cols = l2 / 4 / per_col / 4 * 4;
+    const long budget = (long)fnn_kernel_config()->panel_kb * 1024 / 2;
+    const long cols = budget / ((long)fnn_maxi(k, 1) * (long)sizeof(T)) / 4 * 4;
     return cols < 4 ? 4 : (cols > n ? n : (int)cols);
 }
 

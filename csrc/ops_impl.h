@@ -67,8 +67,9 @@ static void FN(activation_backward)(int n, int out, const T *da, const T *a,
  * epilogue.  A narrow layer (the 10 outputs of a classifier) would fill
  * only out of the micro-tile's NR columns, so it computes the transpose
  * A^T = W X^T instead (its few rows take the GEMM's dot-product path, or
- * fill MR-row tiles), and transposes it into A adding the bias.  Each element is the same sum in the same
- * order either way: the results are identical. */
+ * fill MR-row tiles), and transposes it into A adding the bias.  Each
+ * element is the same sum in the same order either way: the results are
+ * identical. */
 static fnn_status FN(dense_forward_threads)(int nt, int n, int in, int out, const T *x, const T *w,
                                             const T *b, fnn_activation act, T slope, T *a)
 {

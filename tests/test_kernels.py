@@ -538,21 +538,26 @@ def test_bit_identical_repeats(dtype, nt):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_small_batch_rows_do_not_depend_on_the_row_blocks(dtype):
     """Up to 16 rows take the dot-product path, in blocks of rows that depend
-    on the batch size: each row comes out the same for every batch size and
-    as the batch's transposed product (a 10-output layer), on every path."""
+    on the batch size, over B in chunks of columns: each row comes out the
+    same for every batch size from 1 to 16, and a 10-output layer's
+    transposed product (10 rows of W against every row of X) gives each row
+    of X the same outputs whichever chunk of columns it falls in."""
     rng = np.random.default_rng(8)
     X = rng.standard_normal((16, 300)).astype(dtype)
     W, b = rng.standard_normal((37, 300)).astype(dtype), rng.standard_normal(37).astype(dtype)
     W10, b10 = W[:10].copy(), b[:10].copy()
+    # enough rows that the transposed product's columns span several chunks (a chunk holds at
+    # most half the largest panel budget of the CPU table, 2 MiB, over 300 values a column)
+    copies = 2 * (1 << 20) // (300 * X.itemsize) // 16 + 3
     for path in PATHS:  # (conftest restores the selected path)
         fastnn.set_simd_path(path)
         whole = K.dense_forward(X, W, b, "tanh")
         for m in range(1, 17):
             np.testing.assert_array_equal(K.dense_forward(X[:m], W, b, "tanh"), whole[:m], err_msg=f"{path} m={m}")
-        # the transposed product: W10 (10 rows) against every row of X, as one block plan
-        wide = K.dense_forward(np.tile(X, (8, 1)), W10, b10, "identity")
-        np.testing.assert_array_equal(wide[:16], wide[16:32], err_msg=path)
-        np.testing.assert_allclose(wide[:16], X.astype(np.float64) @ W10.T.astype(np.float64) + b10,
+        wide = K.dense_forward(np.tile(X, (copies, 1)), W10, b10, "identity").reshape(copies, 16, 10)
+        for i in range(1, copies):
+            np.testing.assert_array_equal(wide[i], wide[0], err_msg=f"{path} copy {i}")
+        np.testing.assert_allclose(wide[0], X.astype(np.float64) @ W10.T.astype(np.float64) + b10,
                                    rtol=TOL[dtype], atol=TOL[dtype] * 10)
 
 
