@@ -628,29 +628,69 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
  * two contiguous vectors: read them straight from memory, ROWS rows x 4
  * columns at a time, and finish with the same bias and vector activation. */
 
-/* The sum of a vector's lanes, by halving (log2 VL dependent adds rather
- * than VL of them: the horizontal sums dominate short dot products). */
-static FNN_ALWAYS_INLINE T FN(vsum)(VEC v)
+/* s[q] = the sum of v[q]'s lanes, for four vectors at once.  On AVX2 and
+ * AVX-512 the lanes are added by halving (upper half of every partial sum
+ * onto its lower half: log2 VL dependent adds, the tree of
+ * _mm512_reduce_add_ps), the four vectors' halves sharing registers, so
+ * a group of 4 outputs costs a few shuffles and adds: where a dot product
+ * is a few vectors long (k = 64 or 128), a horizontal sum per output
+ * costs as much as its multiply-adds.  The 16-byte paths add in order. */
+static FNN_ALWAYS_INLINE void FN(vsum4)(const VEC v[4], T s[4])
 {
 #if FNN_VBYTES == 64 && FNN_T_F32
-    return _mm512_reduce_add_ps((__m512)v);
+    /* 512 -> 256 bits: 128-bit lanes (l0 + l2, l1 + l3) of v0, then of v1 */
+    const __m512 h01 = _mm512_add_ps(_mm512_shuffle_f32x4((__m512)v[0], (__m512)v[1], 0x44),
+                                     _mm512_shuffle_f32x4((__m512)v[0], (__m512)v[1], 0xEE));
+    const __m512 h23 = _mm512_add_ps(_mm512_shuffle_f32x4((__m512)v[2], (__m512)v[3], 0x44),
+                                     _mm512_shuffle_f32x4((__m512)v[2], (__m512)v[3], 0xEE));
+    /* 256 -> 128: lane q holds v[q]'s four partial sums e0..e3 */
+    __m512 t = _mm512_add_ps(_mm512_shuffle_f32x4(h01, h23, 0x88), _mm512_shuffle_f32x4(h01, h23, 0xDD));
+    t = _mm512_add_ps(t, _mm512_permute_ps(t, 0x4E)); /* e0 + e2, e1 + e3 */
+    t = _mm512_add_ps(t, _mm512_permute_ps(t, 0xB1)); /* (e0 + e2) + (e1 + e3) */
+    _mm_storeu_ps(s, _mm512_castps512_ps128(
+                         _mm512_permutexvar_ps(_mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 8, 4, 0), t)));
 #elif FNN_VBYTES == 64
-    return _mm512_reduce_add_pd((__m512d)v);
+    const __m512d h01 = _mm512_add_pd(_mm512_shuffle_f64x2((__m512d)v[0], (__m512d)v[1], 0x44),
+                                      _mm512_shuffle_f64x2((__m512d)v[0], (__m512d)v[1], 0xEE));
+    const __m512d h23 = _mm512_add_pd(_mm512_shuffle_f64x2((__m512d)v[2], (__m512d)v[3], 0x44),
+                                      _mm512_shuffle_f64x2((__m512d)v[2], (__m512d)v[3], 0xEE));
+    __m512d t = _mm512_add_pd(_mm512_shuffle_f64x2(h01, h23, 0x88), _mm512_shuffle_f64x2(h01, h23, 0xDD));
+    t = _mm512_add_pd(t, _mm512_permute_pd(t, 0x55)); /* e0 + e1 */
+    _mm256_storeu_pd(s, _mm512_castpd512_pd256(_mm512_permutexvar_pd(_mm512_set_epi64(0, 0, 0, 0, 6, 4, 2, 0), t)));
 #elif FNN_VBYTES == 32 && FNN_T_F32
-    const __m256 x = (__m256)v;
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_movehdup_ps(h));
-    return _mm_cvtss_f32(h);
+    /* 256 -> 128: 128-bit lane 0 holds v0's (or v2's) partial sums, lane 1 v1's (v3's) */
+    const __m256 h01 = _mm256_add_ps(_mm256_permute2f128_ps((__m256)v[0], (__m256)v[1], 0x20),
+                                     _mm256_permute2f128_ps((__m256)v[0], (__m256)v[1], 0x31));
+    const __m256 h23 = _mm256_add_ps(_mm256_permute2f128_ps((__m256)v[2], (__m256)v[3], 0x20),
+                                     _mm256_permute2f128_ps((__m256)v[2], (__m256)v[3], 0x31));
+    __m256 u01 = _mm256_add_ps(h01, _mm256_permute_ps(h01, 0x4E));
+    __m256 u23 = _mm256_add_ps(h23, _mm256_permute_ps(h23, 0x4E));
+    u01 = _mm256_add_ps(u01, _mm256_permute_ps(u01, 0xB1));
+    u23 = _mm256_add_ps(u23, _mm256_permute_ps(u23, 0xB1));
+    /* elements 0 and 4 of each: (v0, v0, v2, v2 | v1, v1, v3, v3) */
+    const __m256 r = _mm256_shuffle_ps(u01, u23, 0x00);
+    s[0] = r[0];
+    s[1] = r[4];
+    s[2] = r[2];
+    s[3] = r[6];
 #elif FNN_VBYTES == 32
-    const __m256d x = (__m256d)v;
-    __m128d h = _mm_add_pd(_mm256_castpd256_pd128(x), _mm256_extractf128_pd(x, 1));
-    h = _mm_add_sd(h, _mm_unpackhi_pd(h, h));
-    return _mm_cvtsd_f64(h);
+    const __m256d h01 = _mm256_add_pd(_mm256_permute2f128_pd((__m256d)v[0], (__m256d)v[1], 0x20),
+                                      _mm256_permute2f128_pd((__m256d)v[0], (__m256d)v[1], 0x31));
+    const __m256d h23 = _mm256_add_pd(_mm256_permute2f128_pd((__m256d)v[2], (__m256d)v[3], 0x20),
+                                      _mm256_permute2f128_pd((__m256d)v[2], (__m256d)v[3], 0x31));
+    /* (v0 + swapped, v1 + swapped) then elements 0 and 2 */
+    const __m256d r = _mm256_unpacklo_pd(_mm256_add_pd(h01, _mm256_permute_pd(h01, 0x5)),
+                                         _mm256_add_pd(h23, _mm256_permute_pd(h23, 0x5)));
+    s[0] = r[0];
+    s[1] = r[2];
+    s[2] = r[1];
+    s[3] = r[3];
 #else
-    T sum = (T)0;
-    for (int l = 0; l < VL; ++l) sum += v[l];
-    return sum;
+    for (int q = 0; q < 4; ++q) {
+        T sum = (T)0;
+        for (int l = 0; l < VL; ++l) sum += v[q][l];
+        s[q] = sum;
+    }
 #endif
 }
 
@@ -694,8 +734,10 @@ static FNN_ALWAYS_INLINE void FN(small_m_body)(int m, int n, int k, T alpha,
             }
         }
         for (int r = 0; r < rows && r < m; ++r) {
+            T sums[4];
+            FN(vsum4)(acc[r], sums);
             for (int q = 0; q < nj; ++q) {
-                T sum = FN(vsum)(acc[r][q]);
+                T sum = sums[q];
                 for (int pp = p; pp < k; ++pp) sum += ai[r][pp] * bj[q][pp];
                 T z = alpha * sum;
                 if (beta != (T)0) z += beta * c[r * ldc + j + q];

@@ -562,6 +562,27 @@ def test_small_batch_rows_do_not_depend_on_the_row_blocks(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_small_batch_outputs_do_not_depend_on_their_place_in_a_group(dtype):
+    """The dot-product path finishes four outputs at a time (their lanes summed
+    together): an output comes out the same whichever of the four places its
+    row of W takes, and right, for short dot products with and without a
+    ragged tail."""
+    rng = np.random.default_rng(9)
+    for k in (64, 67, 128):
+        X = rng.standard_normal((5, k)).astype(dtype)
+        W, b = rng.standard_normal((12, k)).astype(dtype), rng.standard_normal(12).astype(dtype)
+        want = X.astype(np.float64) @ W.T.astype(np.float64) + b
+        for path in PATHS:
+            fastnn.set_simd_path(path)
+            for m in (1, 2, 5):
+                whole = K.dense_forward(X[:m], W, b, "identity")
+                np.testing.assert_allclose(whole, want[:m], rtol=TOL[dtype], atol=TOL[dtype] * 10)
+                for perm in (np.arange(12)[::-1], rng.permutation(12), np.roll(np.arange(12), 1)):
+                    got = K.dense_forward(X[:m], W[perm], b[perm], "identity")
+                    np.testing.assert_array_equal(got, whole[:, perm], err_msg=f"{path} k={k} m={m}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", ACTS)
 def test_tile_edges_compute_what_whole_tiles_do(dtype, act):
     """A ragged last sliver runs a narrower micro-kernel (half the rows, one
