@@ -69,12 +69,18 @@ typedef struct {
  *   sum, which a short K does not amortise; on Zen 3 (bench/small_batch.py
  *   --crossover, table in docs/performance.md) dot products win at 4 rows
  *   from K = 128, at 8 from K = 128-256 and at 12-16 only from K = 512-784,
- *   so its row asks for K >= 24 x rows. */
+ *   so its row asks for K >= 24 x rows.  Zen 5 (full-width 512-bit FMAs,
+ *   which speed the packed GEMM but not the sums' shuffles) measured the
+ *   same crossover: at 4 rows from K = 128, at 8 from K = 128-256, at
+ *   12-16 from K = 512; so 24 there too.  Its KC and panel were level with
+ *   Zen 4's values, which it keeps. */
 static const fnn_cpu_row fnn_cpu_configs[] = {
     {{"amd-zen4", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0},
      "AuthenticAMD", 0x19, {{0x10, 0x1f}, {0x60, 0x7f}, {0xa0, 0xaf}, {0, 0}}},
     {{"amd-zen3", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 24},
      "AuthenticAMD", 0x19, {{0x00, 0x0f}, {0x20, 0x5f}, {0, 0}}},
+    {{"amd-zen5", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 24},
+     "AuthenticAMD", 0x1a, {{0x00, 0x2f}, {0x40, 0x4f}, {0x60, 0x7f}, {0, 0}}},
     {{"intel-sapphire-emerald-rapids", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0},
      "GenuineIntel", 6, {{0x8f, 0x8f}, {0xcf, 0xcf}, {0, 0}}},
     {{"default", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0},

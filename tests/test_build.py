@@ -294,15 +294,17 @@ def test_fastnn_cpu_and_overrides_choose_the_parameters():
     assert (zen4["small_m"], zen4["dot_k_per_row"]) == (16, 0)
     zen3 = run_python(code, FASTNN_CPU="amd-zen3")
     assert (zen3["small_m"], zen3["dot_k_per_row"]) == (16, 24)
+    zen5 = run_python(code, FASTNN_CPU="amd-zen5")
+    assert (zen5["name"], zen5["kc"], zen5["small_m"], zen5["dot_k_per_row"]) == ("amd-zen5", 256, 16, 24)
     custom = run_python(code, FASTNN_CPU="default", FASTNN_KC="96", FASTNN_PANEL_KB="300", FASTNN_MIN_WORK="5000",
                         FASTNN_SMALL_M="99", FASTNN_DOT_K_PER_ROW="3")
     assert (custom["name"], custom["kc"], custom["panel_kb"], custom["gemm_min_work"], custom["small_m"],
             custom["dot_k_per_row"]) == ("default+env", 96, 300, 5000.0, 16, 3)  # small_m at most 16
 
 
-@pytest.mark.parametrize("row", ["amd-zen3", "amd-zen4"])
+@pytest.mark.parametrize("row", ["amd-zen3", "amd-zen4", "amd-zen5"])
 def test_small_batch_paths_of_each_row_agree_with_the_reference(row):
-    # rows up to 16 take the dot products or (Zen 3, K < 16 x rows) the
+    # rows up to 16 take the dot products or (Zen 3 and 5, K < 24 x rows) the
     # packed GEMM: either way the reference's values, and the same on 1 and
     # 2 threads
     code = """

@@ -543,12 +543,14 @@ def test_small_batch_rows_do_not_depend_on_the_row_blocks(dtype):
     transposed product (10 rows of W against every row of X) gives each row
     of X the same outputs whichever chunk of columns it falls in."""
     rng = np.random.default_rng(8)
-    X = rng.standard_normal((16, 300)).astype(dtype)
-    W, b = rng.standard_normal((37, 300)).astype(dtype), rng.standard_normal(37).astype(dtype)
+    # a K at which this CPU's row takes dot products for all 16 rows (some rows ask for K >= 24 x rows)
+    k = max(300, 16 * fastnn.build_info()["kernel_config"]["dot_k_per_row"])
+    X = rng.standard_normal((16, k)).astype(dtype)
+    W, b = rng.standard_normal((37, k)).astype(dtype), rng.standard_normal(37).astype(dtype)
     W10, b10 = W[:10].copy(), b[:10].copy()
     # enough rows that the transposed product's columns span several chunks (a chunk holds at
-    # most half the largest panel budget of the CPU table, 2 MiB, over 300 values a column)
-    copies = 2 * (1 << 20) // (300 * X.itemsize) // 16 + 3
+    # most half the largest panel budget of the CPU table, 2 MiB, over k values a column)
+    copies = 2 * (1 << 20) // (k * X.itemsize) // 16 + 3
     for path in PATHS:  # (conftest restores the selected path)
         fastnn.set_simd_path(path)
         whole = K.dense_forward(X, W, b, "tanh")
@@ -566,7 +568,9 @@ def test_small_batch_outputs_do_not_depend_on_their_place_in_a_group(dtype):
     """The dot-product path finishes four outputs at a time (their lanes summed
     together): an output comes out the same whichever of the four places its
     row of W takes, and right, for short dot products with and without a
-    ragged tail."""
+    ragged tail.  (Rows of the CPU table that send a short K to the packed
+    GEMM, K < 24 x rows, test that path at 5 rows of K 64 and 67: the same
+    holds there.)"""
     rng = np.random.default_rng(9)
     for k in (64, 67, 128):
         X = rng.standard_normal((5, k)).astype(dtype)
