@@ -3,10 +3,11 @@
 Each candidate is a set of environment overrides (FASTNN_CPU, FASTNN_KC,
 FASTNN_PANEL_KB, FASTNN_MIN_WORK); every round runs each candidate once, in
 its own process, in turn (interleaved, so a machine's slow phase hits all
-candidates alike), on the same workloads: GEMMs of the shapes training meets
+candidates alike), on the same workloads: GEMMs of the shapes training meets,
 a training epoch of the notes' MNIST network on random data, and its
-inference at batch 10,000 and at batch 1, on 1 and 2 threads.  It prints the median time per workload and candidate, and each
-candidate's time relative to the first.
+inference at batch 10,000, 16 and 1, on 1 and 2 threads.  It prints the
+median time per workload and candidate, and each candidate's time relative
+to the first.
 
     python bench/kernel_config.py FASTNN_PANEL_KB=1024 FASTNN_PANEL_KB=256
     python bench/kernel_config.py FASTNN_CPU=amd-zen4 FASTNN_CPU=amd-zen3 --rounds 9
@@ -53,8 +54,9 @@ for threads in (1, 2):
                                fastnn.Dense(128, 512, "sigmoid"), fastnn.Dense(512, 10, "softmax")], seed=0)
     Xt = rng.random((10000, 784), dtype=np.float32)
     out[f"predict b10000 t{threads}"] = best(lambda: model.predict_proba(Xt))
-    x1 = Xt[:1]
-    out[f"predict b1 t{threads}"] = best(lambda: [model.forward(x1) for _ in range(2000)]) / 2000
+    for rows in (1, 16):  # the small-batch network path
+        xs = Xt[:rows]
+        out[f"predict b{rows} t{threads}"] = best(lambda: [model.forward(xs) for _ in range(2000)]) / 2000
     for bs in (32, 128):
         trainer = fastnn.Trainer(model, "cross_entropy", fastnn.SGD(0.01), batch_size=bs)
         out[f"epoch b{bs} t{threads}"] = best(lambda: trainer.fit(X, y, epochs=1, verbose=0), repeat=3)

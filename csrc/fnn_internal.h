@@ -53,10 +53,10 @@ typedef struct {
     /* A small batch (m <= FNN_NETWORK_SMALL_M rows) through every layer of
      * a network, each layer's columns split across nt threads; the caller
      * has checked the chain and applies the softmax. */
-    void (*network_small_f32)(int m, const float *x, int n_layers,
-                              const fnn_dense_layer_f32 *layers, int nt);
-    void (*network_small_f64)(int m, const double *x, int n_layers,
-                              const fnn_dense_layer_f64 *layers, int nt);
+    fnn_status (*network_small_f32)(int m, const float *x, int n_layers,
+                                    const fnn_dense_layer_f32 *layers, int nt);
+    fnn_status (*network_small_f64)(int m, const double *x, int n_layers,
+                                    const fnn_dense_layer_f64 *layers, int nt);
     /* Adam on p[0..len) (adam_impl.h): every Adam update in fastnn goes
      * through these, so all of them give the same results. */
     void (*adam_f32)(float *p, const float *g, float *m, float *v, size_t len,

@@ -821,16 +821,21 @@ static void FN(gemm_small_m)(int m, int n, int k, T alpha, const T *a,
  * the previous layer's full output, activation included; the job's end is
  * the barrier before the next layer.  Worker w prefers task w, so the same
  * thread keeps reading the same rows of every W from call to call, and
- * they stay in its core's cache. */
+ * they stay in its core's cache.  A layer whose K is too short for dot
+ * products at this many rows (the CPU's dot_k_per_row, as the GEMM decides)
+ * runs the packed GEMM on the task's columns instead: its sums do not
+ * depend on where a column falls, so neither path's results depend on the
+ * thread count. */
 typedef struct {
-    int m;
+    int m, packed;
     const T *in;
     const FNN_CAT(fnn_dense_layer_, SFX) *layer;
+    fnn_status status[FNN_MAX_THREADS];
 } FN(layer_job);
 
 static void FN(network_small_task)(void *ctx, int task, int n_tasks)
 {
-    const FN(layer_job) *job = (const FN(layer_job) *)ctx;
+    FN(layer_job) *job = (FN(layer_job) *)ctx;
     const FNN_CAT(fnn_dense_layer_, SFX) *L = job->layer;
     const int m = job->m, n = L->out_features, k = L->in_features;
     const int groups = (n + 3) / 4;
@@ -839,6 +844,11 @@ static void FN(network_small_task)(void *ctx, int task, int n_tasks)
     if (j1 <= j0) return;
     const T *w = L->w + (ptrdiff_t)j0 * k;
     const T *b = L->b ? L->b + j0 : NULL;
+    if (job->packed) {
+        job->status[task] = FN(gemm_block)(m, j1 - j0, k, (T)1, job->in, k, 1, w, 1, k, (T)0, L->a + j0, n, b,
+                                           L->act, L->slope);
+        return;
+    }
     for (int blk = 0, r0 = 0, r1 = 0; blk < FN(small_m_block)(m, blk, &r0, &r1); ++blk) {
         FN(small_m_rows)(r1 - r0, j1 - j0, k, (T)1, job->in + (ptrdiff_t)r0 * k, k, w, k, (T)0,
                          L->a + (ptrdiff_t)r0 * n + j0, n, b);
@@ -848,17 +858,26 @@ static void FN(network_small_task)(void *ctx, int task, int n_tasks)
             FN(activation)(L->a + (ptrdiff_t)r * n + j0, (size_t)(j1 - j0), L->act, L->slope);
 }
 
-static void FN(network_small)(int m, const T *x, int n_layers,
-                              const FNN_CAT(fnn_dense_layer_, SFX) *layers,
-                              int nt)
+static fnn_status FN(network_small)(int m, const T *x, int n_layers,
+                                    const FNN_CAT(fnn_dense_layer_, SFX) *layers,
+                                    int nt)
 {
+    const long dot_k = fnn_kernel_config()->dot_k_per_row;
     const T *in = x;
     for (int l = 0; l < n_layers; ++l) {
-        FN(layer_job) job = {m, in, &layers[l]};
+        FN(layer_job) job;
+        job.m = m;
+        job.packed = (long)layers[l].in_features < dot_k * m;
+        job.in = in;
+        job.layer = &layers[l];
+        for (int t = 0; t < FNN_MAX_THREADS; ++t) job.status[t] = FNN_OK;
         fnn_parallel(nt, (double)m * layers[l].in_features * layers[l].out_features,
                      FN(network_small_task), &job);
+        for (int t = 0; t < FNN_MAX_THREADS; ++t)
+            if (job.status[t] != FNN_OK) return job.status[t];
         in = layers[l].a;
     }
+    return FNN_OK;
 }
 
 /* ---- the threaded GEMM ------------------------------------------------- */

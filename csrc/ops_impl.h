@@ -121,7 +121,8 @@ fnn_status FN(fnn_network_forward_)(int n, const T *x, int n_layers,
          * their own L2 beat one reading all of it, well before a GEMM would split) */
         const int by_work = (int)(work / fnn_kernel_config()->network_min_work);
         if (by_work < nt) nt = by_work > 1 ? by_work : 1;
-        fnn_active_kernels()->FNN_CAT(network_small_, SFX)(n, x, n_layers, layers, nt);
+        const fnn_status st = fnn_active_kernels()->FNN_CAT(network_small_, SFX)(n, x, n_layers, layers, nt);
+        if (st != FNN_OK) return st;
     } else {
         const T *in = x;
         for (int l = 0; l < n_layers; ++l) {

@@ -326,6 +326,39 @@ print(json.dumps([all(ok), len(ok)]))
     assert run_python(code, FASTNN_CPU=row) == [True, 27]
 
 
+@pytest.mark.parametrize("row", ["amd-zen3", "amd-zen4", "amd-zen5"])
+def test_small_batch_network_of_each_row_agrees_with_its_layers(row):
+    # up to 16 rows run the whole network in one call, each layer by dot
+    # products or (K < dot_k_per_row x rows) the packed GEMM: the same bits
+    # on any thread count, and the layer kernels' values (a narrow layer's
+    # kernel computes W X^T, whose rule counts W's rows, so the two may
+    # take different paths and round differently)
+    code = """
+import json, numpy as np, fastnn
+from fastnn import kernels as K
+rng = np.random.default_rng(12)
+model = fastnn.Sequential([fastnn.Dense(300, 64, "sigmoid"), fastnn.Dense(64, 40, "tanh"),
+                           fastnn.Dense(40, 8, "relu"), fastnn.Dense(8, 10, "softmax")], seed=3)
+for layer in model.layers:
+    layer.bias = rng.standard_normal(layer.bias.shape).astype(np.float32)
+ok = []
+for m in (1, 2, 3, 4, 5, 8, 9, 12, 16):
+    X = rng.standard_normal((m, 300)).astype(np.float32)
+    fastnn.set_num_threads(1)
+    a = X
+    for layer in model.layers[:-1]:
+        a = K.dense_forward(a, layer.weight, layer.bias, layer.activation)
+    want = K.softmax(K.dense_forward(a, model.layers[-1].weight, model.layers[-1].bias, "identity"))
+    outs = []
+    for t in (1, 2, 3):
+        fastnn.set_num_threads(t)
+        outs.append(model.forward(X))
+    ok.append(all(np.array_equal(o, outs[0]) for o in outs) and bool(np.allclose(outs[0], want, rtol=1e-5, atol=1e-6)))
+print(json.dumps([all(ok), len(ok)]))
+"""
+    assert run_python(code, FASTNN_CPU=row) == [True, 9]
+
+
 def test_bad_cpu_variables_are_named_in_a_warning():
     res = subprocess.run([sys.executable, "-c", "import fastnn; print(fastnn.build_info()['kernel_config']['kc'])"],
                          env=dict(os.environ, FASTNN_KC="lots", FASTNN_CPU="pentium"), capture_output=True,

@@ -131,7 +131,8 @@ def test_one_call_network_forward_matches_reference(dtype, threads, n, simd):
 @pytest.mark.parametrize("n", [1, 4, 16])
 def test_small_batch_forward_is_the_same_on_any_thread_count(n):
     # The notes' network at small batches (large enough to split each layer's columns across threads):
-    # every output is the same dot product on any thread count.
+    # every output is the same dot product (or, for a K too short for this CPU's dot products at n
+    # rows, the same packed GEMM sum) on any thread count.
     rng = np.random.default_rng(n)
     model = fastnn.Sequential([fastnn.Dense(784, 64, "sigmoid"), fastnn.Dense(64, 128, "sigmoid"),
                                fastnn.Dense(128, 512, "sigmoid"), fastnn.Dense(512, 10, "softmax")], seed=1)
