@@ -65,7 +65,8 @@ typedef struct {
  *   Zen 4 that wins up to 16 rows.  At most 16, which the training step's
  *   split and the small-batch network forward assume.
  * - dot_k_per_row: and only when K is at least this many times the rows
- *   (0: any K).  Each output of the dot-product path ends in a horizontal
+ *   (0: any K; the small-batch network forward asks the same of each
+ *   layer).  Each output of the dot-product path ends in a horizontal
  *   sum, which a short K does not amortise; on Zen 3 (bench/small_batch.py
  *   --crossover, table in docs/performance.md) dot products win at 4 rows
  *   from K = 128, at 8 from K = 128-256 and at 12-16 only from K = 512-784,
