@@ -136,6 +136,8 @@ def test_small_batch_forward_is_the_same_on_any_thread_count(n):
     rng = np.random.default_rng(n)
     model = fastnn.Sequential([fastnn.Dense(784, 64, "sigmoid"), fastnn.Dense(64, 128, "sigmoid"),
                                fastnn.Dense(128, 512, "sigmoid"), fastnn.Dense(512, 10, "softmax")], seed=1)
+    for layer in model.layers:  # (Dense starts with zero biases, which would leave their handling untested)
+        layer.bias = rng.normal(scale=0.1, size=layer.bias.shape).astype(np.float32)
     X = rng.random((n, 784), dtype=np.float32)
     outs = []
     for threads in (1, 2, 3):
