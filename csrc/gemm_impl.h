@@ -783,6 +783,15 @@ static void FN(small_m_rows)(int mr, int n, int k, T alpha, const T *a, ptrdiff_
     }
 }
 
+/* Whether m rows of depth k take dot products: at most the CPU's small_m
+ * rows, and k at least its dot_k_per_row times the rows (cpu.c).  The
+ * GEMM and the small-batch network forward both ask this. */
+static FNN_ALWAYS_INLINE int FN(dot_products_pay)(int m, int k)
+{
+    const fnn_config *cfg = fnn_kernel_config();
+    return m <= cfg->small_m && k > 0 && (long)k >= (long)cfg->dot_k_per_row * m;
+}
+
 /* Columns of B per chunk: as many as fill half the packed GEMM's panel
  * budget (panel_kb, cpu.c: half the L2 unless the CPU's row says
  * otherwise), at least one group of 4.  Every block of rows reads the
@@ -821,9 +830,9 @@ static void FN(gemm_small_m)(int m, int n, int k, T alpha, const T *a,
  * the previous layer's full output, activation included; the job's end is
  * the barrier before the next layer.  Worker w prefers task w, so the same
  * thread keeps reading the same rows of every W from call to call, and
- * they stay in its core's cache.  A layer whose K is too short for dot
- * products at this many rows (the CPU's dot_k_per_row, as the GEMM decides)
- * runs the packed GEMM on the task's columns instead: its sums do not
+ * they stay in its core's cache.  A layer whose rows and K do not pay for
+ * dot products (dot_products_pay, as for the GEMM) runs the packed GEMM on
+ * the task's columns instead: its sums do not
  * depend on where a column falls, so neither path's results depend on the
  * thread count. */
 typedef struct {
@@ -862,18 +871,13 @@ static fnn_status FN(network_small)(int m, const T *x, int n_layers,
                                     const FNN_CAT(fnn_dense_layer_, SFX) *layers,
                                     int nt)
 {
-    const long dot_k = fnn_kernel_config()->dot_k_per_row;
+    if (nt > FNN_MAX_THREADS) nt = FNN_MAX_THREADS;
     const T *in = x;
     for (int l = 0; l < n_layers; ++l) {
-        FN(layer_job) job;
-        job.m = m;
-        job.packed = (long)layers[l].in_features < dot_k * m;
-        job.in = in;
-        job.layer = &layers[l];
-        for (int t = 0; t < FNN_MAX_THREADS; ++t) job.status[t] = FNN_OK;
-        fnn_parallel(nt, (double)m * layers[l].in_features * layers[l].out_features,
-                     FN(network_small_task), &job);
-        for (int t = 0; t < FNN_MAX_THREADS; ++t)
+        const int k = layers[l].in_features;
+        FN(layer_job) job = {m, !FN(dot_products_pay)(m, k), in, &layers[l], {FNN_OK}};
+        fnn_parallel(nt, (double)m * k * layers[l].out_features, FN(network_small_task), &job);
+        for (int t = 0; t < nt; ++t)
             if (job.status[t] != FNN_OK) return job.status[t];
         in = layers[l].a;
     }
@@ -934,8 +938,7 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
     if (max_threads > FNN_MAX_THREADS) max_threads = FNN_MAX_THREADS;
     FN(gemm_job) job = {m, n, k, alpha, beta, slope, a, b, bias, rsa, csa, rsb, csb, ldc, c, act, 1, 1, {FNN_OK}};
     const double min_work = fnn_kernel_config()->gemm_min_work;
-    const int dot_k = fnn_kernel_config()->dot_k_per_row;
-    if (m <= fnn_kernel_config()->small_m && csa == 1 && rsb == 1 && k > 0 && (long)k >= (long)dot_k * m) {
+    if (csa == 1 && rsb == 1 && FN(dot_products_pay)(m, k)) {
         int nt_small = max_threads;
         const double work_small = (double)m * n * k;
         if (work_small / min_work < nt_small)
