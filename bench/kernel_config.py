@@ -1,7 +1,7 @@
 """Compare rows of the per-CPU kernel table (csrc/cpu.c) on this machine.
 
 Each candidate is a set of environment overrides (FASTNN_CPU, FASTNN_KC,
-FASTNN_PANEL_KB, FASTNN_MIN_WORK); every round runs each candidate once, in
+FASTNN_PANEL_KB, FASTNN_MIN_WORK, ...); every round runs each candidate once, in
 its own process, in turn (interleaved, so a machine's slow phase hits all
 candidates alike), on the same workloads: GEMMs of the shapes training meets,
 a training epoch of the notes' MNIST network on random data, and its

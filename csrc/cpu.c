@@ -7,7 +7,8 @@
  * family and model, and a last row for everything else.  Cache-dependent
  * sizes not given by a row are derived from this CPU's caches (sysfs, else
  * CPUID).  The choice is made once, at first use; FASTNN_CPU names a row to
- * use instead, and FASTNN_KC, FASTNN_PANEL_KB, FASTNN_MIN_WORK,
+ * use instead, and FASTNN_KC, FASTNN_PANEL_KB, FASTNN_MIN_WORK (the GEMM's),
+ * FASTNN_BACKWARD_MIN_WORK, FASTNN_NETWORK_MIN_WORK, FASTNN_STEP_MIN_WORK,
  * FASTNN_SMALL_M and FASTNN_DOT_K_PER_ROW override
  * single fields (for experiments: build_info() shows what is in use).
  *
@@ -74,7 +75,16 @@ typedef struct {
  *   which speed the packed GEMM but not the sums' shuffles) measured the
  *   same crossover: at 4 rows from K = 128, at 8 from K = 128-256, at
  *   12-16 from K = 512; so 24 there too.  Its KC and panel were level with
- *   Zen 4's values, which it keeps. */
+ *   Zen 4's values, which it keeps.
+ * - Intel Xeon (the row's models: Sapphire Rapids 0x8f, Emerald Rapids
+ *   0xcf, and 0xa7, which is what a KVM guest of these machines reports
+ *   for a Xeon with AMX and AVX512-FP16, so a core of that generation; on
+ *   bare metal 0xa7 is Rocket Lake, a desktop part nobody has measured,
+ *   which gets these values too): measured on the 0xa7 guest.  Dot
+ *   products lose there as on Zen 3 and 5 (at 16 rows below K = 512, at 8
+ *   below 128), so dot_k_per_row 24; and the small-batch network forward
+ *   splits only from 128 Ki multiply-adds: one row of the notes' network
+ *   (126 Ki) ran slower on two threads than on one. */
 static const fnn_cpu_row fnn_cpu_configs[] = {
     {{"amd-zen4", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0},
      "AuthenticAMD", 0x19, {{0x10, 0x1f}, {0x60, 0x7f}, {0xa0, 0xaf}, {0, 0}}},
@@ -82,8 +92,8 @@ static const fnn_cpu_row fnn_cpu_configs[] = {
      "AuthenticAMD", 0x19, {{0x00, 0x0f}, {0x20, 0x5f}, {0, 0}}},
     {{"amd-zen5", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 24},
      "AuthenticAMD", 0x1a, {{0x00, 0x2f}, {0x40, 0x4f}, {0x60, 0x7f}, {0, 0}}},
-    {{"intel-sapphire-emerald-rapids", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0},
-     "GenuineIntel", 6, {{0x8f, 0x8f}, {0xcf, 0xcf}, {0, 0}}},
+    {{"intel-sapphire-emerald-rapids", 256, 1024, 320 * 1024.0, 768 * 1024.0, 128 * 1024.0, 1024 * 1024.0, 16, 24},
+     "GenuineIntel", 6, {{0x8f, 0x8f}, {0xa7, 0xa7}, {0xcf, 0xcf}, {0, 0}}},
     {{"default", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0},
      NULL, 0, {{0, 0}}},
 };
@@ -233,6 +243,9 @@ static void fnn_choose(const fnn_cpu *cpu, fnn_config *cfg)
     if ((v = fnn_env_long("FASTNN_KC")) > 0) cfg->kc = (int)(v < 16 ? 16 : v > 4096 ? 4096 : v), custom = 1;
     if ((v = fnn_env_long("FASTNN_PANEL_KB")) > 0) cfg->panel_kb = (int)(v < 16 ? 16 : v), custom = 1;
     if ((v = fnn_env_long("FASTNN_MIN_WORK")) > 0) cfg->gemm_min_work = (double)v, custom = 1;
+    if ((v = fnn_env_long("FASTNN_BACKWARD_MIN_WORK")) > 0) cfg->backward_min_work = (double)v, custom = 1;
+    if ((v = fnn_env_long("FASTNN_NETWORK_MIN_WORK")) > 0) cfg->network_min_work = (double)v, custom = 1;
+    if ((v = fnn_env_long("FASTNN_STEP_MIN_WORK")) > 0) cfg->step_min_work = (double)v, custom = 1;
     if ((v = fnn_env_long("FASTNN_SMALL_M")) > 0) cfg->small_m = (int)(v > 16 ? 16 : v), custom = 1;
     if ((v = fnn_env_long("FASTNN_DOT_K_PER_ROW")) > 0) cfg->dot_k_per_row = (int)v, custom = 1;
     snprintf(fnn_config_name, sizeof fnn_config_name, "%s%s", row->config.name, custom ? "+env" : "");

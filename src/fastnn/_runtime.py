@@ -48,8 +48,10 @@ def build_info() -> dict[str, Any]:
           ``l2_bytes``, ``l3_bytes`` (0 when unknown).
         - ``kernel_config`` (dict): the per-CPU kernel parameters in use:
           ``name`` (the row of csrc/cpu.c's table; FASTNN_CPU names another,
-          "+env" marks FASTNN_KC / FASTNN_PANEL_KB / FASTNN_MIN_WORK / FASTNN_SMALL_M
-          / FASTNN_DOT_K_PER_ROW overrides), ``kc``, ``panel_kb``,
+          "+env" marks FASTNN_KC / FASTNN_PANEL_KB / FASTNN_MIN_WORK /
+          FASTNN_BACKWARD_MIN_WORK / FASTNN_NETWORK_MIN_WORK /
+          FASTNN_STEP_MIN_WORK / FASTNN_SMALL_M / FASTNN_DOT_K_PER_ROW
+          overrides), ``kc``, ``panel_kb``,
           ``gemm_min_work``, ``backward_min_work``, ``network_min_work``,
           ``step_min_work``, ``small_m``, ``dot_k_per_row``.
         - ``machine`` (str), ``python`` (str): the CPU architecture and the
@@ -196,8 +198,8 @@ def check_environment() -> None:
     -----
     RuntimeWarning
         For a FASTNN_SPIN_US that is not a whole number of microseconds, a
-        FASTNN_KC, FASTNN_PANEL_KB, FASTNN_MIN_WORK, FASTNN_SMALL_M or FASTNN_DOT_K_PER_ROW
-        that is not a positive whole number, a FASTNN_CPU that names no row of the CPU table, or a
+        FASTNN_KC, FASTNN_PANEL_KB, FASTNN_MIN_WORK, FASTNN_BACKWARD_MIN_WORK,
+        FASTNN_NETWORK_MIN_WORK, FASTNN_STEP_MIN_WORK, FASTNN_SMALL_M or FASTNN_DOT_K_PER_ROW that is not a positive whole number, a FASTNN_CPU that names no row of the CPU table, or a
         FASTNN_SIMD naming a SIMD path this CPU cannot run.
     """
     _respect_cpu_quota()
@@ -209,7 +211,8 @@ def check_environment() -> None:
             RuntimeWarning,
             stacklevel=3,
         )
-    for var in ("FASTNN_KC", "FASTNN_PANEL_KB", "FASTNN_MIN_WORK", "FASTNN_SMALL_M", "FASTNN_DOT_K_PER_ROW"):
+    for var in ("FASTNN_KC", "FASTNN_PANEL_KB", "FASTNN_MIN_WORK", "FASTNN_BACKWARD_MIN_WORK",
+                "FASTNN_NETWORK_MIN_WORK", "FASTNN_STEP_MIN_WORK", "FASTNN_SMALL_M", "FASTNN_DOT_K_PER_ROW"):
         value = os.environ.get(var)
         if value is not None and not re.fullmatch(r"[1-9][0-9]{0,8}", value):
             warnings.warn(f"{var}={value!r} is not a positive whole number; it is ignored", RuntimeWarning,
