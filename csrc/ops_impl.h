@@ -99,6 +99,53 @@ fnn_status FN(fnn_dense_forward_)(int n, int in, int out, const T *x,
 }
 
 
+/* A batch of more than FNN_NETWORK_SMALL_M rows per thread: each task
+ * runs its own rows through every layer, the softmax included, on one
+ * thread, so the threads never wait for each other between layers (one
+ * hand-off per call instead of one per layer) and each reads only the
+ * activations it wrote.  A row's outputs do not depend on the rows around
+ * it (every task's GEMMs take the packed path, as the whole batch's do),
+ * so the results are those of one thread. */
+typedef struct {
+    int n, n_layers;
+    const T *x;
+    const FNN_CAT(fnn_dense_layer_, SFX) *layers;
+    fnn_status status[FNN_MAX_THREADS];
+} FN(rows_job);
+
+static void FN(network_rows_task)(void *ctx, int task, int n_tasks)
+{
+    FN(rows_job) *job = (FN(rows_job) *)ctx;
+    const int r0 = (int)((long)job->n * task / n_tasks), r1 = (int)((long)job->n * (task + 1) / n_tasks);
+    const T *in = job->x + (ptrdiff_t)r0 * job->layers[0].in_features;
+    for (int l = 0; l < job->n_layers; ++l) {
+        const FNN_CAT(fnn_dense_layer_, SFX) *L = &job->layers[l];
+        T *a = L->a + (ptrdiff_t)r0 * L->out_features;
+        const fnn_status st = FN(dense_forward_threads)(1, r1 - r0, L->in_features, L->out_features, in, L->w,
+                                                        L->b, L->act, L->slope, a);
+        if (st != FNN_OK) {
+            job->status[task] = st;
+            return;
+        }
+        if (L->softmax) FN(fnn_softmax_)(r1 - r0, L->out_features, a, a);
+        in = a;
+    }
+}
+
+/* Threads for the row-split forward of n rows: each must get more than
+ * FNN_NETWORK_SMALL_M rows (the dot-product path would round differently)
+ * and the GEMM's minimum work per thread; 1: split each layer instead. */
+static int FN(network_row_threads)(int n, double work)
+{
+    int nt = fnn_get_num_threads();
+    if (nt > FNN_MAX_THREADS) nt = FNN_MAX_THREADS;
+    const int by_rows = n / (FNN_NETWORK_SMALL_M + 1);
+    const int by_work = (int)(work / fnn_kernel_config()->gemm_min_work);
+    if (by_rows < nt) nt = by_rows;
+    if (by_work < nt) nt = by_work;
+    return nt;
+}
+
 fnn_status FN(fnn_network_forward_)(int n, const T *x, int n_layers,
                                     const FNN_CAT(fnn_dense_layer_, SFX) *layers)
 {
@@ -123,6 +170,13 @@ fnn_status FN(fnn_network_forward_)(int n, const T *x, int n_layers,
         if (by_work < nt) nt = by_work > 1 ? by_work : 1;
         const fnn_status st = fnn_active_kernels()->FNN_CAT(network_small_, SFX)(n, x, n_layers, layers, nt);
         if (st != FNN_OK) return st;
+    } else if (FN(network_row_threads)(n, work) >= 2) {
+        const int nt = FN(network_row_threads)(n, work);
+        FN(rows_job) job = {n, n_layers, x, layers, {FNN_OK}};
+        fnn_parallel(nt, work, FN(network_rows_task), &job);
+        for (int t = 0; t < nt; ++t)
+            if (job.status[t] != FNN_OK) return job.status[t];
+        return FNN_OK; /* (each task applied the softmax to its rows) */
     } else {
         const T *in = x;
         for (int l = 0; l < n_layers; ++l) {

@@ -150,13 +150,16 @@ def test_small_batch_forward_is_the_same_on_any_thread_count(n):
     assert np.max(np.abs(outs[0] - want)) <= 1e-5
 
 
-@pytest.mark.parametrize("n", [17, 63, 100, 1000, 3001])
+@pytest.mark.parametrize("n", [17, 33, 34, 51, 63, 100, 1000, 3001])
 def test_network_forward_equals_the_layer_by_layer_kernels_on_any_thread_count(n):
     # Batches past the small-batch path (and Sequential.forward's chunks of rows): every row is bit
-    # for bit what one GEMM per layer over the whole batch, on one thread, gives.
+    # for bit what one GEMM per layer over the whole batch, on one thread, gives, whether the
+    # threads split each layer (fewer than 17 rows each) or run their own rows through every layer.
     rng = np.random.default_rng(n)
     model = fastnn.Sequential([fastnn.Dense(784, 64, "sigmoid"), fastnn.Dense(64, 128, "relu"),
                                fastnn.Dense(128, 512, "tanh"), fastnn.Dense(512, 10, "softmax")], seed=1)
+    for layer in model.layers:  # (Dense starts with zero biases, which would leave their handling untested)
+        layer.bias = rng.normal(scale=0.1, size=layer.bias.shape).astype(np.float32)
     X = rng.random((n, 784), dtype=np.float32)
     fastnn.set_num_threads(1)
     a = X
