@@ -84,7 +84,9 @@ typedef struct {
  *   products lose there as on Zen 3 and 5 (at 16 rows below K = 512, at 8
  *   below 128), so dot_k_per_row 24; and the small-batch network forward
  *   splits only from 128 Ki multiply-adds: one row of the notes' network
- *   (126 Ki) ran slower on two threads than on one. */
+ *   (126 Ki) ran slower on two threads than on one.  Its training steps of
+ *   16-28 rows (3-5 Mi multiply-adds per thread) were slower on two threads
+ *   too, and from 32 rows (two halves) much faster: step_min_work 5 Mi. */
 static const fnn_cpu_row fnn_cpu_configs[] = {
     {{"amd-zen4", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0},
      "AuthenticAMD", 0x19, {{0x10, 0x1f}, {0x60, 0x7f}, {0xa0, 0xaf}, {0, 0}}},
@@ -92,7 +94,8 @@ static const fnn_cpu_row fnn_cpu_configs[] = {
      "AuthenticAMD", 0x19, {{0x00, 0x0f}, {0x20, 0x5f}, {0, 0}}},
     {{"amd-zen5", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 24},
      "AuthenticAMD", 0x1a, {{0x00, 0x2f}, {0x40, 0x4f}, {0x60, 0x7f}, {0, 0}}},
-    {{"intel-sapphire-emerald-rapids", 256, 1024, 320 * 1024.0, 768 * 1024.0, 128 * 1024.0, 1024 * 1024.0, 16, 24},
+    {{"intel-sapphire-emerald-rapids", 256, 1024, 320 * 1024.0, 768 * 1024.0, 128 * 1024.0, 5 * 1024 * 1024.0, 16,
+      24},
      "GenuineIntel", 6, {{0x8f, 0x8f}, {0xa7, 0xa7}, {0xcf, 0xcf}, {0, 0}}},
     {{"default", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0},
      NULL, 0, {{0, 0}}},

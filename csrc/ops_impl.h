@@ -195,21 +195,20 @@ fnn_status FN(fnn_network_forward_)(int n, const T *x, int n_layers,
  * written by the calling thread, so a second thread must first pull its
  * share across from the other core's cache: it splits from a higher bar
  * than a forward GEMM (the CPU's backward_min_work, cpu.c). */
-static int FN(backward_threads)(int n, int in, int out)
+static int FN(backward_threads)(int nt, int n, int in, int out)
 {
     const double work = (double)n * in * out;
-    int nt = fnn_get_num_threads();
     const int by_work = (int)(work / fnn_kernel_config()->backward_min_work);
     return by_work < nt ? (by_work > 1 ? by_work : 1) : nt;
 }
 
-fnn_status FN(fnn_dense_backward_)(int n, int in, int out, const T *da,
-                                   const T *a, const T *x, const T *w,
-                                   fnn_activation act, T slope, T *dz, T *dw,
-                                   T *db, T *dx)
+/* fnn_dense_backward with at most max_threads threads. */
+static fnn_status FN(dense_backward_threads)(int max_threads, int n, int in, int out, const T *da, const T *a,
+                                             const T *x, const T *w, fnn_activation act, T slope, T *dz, T *dw,
+                                             T *db, T *dx)
 {
     FN(activation_backward)(n, out, da, a, act, slope, dz, db);
-    const int nt = FN(backward_threads)(n, in, out);
+    const int nt = FN(backward_threads)(max_threads, n, in, out);
     fnn_status st = FNN_OK;
     if (dx) /* dX (n x in) = dZ W */
         st = FN(fnn_gemm_threads_)(nt, n, in, out, (T)1, dz, out, 1, w, in, 1, (T)0, dx,
@@ -220,13 +219,22 @@ fnn_status FN(fnn_dense_backward_)(int n, int in, int out, const T *da,
     return st;
 }
 
-fnn_status FN(fnn_dense_backward_sgd_)(int n, int in, int out, const T *da,
-                                       const T *a, const T *x, T *w, T *b,
-                                       T lr, fnn_activation act, T slope,
-                                       T *dz, T *db_work, T *dx)
+fnn_status FN(fnn_dense_backward_)(int n, int in, int out, const T *da,
+                                   const T *a, const T *x, const T *w,
+                                   fnn_activation act, T slope, T *dz, T *dw,
+                                   T *db, T *dx)
+{
+    return FN(dense_backward_threads)(fnn_get_num_threads(), n, in, out, da, a, x, w, act, slope, dz, dw, db,
+                                      dx);
+}
+
+/* fnn_dense_backward_sgd with at most max_threads threads. */
+static fnn_status FN(dense_backward_sgd_threads)(int max_threads, int n, int in, int out, const T *da,
+                                                 const T *a, const T *x, T *w, T *b, T lr, fnn_activation act,
+                                                 T slope, T *dz, T *db_work, T *dx)
 {
     FN(activation_backward)(n, out, da, a, act, slope, dz, db_work);
-    const int nt = FN(backward_threads)(n, in, out);
+    const int nt = FN(backward_threads)(max_threads, n, in, out);
     fnn_status st = FNN_OK;
     if (dx) /* with the weights as they were before this step */
         st = FN(fnn_gemm_threads_)(nt, n, in, out, (T)1, dz, out, 1, w, in, 1, (T)0, dx,
@@ -238,6 +246,15 @@ fnn_status FN(fnn_dense_backward_sgd_)(int n, int in, int out, const T *da,
     if (st == FNN_OK && b)
         for (int o = 0; o < out; ++o) b[o] -= lr * db_work[o];
     return st;
+}
+
+fnn_status FN(fnn_dense_backward_sgd_)(int n, int in, int out, const T *da,
+                                       const T *a, const T *x, T *w, T *b,
+                                       T lr, fnn_activation act, T slope,
+                                       T *dz, T *db_work, T *dx)
+{
+    return FN(dense_backward_sgd_threads)(fnn_get_num_threads(), n, in, out, da, a, x, w, b, lr, act, slope, dz,
+                                          db_work, dx);
 }
 
 void FN(fnn_sgd_update_)(T *p, const T *g, size_t len, T lr)
@@ -785,17 +802,66 @@ static void FN(adam_task)(void *ctx, int task, int n_tasks)
     FN(adam_weights)(j->p + lo, j->g + lo, j->m + lo, j->v + lo, hi - lo, j->lr, j->adam, j->l2);
 }
 
-static void FN(adam_update_threads)(T *p, const T *g, T *m, T *v, size_t len, T lr,
+static void FN(adam_update_threads)(int max_threads, T *p, const T *g, T *m, T *v, size_t len, T lr,
                                     const FNN_CAT(fnn_adam_, SFX) *adam, T l2, double layer_work)
 {
     /* Only where the layer's own GEMMs went parallel (at least 2 x 320k
      * multiply-adds): otherwise the arrays sit in the first core's cache,
      * and a second thread pulling half of them over cost more than it
      * saved (a batch-8 step got slower). */
-    int nt = fnn_get_num_threads();
+    int nt = max_threads;
     if (len < 32768 || layer_work < 2.0 * 320.0 * 1024.0) nt = 1;
     FN(adam_job) job = {p, g, m, v, len, lr, l2, adam};
     fnn_parallel(nt, 8.0 * (double)len, FN(adam_task), &job);
+}
+
+/* The step on the whole batch: one GEMM per layer and pass, each on at most
+ * nt threads. */
+static fnn_status FN(train_step_whole)(int nt, int n, const T *x, const int64_t *labels, const T *y,
+                                       int n_layers, int first_trainable,
+                                       const FNN_CAT(fnn_train_layer_, SFX) *layers,
+                                       const FNN_CAT(fnn_adam_, SFX) *adam, T l2, double *loss,
+                                       int64_t *n_correct, const T *src, ptrdiff_t ld, const int64_t *rows)
+{
+    const int last = n_layers - 1;
+    if (rows) FN(gather_batch_rows)(0, n, layers[0].in_features, src, ld, rows, (T *)x);
+    const T *in = x;
+    for (int l = 0; l < n_layers; ++l) {
+        const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
+        const fnn_activation act = l == last ? FNN_ACT_IDENTITY : L->act;
+        const fnn_status st = FN(dense_forward_threads)(nt, n, L->in_features, L->out_features, in, L->w,
+                                                        L->b, act, L->slope, L->a);
+        if (st != FNN_OK) return st;
+        in = L->a;
+    }
+    const FNN_CAT(fnn_train_layer_, SFX) *top = &layers[last];
+    fnn_status st = FN(fnn_softmax_cross_entropy_)(n, top->out_features, top->a, labels, y, top->g,
+                                                   loss, n_correct);
+    if (st != FNN_OK || !isfinite(*loss)) return st; /* no update */
+    *loss += FN(penalty)(n_layers, layers, l2);
+    for (int l = last; l >= first_trainable; --l) {
+        const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
+        const T *x_in = l ? layers[l - 1].a : x;
+        T *dx = l > first_trainable ? layers[l - 1].g : NULL;
+        const fnn_activation act = l == last ? FNN_ACT_IDENTITY : L->act;
+        if (L->train && !adam)
+            st = FN(dense_backward_sgd_threads)(nt, n, L->in_features, L->out_features, L->g, L->a, x_in,
+                                                L->w, L->b, L->lr, act, L->slope, L->g, L->db, dx);
+        else if (L->train) { /* gradients, then Adam on them (dX used the old W) */
+            st = FN(dense_backward_threads)(nt, n, L->in_features, L->out_features, L->g, L->a, x_in, L->w,
+                                            act, L->slope, L->g, L->dw, L->b ? L->db : NULL, dx);
+            if (st != FNN_OK) return st;
+            FN(adam_update_threads)(nt, L->w, L->dw, L->m_w, L->v_w, (size_t)L->out_features * L->in_features,
+                                    L->lr, adam, l2, (double)n * L->in_features * L->out_features);
+            if (L->b)
+                FN(fnn_adam_update_)(L->b, L->db, L->m_b, L->v_b, (size_t)L->out_features, L->lr, adam->b1,
+                                     adam->b2, adam->eps, adam->weight_decay, adam->bc1, adam->bc2);
+        } else /* frozen, but a layer below learns: only dX */
+            st = FN(dense_backward_threads)(nt, n, L->in_features, L->out_features, L->g, L->a, x_in, L->w,
+                                            act, L->slope, L->g, NULL, NULL, dx);
+        if (st != FNN_OK) return st;
+    }
+    return FNN_OK;
 }
 
 static fnn_status FN(train_step)(int n, const T *x, const int64_t *labels, const T *y, int n_layers,
@@ -815,7 +881,6 @@ static fnn_status FN(train_step)(int n, const T *x, const int64_t *labels, const
         if (l > 0 && L->in_features != layers[l - 1].out_features) return FNN_ERR_ARG;
         if (L->train && first_trainable == n_layers) first_trainable = l;
     }
-    const int last = n_layers - 1;
     double work = 0.0;
     for (int l = 0; l < n_layers; ++l)
         work += 3.0 * n * layers[l].in_features * layers[l].out_features;
@@ -826,44 +891,15 @@ static fnn_status FN(train_step)(int n, const T *x, const int64_t *labels, const
     if (n >= FNN_STEP_SPLIT_ROWS && (fnn_get_num_threads() <= 2 || n / 2 <= FNN_NETWORK_SMALL_M))
         return FN(train_step_split)(n, x, labels, y, n_layers, first_trainable, layers, adam, l2, work, loss,
                                     n_correct, src, ld, rows);
-    if (rows) FN(gather_batch_rows)(0, n, layers[0].in_features, src, ld, rows, (T *)x);
-    const T *in = x;
-    for (int l = 0; l < n_layers; ++l) {
-        const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
-        const fnn_activation act = l == last ? FNN_ACT_IDENTITY : L->act;
-        const fnn_status st = FN(fnn_dense_forward_)(n, L->in_features, L->out_features, in, L->w,
-                                                     L->b, act, L->slope, L->a);
-        if (st != FNN_OK) return st;
-        in = L->a;
-    }
-    const FNN_CAT(fnn_train_layer_, SFX) *top = &layers[last];
-    fnn_status st = FN(fnn_softmax_cross_entropy_)(n, top->out_features, top->a, labels, y, top->g,
-                                                   loss, n_correct);
-    if (st != FNN_OK || !isfinite(*loss)) return st; /* no update */
-    *loss += FN(penalty)(n_layers, layers, l2);
-    for (int l = last; l >= first_trainable; --l) {
-        const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
-        const T *x_in = l ? layers[l - 1].a : x;
-        T *dx = l > first_trainable ? layers[l - 1].g : NULL;
-        const fnn_activation act = l == last ? FNN_ACT_IDENTITY : L->act;
-        if (L->train && !adam)
-            st = FN(fnn_dense_backward_sgd_)(n, L->in_features, L->out_features, L->g, L->a, x_in,
-                                             L->w, L->b, L->lr, act, L->slope, L->g, L->db, dx);
-        else if (L->train) { /* gradients, then Adam on them (dX used the old W) */
-            st = FN(fnn_dense_backward_)(n, L->in_features, L->out_features, L->g, L->a, x_in, L->w,
-                                         act, L->slope, L->g, L->dw, L->b ? L->db : NULL, dx);
-            if (st != FNN_OK) return st;
-            FN(adam_update_threads)(L->w, L->dw, L->m_w, L->v_w, (size_t)L->out_features * L->in_features,
-                                    L->lr, adam, l2, (double)n * L->in_features * L->out_features);
-            if (L->b)
-                FN(fnn_adam_update_)(L->b, L->db, L->m_b, L->v_b, (size_t)L->out_features, L->lr, adam->b1,
-                                     adam->b2, adam->eps, adam->weight_decay, adam->bc1, adam->bc2);
-        } else /* frozen, but a layer below learns: only dX */
-            st = FN(fnn_dense_backward_)(n, L->in_features, L->out_features, L->g, L->a, x_in, L->w,
-                                         act, L->slope, L->g, NULL, NULL, dx);
-        if (st != FNN_OK) return st;
-    }
-    return FNN_OK;
+    /* One thread count for the whole step: below the CPU's step_min_work
+     * per thread (cpu.c) all of it runs on this thread.  Left to itself each
+     * GEMM would split from its own size, and the weights and activations
+     * then cross between the cores at every layer: on Intel Xeon such a
+     * step of 16-28 rows ran slower on two threads than on one. */
+    const int nt = fnn_get_num_threads();
+    return FN(train_step_whole)(nt >= 2 && work / 2 >= fnn_kernel_config()->step_min_work ? nt : 1, n, x,
+                                labels, y, n_layers, first_trainable, layers, adam, l2, loss, n_correct, src, ld,
+                                rows);
 }
 
 fnn_status FN(fnn_network_train_step_)(int n, const T *x, const int64_t *labels,
