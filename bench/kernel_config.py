@@ -4,8 +4,9 @@ Each candidate is a set of environment overrides (FASTNN_CPU, FASTNN_KC,
 FASTNN_PANEL_KB, FASTNN_MIN_WORK, ...); every round runs each candidate once, in
 its own process, in turn (interleaved, so a machine's slow phase hits all
 candidates alike), on the same workloads: GEMMs of the shapes training meets,
-a training epoch of the notes' MNIST network on random data, and its
-inference at batch 10,000, 16 and 1, on 1 and 2 threads.  It prints the
+a training epoch of the notes' MNIST network on random data at batch 32
+and 128, a training step of 24 rows, and its inference at batch 10,000,
+128, 16 and 1, on 1 and 2 threads.  It prints the
 median time per workload and candidate, and each candidate's time relative
 to the first.
 
@@ -54,12 +55,16 @@ for threads in (1, 2):
                                fastnn.Dense(128, 512, "sigmoid"), fastnn.Dense(512, 10, "softmax")], seed=0)
     Xt = rng.random((10000, 784), dtype=np.float32)
     out[f"predict b10000 t{threads}"] = best(lambda: model.predict_proba(Xt))
-    for rows in (1, 16):  # the small-batch network path
+    for rows in (1, 16, 128):  # the small-batch network path; past it
         xs = Xt[:rows]
-        out[f"predict b{rows} t{threads}"] = best(lambda: [model.forward(xs) for _ in range(2000)]) / 2000
+        calls = 2000 if rows <= 16 else 200
+        out[f"predict b{rows} t{threads}"] = best(lambda: [model.forward(xs) for _ in range(calls)]) / calls
     for bs in (32, 128):
         trainer = fastnn.Trainer(model, "cross_entropy", fastnn.SGD(0.01), batch_size=bs)
         out[f"epoch b{bs} t{threads}"] = best(lambda: trainer.fit(X, y, epochs=1, verbose=0), repeat=3)
+    trainer = fastnn.Trainer(model, "cross_entropy", fastnn.SGD(0.01), batch_size=24)
+    xb, yb = X[:24], y[:24]  # a step below the split into halves (32 rows)
+    out[f"step b24 t{threads}"] = best(lambda: [trainer.step(xb, yb) for _ in range(200)]) / 200
 print(json.dumps(out))
 '''
 
