@@ -364,6 +364,40 @@ print(json.dumps([all(ok), len(ok)]))
     assert run_python(code, FASTNN_CPU=row) == [True, 9]
 
 
+def test_small_batch_steps_are_the_same_on_any_thread_count_under_either_step_bar():
+    # Steps of fewer than 32 rows run on the whole batch: every GEMM on the threads when the work
+    # per thread reaches FASTNN_STEP_MIN_WORK (1: always), all of them on one thread below it
+    # (a huge bar). Under either, with SGD or Adam, the weights after a few steps are bit for bit
+    # those of one thread, and the two bars give the same weights.
+    code = """
+import json, hashlib, numpy as np, fastnn
+rng = np.random.default_rng(5)
+out = []
+for n, opt in ((8, "sgd"), (20, "adam"), (31, "sgd")):
+    X = rng.standard_normal((n, 784)).astype(np.float32)
+    y = rng.integers(0, 10, n)
+    digests = []
+    for t in (1, 2, 3):
+        fastnn.set_num_threads(t)  # (784 x 256 at 8 rows and more: the backward GEMMs split too)
+        model = fastnn.Sequential([fastnn.Dense(784, 256, "sigmoid"), fastnn.Dense(256, 200, "tanh"),
+                                   fastnn.Dense(200, 10, "softmax")], seed=2)
+        optimizer = fastnn.SGD(0.1) if opt == "sgd" else fastnn.Adam(0.01)
+        trainer = fastnn.Trainer(model, "cross_entropy", optimizer, batch_size=n)
+        for _ in range(3):
+            trainer.step(X, y)
+        h = hashlib.sha256()
+        for layer in model.layers:
+            h.update(layer.weight.tobytes()); h.update(layer.bias.tobytes())
+        digests.append(h.hexdigest())
+    out.append(digests)
+print(json.dumps(out))
+"""
+    threads = run_python(code, FASTNN_STEP_MIN_WORK="1")
+    alone = run_python(code, FASTNN_STEP_MIN_WORK="999999999")
+    assert all(len(set(d)) == 1 for d in threads), threads
+    assert threads == alone
+
+
 def test_bad_cpu_variables_are_named_in_a_warning():
     res = subprocess.run([sys.executable, "-c", "import fastnn; print(fastnn.build_info()['kernel_config']['kc'])"],
                          env=dict(os.environ, FASTNN_KC="lots", FASTNN_CPU="pentium"), capture_output=True,
