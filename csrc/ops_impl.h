@@ -146,6 +146,16 @@ static int FN(network_row_threads)(int n, double work)
     return nt;
 }
 
+static fnn_status FN(network_rows)(int nt, int n, double work, const T *x, int n_layers,
+                                   const FNN_CAT(fnn_dense_layer_, SFX) *layers)
+{
+    FN(rows_job) job = {n, n_layers, x, layers, {FNN_OK}};
+    fnn_parallel(nt, work, FN(network_rows_task), &job);
+    for (int t = 0; t < nt; ++t)
+        if (job.status[t] != FNN_OK) return job.status[t];
+    return FNN_OK;
+}
+
 fnn_status FN(fnn_network_forward_)(int n, const T *x, int n_layers,
                                     const FNN_CAT(fnn_dense_layer_, SFX) *layers)
 {
@@ -161,6 +171,9 @@ fnn_status FN(fnn_network_forward_)(int n, const T *x, int n_layers,
         work += (double)n * L->in_features * L->out_features;
     }
     if (n == 0) return FNN_OK;
+    const int nt_rows = small ? 1 : FN(network_row_threads)(n, work);
+    if (nt_rows >= 2) /* (each task applies the softmax to its rows) */
+        return FN(network_rows)(nt_rows, n, work, x, n_layers, layers);
     const FNN_CAT(fnn_dense_layer_, SFX) *last = &layers[n_layers - 1];
     if (small) {
         int nt = fnn_get_num_threads();
@@ -170,13 +183,6 @@ fnn_status FN(fnn_network_forward_)(int n, const T *x, int n_layers,
         if (by_work < nt) nt = by_work > 1 ? by_work : 1;
         const fnn_status st = fnn_active_kernels()->FNN_CAT(network_small_, SFX)(n, x, n_layers, layers, nt);
         if (st != FNN_OK) return st;
-    } else if (FN(network_row_threads)(n, work) >= 2) {
-        const int nt = FN(network_row_threads)(n, work);
-        FN(rows_job) job = {n, n_layers, x, layers, {FNN_OK}};
-        fnn_parallel(nt, work, FN(network_rows_task), &job);
-        for (int t = 0; t < nt; ++t)
-            if (job.status[t] != FNN_OK) return job.status[t];
-        return FNN_OK; /* (each task applied the softmax to its rows) */
     } else {
         const T *in = x;
         for (int l = 0; l < n_layers; ++l) {
