@@ -977,6 +977,33 @@ def test_adam_update_on_every_simd_path_is_numpys_adamw(dtype, tol):
         np.testing.assert_allclose(p, p2_ref, rtol=tol, atol=tol, err_msg=path)
 
 
+def test_float32_adam_with_gradients_whose_squares_underflow_moves_p_as_numpy_does():
+    """Gradients below 2^-54 enter float32 Adam's v as 0 (their squares would
+    be subnormal, which Intel Xeons compute in slow microcode); p and m move
+    as NumPy's float64 AdamW says, and v differs by less than the square."""
+    from fastnn import _core
+
+    rng = np.random.default_rng(8)
+    n = 1037
+    scale = np.where(rng.random(n) < 0.5, 1e-21, 1e-3)  # half of them tiny
+    p0 = rng.standard_normal(n).astype(np.float32)
+    g = (rng.standard_normal(n) * scale).astype(np.float32)
+    m0 = (scale * np.abs(rng.standard_normal(n)) * np.sign(g)).astype(np.float32)  # (no cancellation in m)
+    v0 = np.where(scale < 1e-6, 0.0, 1e-6).astype(np.float32)  # v of the tiny ones starts at 0
+    lr, b1, b2, eps, bc1, bc2 = 0.01, 0.9, 0.999, 1e-8, 0.19, 0.002
+    P, G, M, V = (a.astype(np.float64) for a in (p0, g, m0, v0))
+    m_ref, v_ref = b1 * M + (1 - b1) * G, b2 * V + (1 - b2) * G * G
+    p_ref = P - lr / bc1 * m_ref / (np.sqrt(v_ref / bc2) + eps)
+    for path in PATHS:
+        fastnn.set_simd_path(path)
+        p, m, v = p0.copy(), m0.copy(), v0.copy()
+        _core.adam_update(p, g, m, v, lr, b1, b2, eps, 0.0, bc1, bc2)
+        np.testing.assert_allclose(p, p_ref, rtol=1e-6, atol=0, err_msg=path)
+        np.testing.assert_allclose(m, m_ref, rtol=1e-6, atol=0, err_msg=path)
+        np.testing.assert_allclose(v, v_ref, rtol=1e-6, atol=1e-40, err_msg=path)
+        assert np.all(v[scale < 1e-6] == 0), path
+
+
 @pytest.mark.parametrize("n", [40000, 300001])
 def test_adam_l2_update_is_the_same_on_any_number_of_threads(n):
     """Large arrays are split across threads by chunks: the update and the
