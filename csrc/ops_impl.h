@@ -746,6 +746,17 @@ static void FN(split_update_task)(void *ctx, int task, int n_tasks)
     s->update_status[task] = status;
 }
 
+/* Threads for a training step of this much work (multiply-adds): all of
+ * them from the CPU's step_min_work per thread of two (cpu.c), else one.
+ * Below it small networks were slower on two threads, split or not (on
+ * Intel Xeon the weights and activations crossing between the cores cost
+ * more than the second thread brought). */
+static int FN(step_threads)(double work)
+{
+    const int nt = fnn_get_num_threads();
+    return nt >= 2 && work / 2 >= fnn_kernel_config()->step_min_work ? nt : 1;
+}
+
 static fnn_status FN(train_step_split)(int n, const T *x, const int64_t *labels, const T *y,
                                        int n_layers, int first_trainable,
                                        const FNN_CAT(fnn_train_layer_, SFX) *layers,
@@ -755,9 +766,8 @@ static fnn_status FN(train_step_split)(int n, const T *x, const int64_t *labels,
 {
     FN(split_job) s = {n, n_layers, first_trainable, x, y, src, labels, rows, ld, layers, adam, l2,
                        {0.0, 0.0}, {0.0, 0.0}, {0, 0}, {FNN_OK, FNN_OK}, {FNN_OK}};
-    /* below the CPU's step_min_work per thread (cpu.c) the halves run one
-     * after the other on this thread: small networks were slower on two */
-    const int nt = fnn_get_num_threads() >= 2 && work / 2 >= fnn_kernel_config()->step_min_work ? 2 : 1;
+    /* below the bar the halves run one after the other on this thread */
+    const int nt = FN(step_threads)(work) >= 2 ? 2 : 1;
     if (nt == 2)
         fnn_parallel(2, work, FN(split_half_task), &s);
     else if (n / 2 <= FNN_NETWORK_SMALL_M) {
@@ -811,12 +821,12 @@ static void FN(adam_task)(void *ctx, int task, int n_tasks)
 static void FN(adam_update_threads)(int max_threads, T *p, const T *g, T *m, T *v, size_t len, T lr,
                                     const FNN_CAT(fnn_adam_, SFX) *adam, T l2, double layer_work)
 {
-    /* Only where the layer's own GEMMs went parallel (at least 2 x 320k
-     * multiply-adds): otherwise the arrays sit in the first core's cache,
-     * and a second thread pulling half of them over cost more than it
-     * saved (a batch-8 step got slower). */
+    /* Only where the layer's own GEMMs went parallel (at least twice the
+     * CPU's gemm_min_work): otherwise the arrays sit in the first core's
+     * cache, and a second thread pulling half of them over cost more than
+     * it saved (a batch-8 step got slower). */
     int nt = max_threads;
-    if (len < 32768 || layer_work < 2.0 * 320.0 * 1024.0) nt = 1;
+    if (len < 32768 || layer_work < 2.0 * fnn_kernel_config()->gemm_min_work) nt = 1;
     FN(adam_job) job = {p, g, m, v, len, lr, l2, adam};
     fnn_parallel(nt, 8.0 * (double)len, FN(adam_task), &job);
 }
@@ -897,15 +907,12 @@ static fnn_status FN(train_step)(int n, const T *x, const int64_t *labels, const
     if (n >= FNN_STEP_SPLIT_ROWS && (fnn_get_num_threads() <= 2 || n / 2 <= FNN_NETWORK_SMALL_M))
         return FN(train_step_split)(n, x, labels, y, n_layers, first_trainable, layers, adam, l2, work, loss,
                                     n_correct, src, ld, rows);
-    /* One thread count for the whole step: below the CPU's step_min_work
-     * per thread (cpu.c) all of it runs on this thread.  Left to itself each
-     * GEMM would split from its own size, and the weights and activations
-     * then cross between the cores at every layer: on Intel Xeon such a
-     * step of 16-28 rows ran slower on two threads than on one. */
-    const int nt = fnn_get_num_threads();
-    return FN(train_step_whole)(nt >= 2 && work / 2 >= fnn_kernel_config()->step_min_work ? nt : 1, n, x,
-                                labels, y, n_layers, first_trainable, layers, adam, l2, loss, n_correct, src, ld,
-                                rows);
+    /* One thread count for the whole step (left to itself each GEMM would
+     * split from its own size, and the data would cross between the cores
+     * at every layer: on Intel Xeon steps of 16-28 rows ran slower on two
+     * threads than on one). */
+    return FN(train_step_whole)(FN(step_threads)(work), n, x, labels, y, n_layers, first_trainable, layers, adam,
+                                l2, loss, n_correct, src, ld, rows);
 }
 
 fnn_status FN(fnn_network_train_step_)(int n, const T *x, const int64_t *labels,

@@ -298,13 +298,13 @@ def test_fastnn_cpu_and_overrides_choose_the_parameters():
     assert (zen5["name"], zen5["kc"], zen5["small_m"], zen5["dot_k_per_row"]) == ("amd-zen5", 256, 16, 24)
     intel = run_python(code, FASTNN_CPU="intel-sapphire-emerald-rapids")
     assert (intel["dot_k_per_row"], intel["network_min_work"]) == (24, 131072.0)
+    # every field overridden (FASTNN_SMALL_M at most 16)
     custom = run_python(code, FASTNN_CPU="default", FASTNN_KC="96", FASTNN_PANEL_KB="300", FASTNN_MIN_WORK="5000",
                         FASTNN_BACKWARD_MIN_WORK="6000", FASTNN_NETWORK_MIN_WORK="7000", FASTNN_STEP_MIN_WORK="9000",
                         FASTNN_SMALL_M="99", FASTNN_DOT_K_PER_ROW="3")
     assert (custom["name"], custom["kc"], custom["panel_kb"], custom["gemm_min_work"], custom["backward_min_work"],
             custom["network_min_work"], custom["step_min_work"], custom["small_m"], custom["dot_k_per_row"]) == (
         "default+env", 96, 300, 5000.0, 6000.0, 7000.0, 9000.0, 16, 3)
-    # (small_m at most 16)
 
 
 @pytest.mark.parametrize("row", ["amd-zen3", "amd-zen4", "amd-zen5", "intel-sapphire-emerald-rapids"])

@@ -199,8 +199,10 @@ def check_environment() -> None:
     RuntimeWarning
         For a FASTNN_SPIN_US that is not a whole number of microseconds, a
         FASTNN_KC, FASTNN_PANEL_KB, FASTNN_MIN_WORK, FASTNN_BACKWARD_MIN_WORK,
-        FASTNN_NETWORK_MIN_WORK, FASTNN_STEP_MIN_WORK, FASTNN_SMALL_M or FASTNN_DOT_K_PER_ROW that is not a positive whole number, a FASTNN_CPU that names no row of the CPU table, or a
-        FASTNN_SIMD naming a SIMD path this CPU cannot run.
+        FASTNN_NETWORK_MIN_WORK, FASTNN_STEP_MIN_WORK, FASTNN_SMALL_M or
+        FASTNN_DOT_K_PER_ROW that is not a positive whole number, a FASTNN_CPU
+        that names no row of the CPU table, or a FASTNN_SIMD naming a SIMD path
+        this CPU cannot run.
     """
     _respect_cpu_quota()
     spin = os.environ.get("FASTNN_SPIN_US")
