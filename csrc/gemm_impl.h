@@ -733,9 +733,23 @@ static FNN_ALWAYS_INLINE void FN(small_m_body)(int m, int n, int k, T alpha,
                 for (int r = 0; r < rows; ++r) acc[r][q] += av[r] * bv;
             }
         }
+        /* unrolled, so that acc[r] stays in registers (indexed by a
+         * run-time r, it went to the stack and was read back per row) */
+#pragma GCC unroll 8
         for (int r = 0; r < rows && r < m; ++r) {
             T sums[4];
             FN(vsum4)(acc[r], sums);
+            if (nj == 4 && p == k) { /* a whole group: the epilogue 4 wide, the same
+                                        * operations in the same order per output */
+                T z[4];
+                for (int q = 0; q < 4; ++q) z[q] = alpha * sums[q];
+                if (beta != (T)0)
+                    for (int q = 0; q < 4; ++q) z[q] += beta * c[r * ldc + j + q];
+                if (bias)
+                    for (int q = 0; q < 4; ++q) z[q] += bias[j + q];
+                for (int q = 0; q < 4; ++q) c[r * ldc + j + q] = z[q];
+                continue;
+            }
             for (int q = 0; q < nj; ++q) {
                 T sum = sums[q];
                 for (int pp = p; pp < k; ++pp) sum += ai[r][pp] * bj[q][pp];
