@@ -13,27 +13,65 @@
 
 #define FN(name) FNN_CAT(FNN_CAT(name, FNN_CAT(_, SFX)), FNN_CAT(_, FNN_ISA))
 
+/* x, or 0 where |x| is below the float whose bits are `least` (float
+ * only; double is returned as it is).  Masked in the integer bits, so the
+ * float arithmetic around it stays that of the plain update, in the vector
+ * loop and its scalar tail alike. */
+static FNN_ALWAYS_INLINE T FN(zero_below)(T x, uint32_t least)
+{
+    if (sizeof(T) != 4) return x;
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    u &= (u & 0x7fffffffu) >= least ? 0xffffffffu : 0u;
+    memcpy(&x, &u, sizeof u);
+    return x;
+}
+
+/* a b + c, rounded once where the path has FMA (-mfma, ARM64) and twice
+ * elsewhere: spelled out because left to -ffp-contract the compiler fused
+ * some of these sums in the vector loop and not in its scalar tail, and an
+ * element's result then depended on where a caller's slice began. */
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+#define FNN_ADAM_FMA 1
+#else
+#define FNN_ADAM_FMA 0
+#endif
+static FNN_ALWAYS_INLINE T FN(muladd)(T a, T b, T c)
+{
+#if FNN_ADAM_FMA
+    return sizeof(T) == 4 ? (T)__builtin_fmaf((float)a, (float)b, (float)c)
+                          : (T)__builtin_fma((double)a, (double)b, (double)c);
+#else
+    return a * b + c;
+#endif
+}
+
 /* One element: the moments m, v updated in place from the gradient gi;
- * returns the step to subtract from the parameter. */
+ * returns the step to subtract from the parameter.
+ *
+ * In float, nothing here is let become subnormal: on Intel Xeons every
+ * subnormal result (or operand) costs a microcode assist, and an Adam
+ * update of gradients near 1e-21 ran 14 times slower than of normal ones.
+ * They arise where a gradient is tiny or exactly 0 for many steps (the
+ * weights of an image's always-blank pixels): m decays by b1 each step
+ * and is subnormal within about 800 steps.  So a gradient below 2^-54
+ * enters v as 0 (its square, below 2^-108, is less than half an ulp of any
+ * v above 2^-84, and where v is smaller sqrt(v) is far below any usual
+ * eps), and m below 2^-100 (or a gradient that small, in m) counts as 0:
+ * its part of the step is below lr 2^-100 / (eps bc1), under half an ulp of
+ * any |p| above 2^-46 for lr <= 1, eps >= 1e-8 and bc1 >= 0.1, so p moves
+ * the same; and v below 2^-120, whose square root is below 2^-28 of such
+ * an eps even scaled by 1/bc2 <= 1000.  With the usual betas (b1 and b2
+ * at least 2^-6, their complements at least 2^-16) the products of values
+ * above these bars stay normal. */
 static FNN_ALWAYS_INLINE T FN(adam_step_one)(T gi, T *m, T *v, T b1, T b2, T eps, T step, T inv_bc2)
 {
-    /* A float gradient below 2^-54 enters v as 0: its square would be
-     * subnormal, and on Intel Xeons every subnormal result costs a
-     * microcode assist (an Adam update of gradients near 1e-21 ran 14
-     * times slower than of normal ones).  The square it drops is below
-     * 2^-108, less than half an ulp of any v above 2^-84, and where v is
-     * smaller sqrt(v) is far below any usual eps, so p moves the same.
-     * Masked in the integer bits: the float arithmetic stays that of the
-     * plain update, in the vector loop and its scalar tail alike. */
-    T gs = gi;
-    if (sizeof(T) == 4) {
-        uint32_t u;
-        memcpy(&u, &gs, sizeof u);
-        u &= (u & 0x7fffffffu) >= 0x24800000u ? 0xffffffffu : 0u; /* 0x24800000: 2^-54 */
-        memcpy(&gs, &u, sizeof u);
-    }
-    const T mi = b1 * *m + ((T)1 - b1) * gi;
-    const T vi = b2 * *v + ((T)1 - b2) * gs * gs;
+    const T gs = FN(zero_below)(gi, 0x24800000u);     /* 2^-54 */
+    const T gm = FN(zero_below)(gi, 0x0d800000u);     /* 2^-100 */
+    const T m0 = FN(zero_below)(*m, 0x0d800000u);     /* 2^-100 */
+    const T v0 = FN(zero_below)(*v, 0x03800000u);     /* 2^-120 */
+    const T mi = FN(muladd)(b1, m0, ((T)1 - b1) * gm);
+    const T vi = FN(muladd)(b2, v0, ((T)1 - b2) * gs * gs);
     *m = mi;
     *v = vi;
     const T denom = (sizeof(T) == 4 ? (T)sqrtf((float)(vi * inv_bc2)) : (T)sqrt((double)(vi * inv_bc2))) + eps;
@@ -51,13 +89,15 @@ static void FN(adam)(T *p, const T *g, T *m, T *v, size_t len, T lr,
     const T step = lr / adam->bc1, inv_bc2 = (T)1 / adam->bc2;
     if (l2 == (T)0) {
         for (size_t i = 0; i < len; ++i)
-            p[i] = p[i] * decay - FN(adam_step_one)(g[i], &m[i], &v[i], b1, b2, eps, step, inv_bc2);
+            p[i] = FN(muladd)(p[i], decay, -FN(adam_step_one)(g[i], &m[i], &v[i], b1, b2, eps, step, inv_bc2));
         return;
     }
     for (size_t i = 0; i < len; ++i) {
         const T pi = p[i];
-        p[i] = pi * decay - FN(adam_step_one)(g[i] + l2 * pi, &m[i], &v[i], b1, b2, eps, step, inv_bc2);
+        const T gi = FN(muladd)(l2, pi, g[i]);
+        p[i] = FN(muladd)(pi, decay, -FN(adam_step_one)(gi, &m[i], &v[i], b1, b2, eps, step, inv_bc2));
     }
 }
 
 #undef FN
+#undef FNN_ADAM_FMA

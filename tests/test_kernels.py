@@ -1004,6 +1004,72 @@ def test_float32_adam_with_gradients_whose_squares_underflow_moves_p_as_numpy_do
         assert np.all(v[scale < 1e-6] == 0), path
 
 
+def test_float32_adam_moments_that_decay_towards_subnormals_become_0():
+    """Where a gradient stays 0 (or below 2^-100) m decays by b1 each step:
+    float32 Adam counts an m below 2^-100 as 0 and a v below 2^-120, so
+    neither ever becomes subnormal; p moves as NumPy's float64 Adam says, and
+    the moments above the bars as well."""
+    from fastnn import _core
+
+    rng = np.random.default_rng(9)
+    n = 1037
+    p0 = rng.standard_normal(n).astype(np.float32)
+    kind = rng.integers(0, 4, n)  # 0: normal; 1: m tiny, g 0; 2: g tiny; 3: v tiny, m normal
+    g = np.where(kind == 0, 1e-3, np.where(kind == 2, 1e-33, 0.0)) * rng.standard_normal(n)
+    g = g.astype(np.float32)
+    m0 = np.where(kind == 1, 1e-37, 1e-3) * np.abs(rng.standard_normal(n)) * np.where(g < 0, -1, 1)
+    m0 = m0.astype(np.float32)
+    v0 = np.where(kind == 3, 1e-37, 1e-6).astype(np.float32)
+    lr, b1, b2, eps, bc1, bc2 = 0.01, 0.9, 0.999, 1e-8, 0.19, 0.002
+    G, M, V = (a.astype(np.float64) for a in (g, m0, v0))
+    m_ref = np.where(kind == 1, 0.0, b1 * M + (1 - b1) * np.where(kind == 2, 0.0, G))
+    v_ref = np.where(kind == 3, 0.0, b2 * V) + (1 - b2) * G * G
+    p_ref = p0 - lr / bc1 * m_ref / (np.sqrt(v_ref / bc2) + eps)
+    tiny = np.finfo(np.float32).tiny
+    for path in PATHS:
+        fastnn.set_simd_path(path)
+        p, m, v = p0.copy(), m0.copy(), v0.copy()
+        _core.adam_update(p, g, m, v, lr, b1, b2, eps, 0.0, bc1, bc2)
+        np.testing.assert_allclose(p, p_ref, rtol=1e-6, atol=0, err_msg=path)
+        np.testing.assert_allclose(m, m_ref, rtol=1e-6, atol=0, err_msg=path)
+        np.testing.assert_allclose(v, v_ref, rtol=1e-6, atol=0, err_msg=path)
+        assert np.all(m[kind == 1] == 0) and np.all(v[kind == 3] == 0), path
+        for a in (p, m, v):
+            assert not np.any((a != 0) & (np.abs(a) < tiny)), path
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_gives_an_element_the_same_bits_wherever_its_slice_begins(dtype):
+    """The fused training step updates W a row (or a slice of one) at a time,
+    the per-layer path the whole array: an element's bits must not depend on
+    whether it falls in the vector loop or in its scalar tail (with weight
+    decay and with the coupled L2 penalty alike)."""
+    from fastnn import _core
+
+    rng = np.random.default_rng(11)
+    n = 301
+    p0, g = rng.standard_normal(n).astype(dtype), (1e-2 * rng.standard_normal(n)).astype(dtype)
+    m0, v0 = (1e-3 * rng.standard_normal(n)).astype(dtype), (1e-4 * rng.random(n)).astype(dtype)
+    hp = (0.02, 0.8, 0.99, 1e-8)
+    updates = {"adamw": lambda p, g, m, v: _core.adam_update(p, g, m, v, *hp, 0.01, 0.2, 0.01),
+               "l2": lambda p, g, m, v: _core.adam_l2_update(p, g, m, v, *hp, 1e-3, 0.2, 0.01)}
+    for path in PATHS:
+        fastnn.set_simd_path(path)
+        for name, update in updates.items():
+            whole = [a.copy() for a in (p0, m0, v0)]
+            update(whole[0], g, whole[1], whole[2])
+            for width in (1, 6, 7, 23):
+                parts = [a.copy() for a in (p0, m0, v0)]
+                for lo in range(0, n, width):
+                    s = slice(lo, lo + width)
+                    piece = [a[s].copy() for a in parts]
+                    update(piece[0], g[s].copy(), piece[1], piece[2])
+                    for a, b in zip(parts, piece):
+                        a[s] = b
+                for a, b in zip(whole, parts):
+                    assert np.array_equal(a, b), (path, name, width)
+
+
 @pytest.mark.parametrize("n", [40000, 300001])
 def test_adam_l2_update_is_the_same_on_any_number_of_threads(n):
     """Large arrays are split across threads by chunks: the update and the
