@@ -14,9 +14,8 @@
 #define FN(name) FNN_CAT(FNN_CAT(name, FNN_CAT(_, SFX)), FNN_CAT(_, FNN_ISA))
 
 /* x, or 0 where |x| is below the float whose bits are `least` (float
- * only; double is returned as it is).  Masked in the integer bits, so the
- * float arithmetic around it stays that of the plain update, in the vector
- * loop and its scalar tail alike. */
+ * only; double is returned as it is).  Masked in the integer bits: no
+ * float operation of its own, so none that could itself be subnormal. */
 static FNN_ALWAYS_INLINE T FN(zero_below)(T x, uint32_t least)
 {
     if (sizeof(T) != 4) return x;
