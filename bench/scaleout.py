@@ -1,7 +1,7 @@
 """A grid search of fastnn.sklearn estimators, serial and on a Dask cluster.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/scaleout.py [--quick] [--repeats N]
-        [--workers N] [--rows N] [--out FILE]
+        [--workers N] [--rows N] [--dask-diagnostics] [--out FILE]
 
 The search: ``GridSearchCV(MLPClassifier(max_iter=...), grid, cv=3)`` over 16
 configurations (hidden_layer_sizes x alpha x learning_rate_init), 48 fits, on
@@ -17,7 +17,10 @@ configurations (hidden_layer_sizes x alpha x learning_rate_init), 48 fits, on
   the repeats, its workers having imported fastnn.sklearn and scikit-learn,
   and a small search run on it; its start-up time, all that included, is
   reported apart).  This process refits the best configuration on all the
-  rows after the search, with fastnn's default threads.
+  rows after the search, with fastnn's default threads.  The cluster runs
+  with ``QUIET`` (below): the workers' statistical profiler off and Dask's
+  own monitors at longer intervals, as docs/sklearn.md recommends for
+  searches on small machines; ``--dask-diagnostics`` keeps Dask's defaults.
 
 All three must find the same best parameters and cross-validation scores
 (checked).  Reported: median wall time of each, the speed-ups, and the
@@ -53,6 +56,12 @@ import fastnn
 ROOT = Path(__file__).resolve().parents[1]
 GRID = {"hidden_layer_sizes": [(32,), (64,), (128,), (64, 32)], "alpha": [1e-4, 1e-2],
         "learning_rate_init": [1e-3, 3e-3]}
+# Dask's diagnostics that cost CPU while nothing looks at them: each worker's
+# statistical profiler samples its threads every 10 ms, the event loops time
+# their ticks every 20 ms, and a system monitor polls every 0.5 s; on a
+# machine whose cores all run fits, that time comes out of the fits.
+QUIET = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
+         "distributed.admin.system-monitor.interval": "2s"}
 
 
 def load(rows: int) -> tuple[np.ndarray, np.ndarray, str]:
@@ -130,13 +139,16 @@ def same(a, b) -> bool:
 
 
 def run(args: argparse.Namespace) -> dict:
+    import dask
     import distributed
 
     X, y, source = load(args.rows)
     start = time.perf_counter()
-    cluster = distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=":0")
+    with dask.config.set({} if args.dask_diagnostics else QUIET):  # the workers take it at their start
+        cluster = distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                                           host="127.0.0.1", dashboard_address=":0")
     client = distributed.Client(cluster)
+    profiling = set(client.run(dask.config.get, "distributed.worker.profile.enabled").values())
     client.run(_warm_up)  # each worker imports what a fit needs once, before the timings
     search(X[:600], y[:600], 1, "dask")  # and the client its side of joblib's dask backend
     startup = time.perf_counter() - start
@@ -166,7 +178,8 @@ def run(args: argparse.Namespace) -> dict:
     costs["refit_s"] = float(searches["dask"].refit_time_)
     costs["client_cores"] = statistics.median(client_cpu)
     return {"source": source, "rows": int(X.shape[0]), "epochs": args.epochs, "configurations": 16, "fits": 48,
-            "workers": args.workers, "cluster_startup_s": startup, "times_s": times,
+            "workers": args.workers, "dask_config": {} if args.dask_diagnostics else QUIET,
+            "workers_profiling": sorted(profiling), "cluster_startup_s": startup, "times_s": times,
             "identical_results": all(same(s, base) for s in searches.values()), **costs,
             "best_params": {k: str(v) for k, v in base.best_params_.items()}}
 
@@ -183,7 +196,9 @@ def report(res: dict) -> None:
     print(f"  the cluster's cost per fit, beyond an even split of the serial time: {per_fit * 1e3:.0f} ms "
           f"(the refit of the best configuration on all rows, in this process after the search: "
           f"{res['refit_s']:.2f} s of it in all)")
-    print(f"cluster ({res['workers']} worker processes x 1 thread): start-up {res['cluster_startup_s']:.2f} s, "
+    print(f"cluster ({res['workers']} worker processes x 1 thread; Dask config "
+          f"{res['dask_config'] or 'as installed'}, workers' profiler on: {res['workers_profiling']}): "
+          f"start-up {res['cluster_startup_s']:.2f} s, "
           f"per empty task {res['per_task_dask_s'] * 1e3:.2f} ms (client.map), "
           f"{res['per_task_joblib_s'] * 1e3:.2f} ms (joblib); sending X ({res['X_bytes'] / 2**20:.1f} MiB) "
           f"to a worker {res['send_X_s'] * 1e3:.1f} ms; the client and scheduler used "
@@ -197,6 +212,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rows", type=int, default=12000)
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--dask-diagnostics", action="store_true",
+                        help="keep Dask's profiler and monitors as configured (default: QUIET)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "scaleout.json"))
     args = parser.parse_args(argv)
     if args.quick:
