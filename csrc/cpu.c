@@ -9,7 +9,7 @@
  * CPUID).  The choice is made once, at first use; FASTNN_CPU names a row to
  * use instead, and FASTNN_KC, FASTNN_PANEL_KB, FASTNN_MIN_WORK (the GEMM's),
  * FASTNN_BACKWARD_MIN_WORK, FASTNN_NETWORK_MIN_WORK, FASTNN_STEP_MIN_WORK,
- * FASTNN_SMALL_M and FASTNN_DOT_K_PER_ROW override
+ * FASTNN_SMALL_M, FASTNN_DOT_K_PER_ROW and FASTNN_DIRECT_B_SLIVERS override
  * single fields (for experiments: build_info() shows what is in use).
  *
  * None of this changes results within a process: the order of the sums
@@ -76,6 +76,10 @@ typedef struct {
  *   same crossover: at 4 rows from K = 128, at 8 from K = 128-256, at
  *   12-16 from K = 512; so 24 there too.  Its KC and panel were level with
  *   Zen 4's values, which it keeps.
+ * - direct_b_slivers: a packed GEMM whose A has at most this many MR-row
+ *   slivers reads a row-contiguous B (dX = dZ W in the backward pass) where
+ *   it lies instead of packing it; 1 (B used once) unless a row measured
+ *   more.
  * - Intel Xeon (the row's models: Sapphire Rapids 0x8f, Emerald Rapids
  *   0xcf, and 0xa7, which is what a KVM guest of these machines reports
  *   for a Xeon with AMX and AVX512-FP16, so a core of that generation; on
@@ -86,18 +90,21 @@ typedef struct {
  *   splits only from 128 Ki multiply-adds: one row of the notes' network
  *   (126 Ki) ran slower on two threads than on one.  Its training steps of
  *   16-28 rows (3-5 Mi multiply-adds per thread) were slower on two threads
- *   too, and from 32 rows (two halves) much faster: step_min_work 5 Mi. */
+ *   too, and from 32 rows (two halves) much faster: step_min_work 5 Mi.
+ *   Reading B unpacked won there up to 4 slivers of 12 rows (dZ W of the
+ *   notes' 512 x 128 layer at 16 rows 16.0 against 24.7 us, at 48 rows
+ *   37.1 against 47.5; a 64 x 784 layer lost from 64 rows on): 4. */
 static const fnn_cpu_row fnn_cpu_configs[] = {
-    {{"amd-zen4", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0},
+    {{"amd-zen4", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0, 1},
      "AuthenticAMD", 0x19, {{0x10, 0x1f}, {0x60, 0x7f}, {0xa0, 0xaf}, {0, 0}}},
-    {{"amd-zen3", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 24},
+    {{"amd-zen3", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 24, 1},
      "AuthenticAMD", 0x19, {{0x00, 0x0f}, {0x20, 0x5f}, {0, 0}}},
-    {{"amd-zen5", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 24},
+    {{"amd-zen5", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 24, 1},
      "AuthenticAMD", 0x1a, {{0x00, 0x2f}, {0x40, 0x4f}, {0x60, 0x7f}, {0, 0}}},
     {{"intel-sapphire-emerald-rapids", 256, 1024, 320 * 1024.0, 768 * 1024.0, 128 * 1024.0, 5 * 1024 * 1024.0, 16,
-      24},
+      24, 4},
      "GenuineIntel", 6, {{0x8f, 0x8f}, {0xa7, 0xa7}, {0xcf, 0xcf}, {0, 0}}},
-    {{"default", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0},
+    {{"default", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0, 1},
      NULL, 0, {{0, 0}}},
 };
 #define FNN_NCONFIGS ((int)(sizeof fnn_cpu_configs / sizeof fnn_cpu_configs[0]))
@@ -251,6 +258,7 @@ static void fnn_choose(const fnn_cpu *cpu, fnn_config *cfg)
     if ((v = fnn_env_long("FASTNN_STEP_MIN_WORK")) > 0) cfg->step_min_work = (double)v, custom = 1;
     if ((v = fnn_env_long("FASTNN_SMALL_M")) > 0) cfg->small_m = (int)(v > 16 ? 16 : v), custom = 1;
     if ((v = fnn_env_long("FASTNN_DOT_K_PER_ROW")) > 0) cfg->dot_k_per_row = (int)v, custom = 1;
+    if ((v = fnn_env_long("FASTNN_DIRECT_B_SLIVERS")) > 0) cfg->direct_b_slivers = (int)(v > 1024 ? 1024 : v), custom = 1;
     snprintf(fnn_config_name, sizeof fnn_config_name, "%s%s", row->config.name, custom ? "+env" : "");
     cfg->name = fnn_config_name;
 }

@@ -137,6 +137,7 @@ typedef struct {
     double step_min_work;      /* ... before the training step splits its batch */
     int small_m;               /* GEMMs of at most this many rows skip packing (1..16) */
     int dot_k_per_row;         /* ... when K is at least this many times the rows (0: any K) */
+    int direct_b_slivers;      /* packed GEMMs of at most this many MR-row slivers read B unpacked */
 } fnn_config;
 
 const fnn_config *fnn_kernel_config(void);

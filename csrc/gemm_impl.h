@@ -565,8 +565,11 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
     const FN(ukernel_fn) uk = FN(ukernel_for)(act);
     /* With a single sliver of rows every element of B is used once:
      * packing it would only copy it.  Read B where it lies when its
-     * rows are contiguous (only a ragged last sliver is packed). */
-    const int direct_b = m <= FNN_MR && csb == 1;
+     * rows are contiguous (only a ragged last sliver is packed), and with
+     * up to the CPU's direct_b_slivers slivers (cpu.c), where reading B a
+     * few times from L2 costs less than packing it.  The sums are the
+     * same either way: only where the micro-kernel reads B changes. */
+    const int direct_b = m <= cfg->direct_b_slivers * FNN_MR && csb == 1;
 
     for (int jc = 0; jc < n; jc += nc_max) {
         const int nc = fnn_mini(nc_max, n - jc);

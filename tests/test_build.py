@@ -276,7 +276,7 @@ def test_build_info_names_the_cpu_and_the_configuration_chosen():
     cpu, cfg = info["cpu"], info["kernel_config"]
     assert set(cpu) == {"vendor", "model_name", "family", "model", "l1d_bytes", "l2_bytes", "l3_bytes"}
     assert set(cfg) == {"name", "kc", "panel_kb", "gemm_min_work", "backward_min_work", "network_min_work",
-                        "step_min_work", "small_m", "dot_k_per_row"}
+                        "step_min_work", "small_m", "dot_k_per_row", "direct_b_slivers"}
     assert cfg["name"] in fastnn._core.cpu_config_names()
     assert cfg["kc"] >= 16 and cfg["panel_kb"] >= 16 and cfg["gemm_min_work"] > 0
     if platform.machine() in ("x86_64", "AMD64"):
@@ -291,20 +291,20 @@ def test_fastnn_cpu_and_overrides_choose_the_parameters():
     code = "import json, fastnn; print(json.dumps(fastnn.build_info()['kernel_config']))"
     zen4 = run_python(code, FASTNN_CPU="amd-zen4")
     assert (zen4["name"], zen4["kc"], zen4["panel_kb"]) == ("amd-zen4", 256, 1024)
-    assert (zen4["small_m"], zen4["dot_k_per_row"]) == (16, 0)
+    assert (zen4["small_m"], zen4["dot_k_per_row"], zen4["direct_b_slivers"]) == (16, 0, 1)
     zen3 = run_python(code, FASTNN_CPU="amd-zen3")
     assert (zen3["small_m"], zen3["dot_k_per_row"]) == (16, 24)
     zen5 = run_python(code, FASTNN_CPU="amd-zen5")
     assert (zen5["name"], zen5["kc"], zen5["small_m"], zen5["dot_k_per_row"]) == ("amd-zen5", 256, 16, 24)
     intel = run_python(code, FASTNN_CPU="intel-sapphire-emerald-rapids")
-    assert (intel["dot_k_per_row"], intel["network_min_work"]) == (24, 131072.0)
+    assert (intel["dot_k_per_row"], intel["network_min_work"], intel["direct_b_slivers"]) == (24, 131072.0, 4)
     # every field overridden (FASTNN_SMALL_M at most 16)
     custom = run_python(code, FASTNN_CPU="default", FASTNN_KC="96", FASTNN_PANEL_KB="300", FASTNN_MIN_WORK="5000",
                         FASTNN_BACKWARD_MIN_WORK="6000", FASTNN_NETWORK_MIN_WORK="7000", FASTNN_STEP_MIN_WORK="9000",
-                        FASTNN_SMALL_M="99", FASTNN_DOT_K_PER_ROW="3")
+                        FASTNN_SMALL_M="99", FASTNN_DOT_K_PER_ROW="3", FASTNN_DIRECT_B_SLIVERS="5")
     assert (custom["name"], custom["kc"], custom["panel_kb"], custom["gemm_min_work"], custom["backward_min_work"],
-            custom["network_min_work"], custom["step_min_work"], custom["small_m"], custom["dot_k_per_row"]) == (
-        "default+env", 96, 300, 5000.0, 6000.0, 7000.0, 9000.0, 16, 3)
+            custom["network_min_work"], custom["step_min_work"], custom["small_m"], custom["dot_k_per_row"],
+            custom["direct_b_slivers"]) == ("default+env", 96, 300, 5000.0, 6000.0, 7000.0, 9000.0, 16, 3, 5)
 
 
 @pytest.mark.parametrize("row", ["amd-zen3", "amd-zen4", "amd-zen5", "intel-sapphire-emerald-rapids"])
@@ -424,6 +424,35 @@ close = bool(np.allclose(outs[0], R.dense_forward(X, W, b, "tanh"), rtol=1e-12, 
 print(json.dumps([same, close, fastnn.build_info()["kernel_config"]["kc"]]))
 """
     assert run_python(code, FASTNN_KC="48", FASTNN_PANEL_KB="20") == [True, True, 48]
+
+
+def test_gemm_reads_b_unpacked_with_the_same_bits_as_packed():
+    # direct_b_slivers: a GEMM of a few MR-row slivers reads a row-contiguous
+    # B where it lies instead of packing it; the sums are the packed ones,
+    # bit for bit, on every SIMD path, in both dtypes, with alpha, beta, a
+    # bias, an activation and ragged edges (n not a multiple of the sliver)
+    code = """
+import hashlib, json, numpy as np, fastnn
+from fastnn import _core, kernels as K
+rng = np.random.default_rng(13)
+h, close = hashlib.sha256(), True
+for path in fastnn.simd_paths():
+    fastnn.set_simd_path(path)
+    for dtype in (np.float32, np.float64):
+        for m in (2, 7, 12, 13, 17, 24, 25, 37, 48, 60):
+            for k, n in ((5, 3), (64, 70), (300, 128)):
+                A, B = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+                C, bias = rng.standard_normal((m, n)).astype(dtype), rng.standard_normal(n).astype(dtype)
+                want = np.tanh(0.5 * (A.astype(np.float64) @ B) + 0.25 * C + bias)  # act 2: tanh
+                _core.gemm(A, B, C, 0.5, 0.25, False, False, bias, 2, 0.01)
+                h.update(C.tobytes())
+                close &= bool(np.allclose(C, want, rtol=1e-4, atol=1e-4))
+print(json.dumps([h.hexdigest(), close, fastnn.build_info()["kernel_config"]["direct_b_slivers"]]))
+"""
+    packed = run_python(code, FASTNN_DIRECT_B_SLIVERS="1")
+    unpacked = run_python(code, FASTNN_DIRECT_B_SLIVERS="8")
+    assert packed[1:] == [True, 1] and unpacked[1:] == [True, 8]
+    assert packed[0] == unpacked[0]
 
 
 def test_training_steps_do_not_depend_on_threads_under_another_small_batch_threshold():

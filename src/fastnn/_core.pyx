@@ -279,6 +279,7 @@ cdef extern from "fnn_internal.h" nogil:
         double gemm_min_work, backward_min_work, network_min_work, step_min_work
         int small_m
         int dot_k_per_row
+        int direct_b_slivers
     const fnn_config *fnn_kernel_config()
     const fnn_cpu *fnn_cpu_info()
     int fnn_cpu_config_names(const char **names, int max_names)
@@ -298,7 +299,7 @@ def kernel_config():
     return {"name": k.name.decode(), "kc": k.kc, "panel_kb": k.panel_kb, "gemm_min_work": k.gemm_min_work,
             "backward_min_work": k.backward_min_work, "network_min_work": k.network_min_work,
             "step_min_work": k.step_min_work, "small_m": k.small_m,
-            "dot_k_per_row": k.dot_k_per_row}
+            "dot_k_per_row": k.dot_k_per_row, "direct_b_slivers": k.direct_b_slivers}
 
 
 def cpu_config_names():

@@ -50,10 +50,11 @@ def build_info() -> dict[str, Any]:
           ``name`` (the row of csrc/cpu.c's table; FASTNN_CPU names another,
           "+env" marks FASTNN_KC / FASTNN_PANEL_KB / FASTNN_MIN_WORK /
           FASTNN_BACKWARD_MIN_WORK / FASTNN_NETWORK_MIN_WORK /
-          FASTNN_STEP_MIN_WORK / FASTNN_SMALL_M / FASTNN_DOT_K_PER_ROW
-          overrides), ``kc``, ``panel_kb``,
+          FASTNN_STEP_MIN_WORK / FASTNN_SMALL_M / FASTNN_DOT_K_PER_ROW /
+          FASTNN_DIRECT_B_SLIVERS overrides), ``kc``, ``panel_kb``,
           ``gemm_min_work``, ``backward_min_work``, ``network_min_work``,
-          ``step_min_work``, ``small_m``, ``dot_k_per_row``.
+          ``step_min_work``, ``small_m``, ``dot_k_per_row``,
+          ``direct_b_slivers``.
         - ``machine`` (str), ``python`` (str): the CPU architecture and the
           Python version.
 
@@ -199,10 +200,10 @@ def check_environment() -> None:
     RuntimeWarning
         For a FASTNN_SPIN_US that is not a whole number of microseconds, a
         FASTNN_KC, FASTNN_PANEL_KB, FASTNN_MIN_WORK, FASTNN_BACKWARD_MIN_WORK,
-        FASTNN_NETWORK_MIN_WORK, FASTNN_STEP_MIN_WORK, FASTNN_SMALL_M or
-        FASTNN_DOT_K_PER_ROW that is not a positive whole number, a FASTNN_CPU
-        that names no row of the CPU table, or a FASTNN_SIMD naming a SIMD path
-        this CPU cannot run.
+        FASTNN_NETWORK_MIN_WORK, FASTNN_STEP_MIN_WORK, FASTNN_SMALL_M,
+        FASTNN_DOT_K_PER_ROW or FASTNN_DIRECT_B_SLIVERS that is not a positive
+        whole number, a FASTNN_CPU that names no row of the CPU table, or a
+        FASTNN_SIMD naming a SIMD path this CPU cannot run.
     """
     _respect_cpu_quota()
     spin = os.environ.get("FASTNN_SPIN_US")
@@ -214,7 +215,8 @@ def check_environment() -> None:
             stacklevel=3,
         )
     for var in ("FASTNN_KC", "FASTNN_PANEL_KB", "FASTNN_MIN_WORK", "FASTNN_BACKWARD_MIN_WORK",
-                "FASTNN_NETWORK_MIN_WORK", "FASTNN_STEP_MIN_WORK", "FASTNN_SMALL_M", "FASTNN_DOT_K_PER_ROW"):
+                "FASTNN_NETWORK_MIN_WORK", "FASTNN_STEP_MIN_WORK", "FASTNN_SMALL_M", "FASTNN_DOT_K_PER_ROW",
+                "FASTNN_DIRECT_B_SLIVERS"):
         value = os.environ.get(var)
         if value is not None and not re.fullmatch(r"[1-9][0-9]{0,8}", value):
             warnings.warn(f"{var}={value!r} is not a positive whole number; it is ignored", RuntimeWarning,
