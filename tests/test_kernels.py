@@ -977,12 +977,30 @@ def test_adam_update_on_every_simd_path_is_numpys_adamw(dtype, tol):
         np.testing.assert_allclose(p, p2_ref, rtol=tol, atol=tol, err_msg=path)
 
 
+ADAM_HP = (0.01, 0.9, 0.999, 1e-8, 0.19, 0.002)  # lr, b1, b2, eps, bc1, bc2
+
+
+def _float32_adam_on_every_path(p0, g, m0, v0, refs, v_atol):
+    """Float32 Adam (ADAM_HP, no weight decay) on every SIMD path: p, m, v
+    against refs (float64) to rtol 1e-6; returns each path's (p, m, v)."""
+    from fastnn import _core
+
+    out = {}
+    for path in PATHS:
+        fastnn.set_simd_path(path)
+        p, m, v = p0.copy(), m0.copy(), v0.copy()
+        _core.adam_update(p, g, m, v, *ADAM_HP[:4], 0.0, *ADAM_HP[4:])
+        for name, got, want in zip("pmv", (p, m, v), refs):
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=v_atol if name == "v" else 0,
+                                       err_msg=f"{path} {name}")
+        out[path] = (p, m, v)
+    return out
+
+
 def test_float32_adam_with_gradients_whose_squares_underflow_moves_p_as_numpy_does():
     """Gradients below 2^-54 enter float32 Adam's v as 0 (their squares would
     be subnormal, which Intel Xeons compute in slow microcode); p and m move
     as NumPy's float64 AdamW says, and v differs by less than the square."""
-    from fastnn import _core
-
     rng = np.random.default_rng(8)
     n = 1037
     scale = np.where(rng.random(n) < 0.5, 1e-21, 1e-3)  # half of them tiny
@@ -990,17 +1008,11 @@ def test_float32_adam_with_gradients_whose_squares_underflow_moves_p_as_numpy_do
     g = (rng.standard_normal(n) * scale).astype(np.float32)
     m0 = (scale * np.abs(rng.standard_normal(n)) * np.sign(g)).astype(np.float32)  # (no cancellation in m)
     v0 = np.where(scale < 1e-6, 0.0, 1e-6).astype(np.float32)  # v of the tiny ones starts at 0
-    lr, b1, b2, eps, bc1, bc2 = 0.01, 0.9, 0.999, 1e-8, 0.19, 0.002
+    lr, b1, b2, eps, bc1, bc2 = ADAM_HP
     P, G, M, V = (a.astype(np.float64) for a in (p0, g, m0, v0))
     m_ref, v_ref = b1 * M + (1 - b1) * G, b2 * V + (1 - b2) * G * G
     p_ref = P - lr / bc1 * m_ref / (np.sqrt(v_ref / bc2) + eps)
-    for path in PATHS:
-        fastnn.set_simd_path(path)
-        p, m, v = p0.copy(), m0.copy(), v0.copy()
-        _core.adam_update(p, g, m, v, lr, b1, b2, eps, 0.0, bc1, bc2)
-        np.testing.assert_allclose(p, p_ref, rtol=1e-6, atol=0, err_msg=path)
-        np.testing.assert_allclose(m, m_ref, rtol=1e-6, atol=0, err_msg=path)
-        np.testing.assert_allclose(v, v_ref, rtol=1e-6, atol=1e-40, err_msg=path)
+    for path, (_, _, v) in _float32_adam_on_every_path(p0, g, m0, v0, (p_ref, m_ref, v_ref), 1e-40).items():
         assert np.all(v[scale < 1e-6] == 0), path
 
 
@@ -1009,8 +1021,6 @@ def test_float32_adam_moments_that_decay_towards_subnormals_become_0():
     float32 Adam counts an m below 2^-100 as 0 and a v below 2^-120, so
     neither ever becomes subnormal; p moves as NumPy's float64 Adam says, and
     the moments above the bars as well."""
-    from fastnn import _core
-
     rng = np.random.default_rng(9)
     n = 1037
     p0 = rng.standard_normal(n).astype(np.float32)
@@ -1020,19 +1030,13 @@ def test_float32_adam_moments_that_decay_towards_subnormals_become_0():
     m0 = np.where(kind == 1, 1e-37, 1e-3) * np.abs(rng.standard_normal(n)) * np.where(g < 0, -1, 1)
     m0 = m0.astype(np.float32)
     v0 = np.where(kind == 3, 1e-37, 1e-6).astype(np.float32)
-    lr, b1, b2, eps, bc1, bc2 = 0.01, 0.9, 0.999, 1e-8, 0.19, 0.002
+    lr, b1, b2, eps, bc1, bc2 = ADAM_HP
     G, M, V = (a.astype(np.float64) for a in (g, m0, v0))
     m_ref = np.where(kind == 1, 0.0, b1 * M + (1 - b1) * np.where(kind == 2, 0.0, G))
     v_ref = np.where(kind == 3, 0.0, b2 * V) + (1 - b2) * G * G
     p_ref = p0 - lr / bc1 * m_ref / (np.sqrt(v_ref / bc2) + eps)
     tiny = np.finfo(np.float32).tiny
-    for path in PATHS:
-        fastnn.set_simd_path(path)
-        p, m, v = p0.copy(), m0.copy(), v0.copy()
-        _core.adam_update(p, g, m, v, lr, b1, b2, eps, 0.0, bc1, bc2)
-        np.testing.assert_allclose(p, p_ref, rtol=1e-6, atol=0, err_msg=path)
-        np.testing.assert_allclose(m, m_ref, rtol=1e-6, atol=0, err_msg=path)
-        np.testing.assert_allclose(v, v_ref, rtol=1e-6, atol=0, err_msg=path)
+    for path, (p, m, v) in _float32_adam_on_every_path(p0, g, m0, v0, (p_ref, m_ref, v_ref), 0).items():
         assert np.all(m[kind == 1] == 0) and np.all(v[kind == 3] == 0), path
         for a in (p, m, v):
             assert not np.any((a != 0) & (np.abs(a) < tiny)), path
