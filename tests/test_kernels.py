@@ -1122,3 +1122,27 @@ def test_convert_f64_f32_is_numpys_cast_and_counts_what_is_not_finite(n):
         fastnn.set_num_threads(before)
     with pytest.raises(ValueError, match="dst"):
         _core.convert_f64_f32(src, np.empty(n + 1, np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [5, 4097, (1 << 20) + 7])
+def test_all_finite_finds_a_nan_or_infinity_anywhere_on_any_thread_count(dtype, n):
+    """fnn_all_finite (every input check; large arrays scanned by all the threads, a slice each): one
+    NaN or infinity anywhere (either end, the middle, around each slice's bounds) makes it False."""
+    from fastnn import _core
+
+    x = np.random.default_rng(6).standard_normal(n).astype(dtype)
+    x[x == 0] = 1.0
+    where = sorted({0, 1, n // 3, n // 2 - 1, n // 2, n // 2 + 1, (2 * n) // 3, n - 1})
+    before = fastnn.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            fastnn.set_num_threads(threads)
+            assert _core.all_finite(x), threads
+            for i in where:
+                for bad in (np.nan, np.inf, -np.inf):
+                    y = x.copy()
+                    y[i] = bad
+                    assert not _core.all_finite(y), (threads, i, bad)
+    finally:
+        fastnn.set_num_threads(before)
