@@ -23,6 +23,15 @@
 #define FNN_STR_(x) #x
 #define FNN_STR(x) FNN_STR_(x)
 
+/* Task `task` of n_tasks's part [*lo, *hi) of len items: contiguous, in
+ * task order, sizes differing by at most one (how the fnn_parallel jobs
+ * that split a range share it out). */
+static inline void fnn_task_part(size_t len, int task, int n_tasks, size_t *lo, size_t *hi)
+{
+    *lo = len * (size_t)task / (size_t)n_tasks;
+    *hi = len * (size_t)(task + 1) / (size_t)n_tasks;
+}
+
 typedef fnn_status (*fnn_gemm_f32_fn)(int m, int n, int k, float alpha,
                                       const float *a, ptrdiff_t rsa,
                                       ptrdiff_t csa, const float *b,

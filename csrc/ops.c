@@ -53,8 +53,8 @@ typedef struct {
 static void fnn_convert_task(void *ctx, int task, int n_tasks)
 {
     fnn_convert_job *j = (fnn_convert_job *)ctx;
-    const size_t lo = j->len * (size_t)task / (size_t)n_tasks, hi = j->len * (size_t)(task + 1) / (size_t)n_tasks;
-    size_t bad = 0;
+    size_t lo, hi, bad = 0;
+    fnn_task_part(j->len, task, n_tasks, &lo, &hi);
     for (size_t i = lo; i < hi; ++i) {
         const float v = (float)j->src[i];
         j->dst[i] = v;
@@ -72,8 +72,7 @@ size_t fnn_convert_f64_f32(const double *src, float *dst, size_t len)
     job.src = src;
     job.dst = dst;
     job.len = len;
-    int nt = len >= ((size_t)1 << 20) ? fnn_get_num_threads() : 1;
-    if (nt > FNN_MAX_THREADS) nt = FNN_MAX_THREADS;
+    const int nt = len >= ((size_t)1 << 20) ? fnn_get_num_threads() : 1;
     fnn_parallel(nt, (double)len, fnn_convert_task, &job);
     size_t bad = 0;
     for (int t = 0; t < nt; ++t) bad += job.bad[t];

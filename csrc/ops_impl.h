@@ -116,7 +116,9 @@ typedef struct {
 static void FN(network_rows_task)(void *ctx, int task, int n_tasks)
 {
     FN(rows_job) *job = (FN(rows_job) *)ctx;
-    const int r0 = (int)((long)job->n * task / n_tasks), r1 = (int)((long)job->n * (task + 1) / n_tasks);
+    size_t lo, hi;
+    fnn_task_part((size_t)job->n, task, n_tasks, &lo, &hi);
+    const int r0 = (int)lo, r1 = (int)hi;
     const T *in = job->x + (ptrdiff_t)r0 * job->layers[0].in_features;
     for (int l = 0; l < job->n_layers; ++l) {
         const FNN_CAT(fnn_dense_layer_, SFX) *L = &job->layers[l];
@@ -138,7 +140,6 @@ static void FN(network_rows_task)(void *ctx, int task, int n_tasks)
 static int FN(network_row_threads)(int n, double work)
 {
     int nt = fnn_get_num_threads();
-    if (nt > FNN_MAX_THREADS) nt = FNN_MAX_THREADS;
     const int by_rows = n / (FNN_NETWORK_SMALL_M + 1);
     const int by_work = (int)(work / fnn_kernel_config()->gemm_min_work);
     if (by_rows < nt) nt = by_rows;
@@ -378,8 +379,9 @@ typedef struct {
 static void FN(gather_task)(void *ctx, int task, int n_tasks)
 {
     const FN(gather_job) *g = (const FN(gather_job) *)ctx;
-    const int i0 = (int)((long)g->n * task / n_tasks), i1 = (int)((long)g->n * (task + 1) / n_tasks);
-    for (int i = i0; i < i1; ++i)
+    size_t i0, i1;
+    fnn_task_part((size_t)g->n, task, n_tasks, &i0, &i1);
+    for (size_t i = i0; i < i1; ++i)
         memcpy(g->out + (size_t)i * g->cols, g->src + (ptrdiff_t)g->idx[i] * g->ld_src,
                (size_t)g->cols * sizeof(T));
 }
@@ -437,7 +439,8 @@ typedef struct {
 static void FN(finite_task)(void *ctx, int task, int n_tasks)
 {
     FN(finite_job) *j = (FN(finite_job) *)ctx;
-    const size_t lo = j->len * (size_t)task / (size_t)n_tasks, hi = j->len * (size_t)(task + 1) / (size_t)n_tasks;
+    size_t lo, hi;
+    fnn_task_part(j->len, task, n_tasks, &lo, &hi);
     j->finite[task] = FN(finite_range)(j->x + lo, hi - lo);
 }
 
@@ -446,8 +449,7 @@ static void FN(finite_task)(void *ctx, int task, int n_tasks)
  * checked before inference took a twelfth of a two-thread forward pass). */
 int FN(fnn_all_finite_)(const T *x, size_t len)
 {
-    int nt = len >= ((size_t)1 << 20) ? fnn_get_num_threads() : 1;
-    if (nt > FNN_MAX_THREADS) nt = FNN_MAX_THREADS;
+    const int nt = len >= ((size_t)1 << 20) ? fnn_get_num_threads() : 1; /* (at most FNN_MAX_THREADS) */
     if (nt < 2) return FN(finite_range)(x, len);
     FN(finite_job) job;
     job.x = x;
@@ -844,7 +846,8 @@ typedef struct {
 static void FN(adam_task)(void *ctx, int task, int n_tasks)
 {
     const FN(adam_job) *j = (const FN(adam_job) *)ctx;
-    const size_t lo = j->len * task / n_tasks, hi = j->len * (task + 1) / n_tasks;
+    size_t lo, hi;
+    fnn_task_part(j->len, task, n_tasks, &lo, &hi);
     FN(adam_weights)(j->p + lo, j->g + lo, j->m + lo, j->v + lo, hi - lo, j->lr, j->adam, j->l2);
 }
 
