@@ -49,8 +49,8 @@ static FNN_ALWAYS_INLINE T FN(muladd)(T a, T b, T c)
  * returns the step to subtract from the parameter.
  *
  * In float, nothing here is let become subnormal: on Intel Xeons every
- * subnormal result (or operand) costs a microcode assist, and an Adam
- * update of gradients near 1e-21 ran 14 times slower than of normal ones.
+ * subnormal result (or operand) costs a microcode assist, which made an
+ * Adam update over such values many times slower (bench/subnormals.py).
  * They arise where a gradient is tiny or exactly 0 for many steps (the
  * weights of an image's always-blank pixels): m decays by b1 each step
  * and is subnormal within about 800 steps.  So a gradient below 2^-54

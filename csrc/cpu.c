@@ -91,9 +91,9 @@ typedef struct {
  *   (126 Ki) ran slower on two threads than on one.  Its training steps of
  *   16-28 rows (3-5 Mi multiply-adds per thread) were slower on two threads
  *   too, and from 32 rows (two halves) much faster: step_min_work 5 Mi.
- *   Reading B unpacked won there up to 4 slivers of 12 rows (dZ W of the
- *   notes' 512 x 128 layer at 16 rows 16.0 against 24.7 us, at 48 rows
- *   37.1 against 47.5; a 64 x 784 layer lost from 64 rows on): 4. */
+ *   Reading B unpacked won there up to 4 slivers of 12 rows for every
+ *   layer shape of the notes' network, and lost from 64 rows on for the
+ *   widest B (64 x 784): 4 (table in docs/performance.md). */
 static const fnn_cpu_row fnn_cpu_configs[] = {
     {{"amd-zen4", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0, 1},
      "AuthenticAMD", 0x19, {{0x10, 0x1f}, {0x60, 0x7f}, {0xa0, 0xaf}, {0, 0}}},

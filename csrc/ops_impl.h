@@ -445,8 +445,8 @@ static void FN(finite_task)(void *ctx, int task, int n_tasks)
 }
 
 /* Large arrays are scanned by all the threads, each a slice: the scan is
- * bound by memory bandwidth, which one core does not use up (an input batch
- * checked before inference took a twelfth of a two-thread forward pass). */
+ * bound by memory bandwidth, which one core does not use up, and it runs
+ * before every large inference batch (docs/performance.md). */
 int FN(fnn_all_finite_)(const T *x, size_t len)
 {
     const int nt = len >= ((size_t)1 << 20) ? fnn_get_num_threads() : 1; /* (at most FNN_MAX_THREADS) */
