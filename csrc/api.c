@@ -50,6 +50,7 @@ static const char *api_status_message(fnn_status status)
     case FNN_ERR_ARG: return "bad argument: a NULL array, a dimension out of range, an unknown activation "
                              "or a non-finite value";
     case FNN_ERR_LABEL: return "a class label outside [0, n_classes)";
+    case FNN_ERR_NONFINITE: return "an input holds a NaN or an infinity";
     default: return "unknown status";
     }
 }

@@ -141,6 +141,16 @@ fnn_status fnn_network_forward_f64(int n, const double *x, int n_layers,
                                    const fnn_dense_layer_f64 *layers);
 
 /*
+ * fnn_network_forward for an x not known to be finite: FNN_ERR_NONFINITE
+ * (the outputs undefined) if x holds a NaN or an infinity.  Costs no
+ * second pass over a large x (the first layer's GEMM checks its sums).
+ */
+fnn_status fnn_network_forward_checked_f32(int n, const float *x, int n_layers,
+                                           const fnn_dense_layer_f32 *layers);
+fnn_status fnn_network_forward_checked_f64(int n, const double *x, int n_layers,
+                                           const fnn_dense_layer_f64 *layers);
+
+/*
  * One training step of a network whose output layer feeds a softmax
  * cross-entropy (the output layer's own activation is not applied: the
  * loss fuses the softmax), in one call: the forward pass into each layer's

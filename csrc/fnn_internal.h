@@ -79,6 +79,17 @@ typedef struct {
  * GEMM's dot-product path covers the same sizes). */
 #define FNN_NETWORK_SMALL_M 16
 
+/* OR-ed into a GEMM's activation (inside fastnn only): the GEMM also
+ * returns FNN_ERR_NONFINITE, having written all of C, when an output
+ * before the bias and the activation (alpha A B + beta C) is NaN or
+ * infinite.  Every NaN or infinity in a row of A
+ * makes every sum of that row one or the other (x * w is NaN or infinite
+ * for any w, and no sum with such a term is finite), so a GEMM that
+ * returns FNN_OK with this flag has proved its A finite without reading
+ * it a second time; a sum can also overflow, or come from a non-finite
+ * B, so the flag says only "maybe". */
+#define FNN_ACT_CHECK_FINITE 0x100
+
 const fnn_kernel_table *fnn_kernels_generic(void);
 #if defined(FNN_HAVE_AVX2)
 const fnn_kernel_table *fnn_kernels_avx2(void);

@@ -244,7 +244,18 @@ typedef struct {
     T slope;       /* leaky relu */
     int load_c;    /* read C: beta != 0, or a K block after the first */
     int last;      /* the last K block: add bias, apply the activation */
+    int *seen;     /* not NULL: set to 1 if an output before the bias and
+                    * the activation is NaN or infinite (FNN_ACT_CHECK_FINITE) */
 } FN(epilogue);
+
+/* Whether a lane of v is NaN. */
+static FNN_ALWAYS_INLINE int FN(vany_nan)(VEC v)
+{
+    const IVEC nan = v != v;
+    ITYPE any = 0;
+    for (int q = 0; q < VL; ++q) any |= nan[q];
+    return any != 0;
+}
 
 /*
  * One MR x NR tile of C.  A element (i, p) is a[i*rsa + p*csa] (rows past
@@ -332,6 +343,15 @@ static FNN_ALWAYS_INLINE void FN(ukernel_body)(int kc, const T *restrict a,
             acc[i][0] *= valpha;
             if (nv == 2) acc[i][1] *= valpha;
         }
+    }
+    if (ep->seen) { /* x - x is 0 for a finite x, NaN otherwise */
+        VEC bad = zero;
+#pragma GCC unroll 16
+        for (int i = 0; i < rows; ++i) {
+            bad += acc[i][0] - acc[i][0];
+            if (nv == 2) bad += acc[i][1] - acc[i][1];
+        }
+        if (FN(vany_nan)(bad)) *ep->seen = 1;
     }
     if (ep->last) {
         if (bias) {
@@ -547,6 +567,9 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
                                  fnn_activation act, T slope)
 {
     if (m <= 0 || n <= 0) return FNN_OK;
+    int seen = 0;
+    const int check = (int)act & FNN_ACT_CHECK_FINITE;
+    act = (fnn_activation)((int)act & ~FNN_ACT_CHECK_FINITE);
     /* KC and NC from the CPU's row of cpu.c's table: a K x NC panel of
      * packed B (in KC blocks) stays in L2 while every MR-row sliver of A
      * (KC deep, read where it lies) runs across it. */
@@ -595,6 +618,7 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
                 ep.slope = slope;
                 ep.load_c = kb > 0 || beta != (T)0;
                 ep.last = kb == nkb - 1;
+                ep.seen = check && ep.last ? &seen : NULL;
                 const T *ai = a + ir * rsa + p0 * csa;
                 ptrdiff_t rs = rsa, cs = csa;
                 if (mr < FNN_MR) {
@@ -621,7 +645,7 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
             }
         }
     }
-    return FNN_OK;
+    return seen ? FNN_ERR_NONFINITE : FNN_OK;
 }
 
 /* ---- small batches: dot products, no packing -----------------------------
@@ -715,7 +739,7 @@ static FNN_ALWAYS_INLINE void FN(small_m_body)(int m, int n, int k, T alpha,
                                                const T *a, ptrdiff_t rsa,
                                                const T *b, ptrdiff_t csb,
                                                T beta, T *c, ptrdiff_t ldc,
-                                               const T *bias, const int rows)
+                                               const T *bias, int *seen, const int rows)
 {
     const VEC zero = FN(vsplat)((T)0);
     const T *ai[FNN_SMALL_ROWS];
@@ -748,6 +772,8 @@ static FNN_ALWAYS_INLINE void FN(small_m_body)(int m, int n, int k, T alpha,
                 for (int q = 0; q < 4; ++q) z[q] = alpha * sums[q];
                 if (beta != (T)0)
                     for (int q = 0; q < 4; ++q) z[q] += beta * c[r * ldc + j + q];
+                if (seen) /* x - x is 0 for a finite x, NaN otherwise */
+                    for (int q = 0; q < 4; ++q) *seen |= z[q] - z[q] != (T)0;
                 if (bias)
                     for (int q = 0; q < 4; ++q) z[q] += bias[j + q];
                 for (int q = 0; q < 4; ++q) c[r * ldc + j + q] = z[q];
@@ -758,6 +784,7 @@ static FNN_ALWAYS_INLINE void FN(small_m_body)(int m, int n, int k, T alpha,
                 for (int pp = p; pp < k; ++pp) sum += ai[r][pp] * bj[q][pp];
                 T z = alpha * sum;
                 if (beta != (T)0) z += beta * c[r * ldc + j + q];
+                if (seen) *seen |= z - z != (T)0;
                 if (bias) z += bias[j + q];
                 c[r * ldc + j + q] = z;
             }
@@ -785,18 +812,18 @@ static FNN_ALWAYS_INLINE int FN(small_m_block)(int m, int b, int *r0, int *r1)
 }
 
 /* small_m_body for a block of mr <= FNN_SMALL_ROWS rows, with the row count
- * a compile-time constant in each branch. */
+ * a compile-time constant in each branch (seen: as the epilogue's). */
 static void FN(small_m_rows)(int mr, int n, int k, T alpha, const T *a, ptrdiff_t rsa, const T *b,
-                             ptrdiff_t csb, T beta, T *c, ptrdiff_t ldc, const T *bias)
+                             ptrdiff_t csb, T beta, T *c, ptrdiff_t ldc, const T *bias, int *seen)
 {
     switch (mr) {
-    case 1: FN(small_m_body)(mr, n, k, alpha, a, rsa, b, csb, beta, c, ldc, bias, 1); break;
-    case 2: FN(small_m_body)(mr, n, k, alpha, a, rsa, b, csb, beta, c, ldc, bias, 2); break;
+    case 1: FN(small_m_body)(mr, n, k, alpha, a, rsa, b, csb, beta, c, ldc, bias, seen, 1); break;
+    case 2: FN(small_m_body)(mr, n, k, alpha, a, rsa, b, csb, beta, c, ldc, bias, seen, 2); break;
 #if FNN_SMALL_ROWS > 3
     case 3: /* (the 4-row code on a repeated last row, as before 5-row blocks) */
-    case 4: FN(small_m_body)(mr, n, k, alpha, a, rsa, b, csb, beta, c, ldc, bias, 4); break;
+    case 4: FN(small_m_body)(mr, n, k, alpha, a, rsa, b, csb, beta, c, ldc, bias, seen, 4); break;
 #endif
-    default: FN(small_m_body)(mr, n, k, alpha, a, rsa, b, csb, beta, c, ldc, bias, FNN_SMALL_ROWS); break;
+    default: FN(small_m_body)(mr, n, k, alpha, a, rsa, b, csb, beta, c, ldc, bias, seen, FNN_SMALL_ROWS); break;
     }
 }
 
@@ -821,22 +848,26 @@ static int FN(small_m_chunk)(int n, int k)
     return cols < 4 ? 4 : (cols > n ? n : (int)cols);
 }
 
-static void FN(gemm_small_m)(int m, int n, int k, T alpha, const T *a,
-                             ptrdiff_t rsa, const T *b, ptrdiff_t csb, T beta,
-                             T *c, ptrdiff_t ldc, const T *bias,
-                             fnn_activation act, T slope)
+static fnn_status FN(gemm_small_m)(int m, int n, int k, T alpha, const T *a,
+                                   ptrdiff_t rsa, const T *b, ptrdiff_t csb, T beta,
+                                   T *c, ptrdiff_t ldc, const T *bias,
+                                   fnn_activation act, T slope)
 {
+    int seen = 0;
+    int *check = (int)act & FNN_ACT_CHECK_FINITE ? &seen : NULL;
+    act = (fnn_activation)((int)act & ~FNN_ACT_CHECK_FINITE);
     const int chunk = FN(small_m_chunk)(n, k);
     for (int j0 = 0; j0 < n; j0 += chunk) {
         const int nj = fnn_mini(chunk, n - j0);
         const T *bj = b + (ptrdiff_t)j0 * csb, *biasj = bias ? bias + j0 : NULL;
         for (int blk = 0, r0 = 0, r1 = 0; blk < FN(small_m_block)(m, blk, &r0, &r1); ++blk) {
             FN(small_m_rows)(r1 - r0, nj, k, alpha, a + r0 * rsa, rsa, bj, csb, beta, c + r0 * ldc + j0, ldc,
-                             biasj);
+                             biasj, check);
         }
     }
     if (act != FNN_ACT_IDENTITY)
         for (int r = 0; r < m; ++r) FN(activation)(c + r * ldc, (size_t)n, act, slope);
+    return seen ? FNN_ERR_NONFINITE : FNN_OK;
 }
 
 /* ---- a small batch through a whole network ------------------------------
@@ -877,7 +908,7 @@ static void FN(network_small_task)(void *ctx, int task, int n_tasks)
     }
     for (int blk = 0, r0 = 0, r1 = 0; blk < FN(small_m_block)(m, blk, &r0, &r1); ++blk) {
         FN(small_m_rows)(r1 - r0, j1 - j0, k, (T)1, job->in + (ptrdiff_t)r0 * k, k, w, k, (T)0,
-                         L->a + (ptrdiff_t)r0 * n + j0, n, b);
+                         L->a + (ptrdiff_t)r0 * n + j0, n, b, NULL);
     }
     if (L->act != FNN_ACT_IDENTITY)
         for (int r = 0; r < m; ++r)
@@ -918,13 +949,14 @@ typedef struct {
  * dot product, so the results do not depend on the split. */
 static void FN(gemm_small_m_task)(void *ctx, int task, int n_tasks)
 {
-    const FN(gemm_job) *g = (const FN(gemm_job) *)ctx;
+    FN(gemm_job) *g = (FN(gemm_job) *)ctx;
     const int groups = (g->n + 3) / 4;
     const int j0 = fnn_mini(g->n, (int)((long)groups * task / n_tasks) * 4);
     const int j1 = fnn_mini(g->n, (int)((long)groups * (task + 1) / n_tasks) * 4);
     if (j1 > j0)
-        FN(gemm_small_m)(g->m, j1 - j0, g->k, g->alpha, g->a, g->rsa, g->b + (ptrdiff_t)j0 * g->csb, g->csb,
-                         g->beta, g->c + j0, g->ldc, g->bias ? g->bias + j0 : NULL, g->act, g->slope);
+        g->status[task] = FN(gemm_small_m)(g->m, j1 - j0, g->k, g->alpha, g->a, g->rsa,
+                                           g->b + (ptrdiff_t)j0 * g->csb, g->csb, g->beta, g->c + j0, g->ldc,
+                                           g->bias ? g->bias + j0 : NULL, g->act, g->slope);
 }
 
 /* One block of the tm x tn grid of C, in whole register tiles (the results
@@ -962,6 +994,8 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
             nt_small = fnn_maxi(1, (int)(work_small / min_work));
         fnn_parallel(nt_small, work_small, FN(gemm_small_m_task), &job);
         *threads_used = nt_small;
+        for (int t = 0; t < nt_small; ++t)
+            if (job.status[t] != FNN_OK) return job.status[t];
         return FNN_OK;
     }
     const int tiles_m = (m + FNN_MR - 1) / FNN_MR;

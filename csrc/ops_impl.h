@@ -69,7 +69,8 @@ static void FN(activation_backward)(int n, int out, const T *da, const T *a,
  * A^T = W X^T instead (its few rows take the GEMM's dot-product path, or
  * fill MR-row tiles), and transposes it into A adding the bias.  Each
  * element is the same sum in the same order either way: the results are
- * identical. */
+ * identical.  With FNN_ACT_CHECK_FINITE in act, either GEMM reports a
+ * non-finite sum (fnn_internal.h). */
 static fnn_status FN(dense_forward_threads)(int nt, int n, int in, int out, const T *x, const T *w,
                                             const T *b, fnn_activation act, T slope, T *a)
 {
@@ -80,8 +81,10 @@ static fnn_status FN(dense_forward_threads)(int nt, int n, int in, int out, cons
         return FN(fnn_gemm_threads_)(nt, n, out, in, (T)1, x, in, 1, w, 1, in, (T)0, a, out, b, act, slope);
     T *at = (T *)fnn_ops_scratch((size_t)out * n * sizeof(T));
     if (!at) return FNN_ERR_NOMEM;
+    const int check = (int)act & FNN_ACT_CHECK_FINITE;
+    act = (fnn_activation)((int)act & ~FNN_ACT_CHECK_FINITE);
     const fnn_status st = FN(fnn_gemm_threads_)(nt, out, n, in, (T)1, w, in, 1, x, 1, in, (T)0, at, n, NULL,
-                                                FNN_ACT_IDENTITY, (T)0);
+                                                (fnn_activation)(FNN_ACT_IDENTITY | check), (T)0);
     if (st == FNN_OK) {
         for (int i = 0; i < n; ++i)
             for (int j = 0; j < out; ++j)
@@ -108,6 +111,7 @@ fnn_status FN(fnn_dense_forward_)(int n, int in, int out, const T *x,
  * so the results are those of one thread. */
 typedef struct {
     int n, n_layers;
+    int check; /* FNN_ACT_CHECK_FINITE on the first layer, or 0 */
     const T *x;
     const FNN_CAT(fnn_dense_layer_, SFX) *layers;
     fnn_status status[FNN_MAX_THREADS];
@@ -123,8 +127,9 @@ static void FN(network_rows_task)(void *ctx, int task, int n_tasks)
     for (int l = 0; l < job->n_layers; ++l) {
         const FNN_CAT(fnn_dense_layer_, SFX) *L = &job->layers[l];
         T *a = L->a + (ptrdiff_t)r0 * L->out_features;
+        const fnn_activation act = (fnn_activation)((int)L->act | (l == 0 ? job->check : 0));
         const fnn_status st = FN(dense_forward_threads)(1, r1 - r0, L->in_features, L->out_features, in, L->w,
-                                                        L->b, L->act, L->slope, a);
+                                                        L->b, act, L->slope, a);
         if (st != FNN_OK) {
             job->status[task] = st;
             return;
@@ -148,17 +153,21 @@ static int FN(network_row_threads)(int n, double work)
 }
 
 static fnn_status FN(network_rows)(int nt, int n, double work, const T *x, int n_layers,
-                                   const FNN_CAT(fnn_dense_layer_, SFX) *layers)
+                                   const FNN_CAT(fnn_dense_layer_, SFX) *layers, int check)
 {
-    FN(rows_job) job = {n, n_layers, x, layers, {FNN_OK}};
+    FN(rows_job) job = {n, n_layers, check, x, layers, {FNN_OK}};
     fnn_parallel(nt, work, FN(network_rows_task), &job);
     for (int t = 0; t < nt; ++t)
         if (job.status[t] != FNN_OK) return job.status[t];
     return FNN_OK;
 }
 
-fnn_status FN(fnn_network_forward_)(int n, const T *x, int n_layers,
-                                    const FNN_CAT(fnn_dense_layer_, SFX) *layers)
+/* fnn_network_forward; check: FNN_ACT_CHECK_FINITE to have the first
+ * layer's GEMM report a non-finite sum (FNN_ERR_NONFINITE, the outputs
+ * left undefined), or 0.  Small batches, which take the network-small
+ * path, are not checked here. */
+static fnn_status FN(network_forward)(int n, const T *x, int n_layers,
+                                      const FNN_CAT(fnn_dense_layer_, SFX) *layers, int check)
 {
     if (n < 0 || n_layers < 1 || !x || !layers) return FNN_ERR_ARG;
     double work = 0.0;
@@ -174,7 +183,7 @@ fnn_status FN(fnn_network_forward_)(int n, const T *x, int n_layers,
     if (n == 0) return FNN_OK;
     const int nt_rows = small ? 1 : FN(network_row_threads)(n, work);
     if (nt_rows >= 2) /* (each task applies the softmax to its rows) */
-        return FN(network_rows)(nt_rows, n, work, x, n_layers, layers);
+        return FN(network_rows)(nt_rows, n, work, x, n_layers, layers, check);
     const FNN_CAT(fnn_dense_layer_, SFX) *last = &layers[n_layers - 1];
     if (small) {
         int nt = fnn_get_num_threads();
@@ -188,14 +197,38 @@ fnn_status FN(fnn_network_forward_)(int n, const T *x, int n_layers,
         const T *in = x;
         for (int l = 0; l < n_layers; ++l) {
             const FNN_CAT(fnn_dense_layer_, SFX) *L = &layers[l];
-            const fnn_status st = FN(fnn_dense_forward_)(n, L->in_features, L->out_features, in, L->w,
-                                                         L->b, L->act, L->slope, L->a);
+            const fnn_activation act = (fnn_activation)((int)L->act | (l == 0 ? check : 0));
+            const fnn_status st = FN(dense_forward_threads)(fnn_get_num_threads(), n, L->in_features,
+                                                            L->out_features, in, L->w, L->b, act, L->slope, L->a);
             if (st != FNN_OK) return st;
             in = L->a;
         }
     }
     if (last->softmax) FN(fnn_softmax_)(n, last->out_features, last->a, last->a);
     return FNN_OK;
+}
+
+fnn_status FN(fnn_network_forward_)(int n, const T *x, int n_layers,
+                                    const FNN_CAT(fnn_dense_layer_, SFX) *layers)
+{
+    return FN(network_forward)(n, x, n_layers, layers, 0);
+}
+
+/* The input's check rides on the first layer's GEMM where the batch is
+ * large enough for reading x a second time to cost something: that GEMM
+ * proves x finite (fnn_internal.h, FNN_ACT_CHECK_FINITE) unless a sum is
+ * not, and only then is x scanned, and the network computed again if x
+ * is finite after all (an overflow, a NaN in a weight). */
+fnn_status FN(fnn_network_forward_checked_)(int n, const T *x, int n_layers,
+                                            const FNN_CAT(fnn_dense_layer_, SFX) *layers)
+{
+    if (n < 0 || n_layers < 1 || !x || !layers || layers[0].in_features < 0) return FNN_ERR_ARG;
+    const size_t len = (size_t)n * (size_t)layers[0].in_features;
+    if (n <= FNN_NETWORK_SMALL_M || layers[0].in_features == 0)
+        return FN(fnn_all_finite_)(x, len) ? FN(network_forward)(n, x, n_layers, layers, 0) : FNN_ERR_NONFINITE;
+    const fnn_status st = FN(network_forward)(n, x, n_layers, layers, FNN_ACT_CHECK_FINITE);
+    if (st != FNN_ERR_NONFINITE) return st;
+    return FN(fnn_all_finite_)(x, len) ? FN(network_forward)(n, x, n_layers, layers, 0) : FNN_ERR_NONFINITE;
 }
 
 /* Threads for a backward GEMM of this layer.  Its A operand, dZ, was just

@@ -172,6 +172,45 @@ def test_network_forward_equals_the_layer_by_layer_kernels_on_any_thread_count(n
         np.testing.assert_array_equal(model.forward(X), want, err_msg=f"{threads} threads")
 
 
+@pytest.mark.parametrize("simd", fastnn.simd_paths())
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("first", [(64, "sigmoid"), (4, "relu")])
+def test_forward_finds_every_nan_or_infinity_that_the_first_layer_checks_for_it(first, dtype, simd):
+    # Past the small batches, Sequential.forward does not scan X before the arithmetic: the first
+    # layer's GEMM reports a non-finite sum before its bias and activation (a relu or a sigmoid
+    # would turn -inf into 0), and only then is X scanned. A bad value anywhere (either end, the
+    # middle, another chunk of rows, a feature whose weights are all 0, the rows of another thread)
+    # is refused on every path (a wide first layer: the packed GEMM; a 4-wide one: its transpose,
+    # packed or dot products); a finite X whose sums overflow, and NaN weights, give the results
+    # of the unchecked layer-by-layer kernels, not an error.
+    width, act = first
+    fastnn.set_simd_path(simd)  # (restored by conftest)
+    model = fastnn.Sequential([fastnn.Dense(40, width, act), fastnn.Dense(width, 3, "identity")],
+                              dtype=dtype, seed=4)
+    model.layers[0].weight[:, 7] = 0.0
+    X = np.random.default_rng(5).random((2500, 40)).astype(dtype)
+
+    def unchecked(x):
+        a = K.dense_forward(x, model.layers[0].weight, model.layers[0].bias, act, check_finite=False)
+        return K.dense_forward(a, model.layers[1].weight, model.layers[1].bias, "identity", check_finite=False)
+
+    for threads in (1, 2, 3):
+        fastnn.set_num_threads(threads)
+        for n in (17, 200, 2500):
+            for row, col in [(0, 0), (n - 1, 39), (n // 2, 7), (n // 2 + 1, 20)]:
+                for bad in (np.nan, np.inf, -np.inf):
+                    Xb = X[:n].copy()
+                    Xb[row, col] = bad
+                    with pytest.raises(ValueError, match="NaN or infinity"):
+                        model.forward(Xb)
+        huge = X * np.finfo(dtype).max  # finite, but the sums overflow
+        sums = K.dense_forward(huge, model.layers[0].weight, None, "identity", check_finite=False)
+        assert not np.isfinite(sums).all()
+        np.testing.assert_array_equal(model.forward(huge), unchecked(huge))
+    model.layers[0].weight[2, 3] = np.nan
+    np.testing.assert_array_equal(model.forward(X), unchecked(X))
+
+
 def test_network_binding_follows_replaced_parameters_and_activation():
     model = fastnn.Sequential([fastnn.Dense(4, 3, "sigmoid"), fastnn.Dense(3, 2, "identity")], seed=0)
     X = np.arange(8, dtype=np.float32).reshape(2, 4) / 8

@@ -21,6 +21,7 @@ cdef extern from "fastnn.h" nogil:
         FNN_ERR_NOMEM
         FNN_ERR_ARG
         FNN_ERR_LABEL
+        FNN_ERR_NONFINITE
     ctypedef enum fnn_activation:
         pass
 
@@ -54,6 +55,10 @@ cdef extern from "fastnn.h" nogil:
         double *a
     fnn_status fnn_network_forward_f32(int n, const float *x, int n_layers, const fnn_dense_layer_f32 *layers)
     fnn_status fnn_network_forward_f64(int n, const double *x, int n_layers, const fnn_dense_layer_f64 *layers)
+    fnn_status fnn_network_forward_checked_f32(int n, const float *x, int n_layers,
+                                               const fnn_dense_layer_f32 *layers)
+    fnn_status fnn_network_forward_checked_f64(int n, const double *x, int n_layers,
+                                               const fnn_dense_layer_f64 *layers)
 
     ctypedef struct fnn_train_layer_f32:
         int in_features, out_features
@@ -689,9 +694,9 @@ cdef class NetworkForward:
         """The output for X (n, in_features), or None when X is not a
         C-contiguous array of the network's dtype with rows the kernels take
         in one call (the caller then converts and checks it the long way).
-        Raises ValueError for NaN or infinity, like the model's checks."""
+        Raises ValueError for NaN or infinity, like the model's checks (made
+        by the kernels: a large X is not read a second time for them)."""
         cdef Py_buffer view
-        cdef int ok
         cdef Py_ssize_t n
         try:
             PyObject_GetBuffer(X, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)
@@ -703,17 +708,13 @@ cdef class NetworkForward:
                     or <size_t>view.buf % <size_t>view.itemsize != 0):  # misaligned: the caller copies
                 return None
             n = view.shape[0]
-            with nogil:
-                if self.f64:
-                    ok = fnn_all_finite_f64(<const double *>view.buf, <size_t>(view.len // 8))
-                else:
-                    ok = fnn_all_finite_f32(<const float *>view.buf, <size_t>(view.len // 4))
         finally:
             PyBuffer_Release(&view)
-        if not ok:
-            raise ValueError("X contains NaN or infinity")
         out = _np_empty((n, self.out_features), self.dtype)
-        self.forward(X, out)
+        if self.f64:
+            self._forward[double](X, out, True)
+        else:
+            self._forward[float](X, out, True)
         return out
 
     def forward(self, X, out):
@@ -721,13 +722,14 @@ cdef class NetworkForward:
         arrays of the network's dtype.  (Not a fused-type method: Cython's
         dispatch on fused types would cost as much as a small layer.)"""
         if self.f64:
-            self._forward[double](X, out)
+            self._forward[double](X, out, False)
         else:
-            self._forward[float](X, out)
+            self._forward[float](X, out, False)
 
-    cdef int _forward(self, const floating[:, ::1] X, floating[:, ::1] out) except -1:
+    cdef int _forward(self, const floating[:, ::1] X, floating[:, ::1] out, bint checked) except -1:
         # One body for both dtypes: only the table type and the C entry
         # point differ (fused-type specialisations, chosen by forward()).
+        # checked: refuse a NaN or an infinity in X (ValueError).
         cdef Py_ssize_t n = X.shape[0], i, off = 0, last = self.n_layers - 1
         _shape("X.shape[1] (in_features)", X.shape[1], self.in_features)
         _shape("out.shape[0]", out.shape[0], n)
@@ -764,12 +766,20 @@ cdef class NetworkForward:
                 rows = min(chunk, n - s0)
                 if floating is float:
                     t32[last].a = &out[s0, 0]
-                    st = fnn_network_forward_f32(<int>rows, &X[s0, 0], self.n_layers, t32)
+                    if checked:
+                        st = fnn_network_forward_checked_f32(<int>rows, &X[s0, 0], self.n_layers, t32)
+                    else:
+                        st = fnn_network_forward_f32(<int>rows, &X[s0, 0], self.n_layers, t32)
                 else:
                     t64[last].a = &out[s0, 0]
-                    st = fnn_network_forward_f64(<int>rows, &X[s0, 0], self.n_layers, t64)
+                    if checked:
+                        st = fnn_network_forward_checked_f64(<int>rows, &X[s0, 0], self.n_layers, t64)
+                    else:
+                        st = fnn_network_forward_f64(<int>rows, &X[s0, 0], self.n_layers, t64)
                 s0 += rows
             free(block)
+        if st == FNN_ERR_NONFINITE:
+            raise ValueError("X contains NaN or infinity")
         return _check(st)
 
     cdef void *_alloc(self, Py_ssize_t n, size_t tbytes, size_t itemsize) except NULL:

@@ -25,7 +25,8 @@ typedef enum {
     FNN_OK = 0,
     FNN_ERR_NOMEM = 1, /* a work buffer could not be allocated */
     FNN_ERR_ARG = 2,   /* a bad argument: NULL pointer, bad dimension or value */
-    FNN_ERR_LABEL = 3  /* a class label outside [0, n_classes) */
+    FNN_ERR_LABEL = 3, /* a class label outside [0, n_classes) */
+    FNN_ERR_NONFINITE = 4 /* an input holds a NaN or an infinity */
 } fnn_status;
 
 /* The activations the GEMM epilogue computes. */
