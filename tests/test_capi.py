@@ -15,7 +15,7 @@ import pytest
 import fastnn
 from fastnn import _core
 
-OK, ERR_NOMEM, ERR_ARG, ERR_LABEL = 0, 1, 2, 3
+OK, ERR_NOMEM, ERR_ARG, ERR_LABEL, ERR_NONFINITE = 0, 1, 2, 3, 4
 i, d, f, sz, pd = C.c_int, C.c_double, C.c_float, C.c_size_t, C.c_ssize_t
 vp = C.c_void_p
 
@@ -85,6 +85,7 @@ def test_the_table_describes_itself(api):
     assert api.size == C.sizeof(Table)  # the ctypes mirror above has every field
     assert api.status_message(OK) == b"success"
     assert b"bad argument" in api.status_message(ERR_ARG) and b"label" in api.status_message(ERR_LABEL)
+    assert b"NaN or an infinity" in api.status_message(ERR_NONFINITE)
     assert api.status_message(42) == b"unknown status"
 
 
