@@ -79,7 +79,9 @@ typedef struct {
  * - direct_b_slivers: a packed GEMM whose A has at most this many MR-row
  *   slivers reads a row-contiguous B (dX = dZ W in the backward pass) where
  *   it lies instead of packing it; 1 (B used once) unless a row measured
- *   more.
+ *   more.  On Zen 3 reading it won for 2-4 slivers of 6 rows (12-24 rows,
+ *   every layer shape of the notes' network) and no longer from 32 rows:
+ *   4 (table in docs/performance.md).
  * - Intel Xeon (the row's models: Sapphire Rapids 0x8f, Emerald Rapids
  *   0xcf, and 0xa7, which is what a KVM guest of these machines reports
  *   for a Xeon with AMX and AVX512-FP16, so a core of that generation; on
@@ -97,7 +99,7 @@ typedef struct {
 static const fnn_cpu_row fnn_cpu_configs[] = {
     {{"amd-zen4", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0, 1},
      "AuthenticAMD", 0x19, {{0x10, 0x1f}, {0x60, 0x7f}, {0xa0, 0xaf}, {0, 0}}},
-    {{"amd-zen3", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 24, 1},
+    {{"amd-zen3", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 24, 4},
      "AuthenticAMD", 0x19, {{0x00, 0x0f}, {0x20, 0x5f}, {0, 0}}},
     {{"amd-zen5", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 24, 1},
      "AuthenticAMD", 0x1a, {{0x00, 0x2f}, {0x40, 0x4f}, {0x60, 0x7f}, {0, 0}}},

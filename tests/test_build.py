@@ -293,7 +293,7 @@ def test_fastnn_cpu_and_overrides_choose_the_parameters():
     assert (zen4["name"], zen4["kc"], zen4["panel_kb"]) == ("amd-zen4", 256, 1024)
     assert (zen4["small_m"], zen4["dot_k_per_row"], zen4["direct_b_slivers"]) == (16, 0, 1)
     zen3 = run_python(code, FASTNN_CPU="amd-zen3")
-    assert (zen3["small_m"], zen3["dot_k_per_row"]) == (16, 24)
+    assert (zen3["small_m"], zen3["dot_k_per_row"], zen3["direct_b_slivers"]) == (16, 24, 4)
     zen5 = run_python(code, FASTNN_CPU="amd-zen5")
     assert (zen5["name"], zen5["kc"], zen5["small_m"], zen5["dot_k_per_row"]) == ("amd-zen5", 256, 16, 24)
     intel = run_python(code, FASTNN_CPU="intel-sapphire-emerald-rapids")
