@@ -130,6 +130,19 @@ typedef void (*fnn_task_fn)(void *ctx, int task, int n_tasks);
  * sleeping worker. */
 void fnn_parallel(int n_tasks, double work, fnn_task_fn fn, void *ctx);
 
+/* Task `task` of stage `stage` of a staged job. */
+typedef void (*fnn_stage_fn)(void *ctx, int stage, int task, int n_tasks);
+
+/* Runs fn(ctx, s, t, n_tasks) for every stage s (0..n_stages-1, in order)
+ * and task t, every task of stage s finished before any of stage s + 1
+ * starts (a task of the next layer reads every task's outputs of this
+ * one).  As one fnn_parallel job: the threads go from stage to stage
+ * past a per-task "done" flag each instead of a job's hand-off and wait
+ * per stage.  A task goes to whichever thread claims it, its own index
+ * first, so a thread that is late or asleep holds nothing back; as with
+ * fnn_parallel, a task's result may depend only on its index. */
+void fnn_parallel_stages(int n_tasks, int n_stages, double work, fnn_stage_fn fn, void *ctx);
+
 /* The table in use (selected on first call). */
 const fnn_kernel_table *fnn_active_kernels(void);
 

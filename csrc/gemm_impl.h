@@ -872,28 +872,29 @@ static fnn_status FN(gemm_small_m)(int m, int n, int k, T alpha, const T *a,
 
 /* ---- a small batch through a whole network ------------------------------
  * Batch-1 inference costs a few microseconds of arithmetic but a dispatch
- * and a call per layer around it.  Here one C call runs every layer: each
- * layer is one job of nt tasks, each task a slice of the layer's output
- * columns (whole groups of 4, the dot-product path's unit) computed from
- * the previous layer's full output, activation included; the job's end is
- * the barrier before the next layer.  Worker w prefers task w, so the same
- * thread keeps reading the same rows of every W from call to call, and
- * they stay in its core's cache.  A layer whose rows and K do not pay for
- * dot products (dot_products_pay, as for the GEMM) runs the packed GEMM on
- * the task's columns instead: its sums do not
- * depend on where a column falls, so neither path's results depend on the
- * thread count. */
+ * and a call per layer around it.  Here one C call runs every layer, as
+ * one staged job (fnn_parallel_stages, threads.c): stage l is layer l, its
+ * task t a slice of the layer's output columns (whole groups of 4, the
+ * dot-product path's unit) computed from the previous layer's full output,
+ * activation included; a stage ends when all its tasks have, the barrier
+ * before the next layer.  A thread takes its own task index first, so the
+ * same thread keeps reading the same rows of every W from call to call,
+ * and they stay in its core's cache.  A layer whose rows and K do not pay
+ * for dot products (dot_products_pay, as for the GEMM) runs the packed
+ * GEMM on the task's columns instead: its sums do not depend on where a
+ * column falls, so neither path's results depend on the thread count. */
 typedef struct {
-    int m, packed;
-    const T *in;
-    const FNN_CAT(fnn_dense_layer_, SFX) *layer;
+    int m;
+    const T *x;
+    const FNN_CAT(fnn_dense_layer_, SFX) *layers;
     fnn_status status[FNN_MAX_THREADS];
-} FN(layer_job);
+} FN(small_net_job);
 
-static void FN(network_small_task)(void *ctx, int task, int n_tasks)
+static void FN(network_small_stage)(void *ctx, int l, int task, int n_tasks)
 {
-    FN(layer_job) *job = (FN(layer_job) *)ctx;
-    const FNN_CAT(fnn_dense_layer_, SFX) *L = job->layer;
+    FN(small_net_job) *job = (FN(small_net_job) *)ctx;
+    const FNN_CAT(fnn_dense_layer_, SFX) *L = &job->layers[l];
+    const T *in = l ? job->layers[l - 1].a : job->x;
     const int m = job->m, n = L->out_features, k = L->in_features;
     const int groups = (n + 3) / 4;
     const int j0 = fnn_mini(n, (int)((long)groups * task / n_tasks) * 4);
@@ -901,13 +902,14 @@ static void FN(network_small_task)(void *ctx, int task, int n_tasks)
     if (j1 <= j0) return;
     const T *w = L->w + (ptrdiff_t)j0 * k;
     const T *b = L->b ? L->b + j0 : NULL;
-    if (job->packed) {
-        job->status[task] = FN(gemm_block)(m, j1 - j0, k, (T)1, job->in, k, 1, w, 1, k, (T)0, L->a + j0, n, b,
-                                           L->act, L->slope);
+    if (!FN(dot_products_pay)(m, k)) {
+        const fnn_status st = FN(gemm_block)(m, j1 - j0, k, (T)1, in, k, 1, w, 1, k, (T)0, L->a + j0, n, b,
+                                             L->act, L->slope);
+        if (st != FNN_OK) job->status[task] = st; /* (the later layers run on; the call reports it) */
         return;
     }
     for (int blk = 0, r0 = 0, r1 = 0; blk < FN(small_m_block)(m, blk, &r0, &r1); ++blk) {
-        FN(small_m_rows)(r1 - r0, j1 - j0, k, (T)1, job->in + (ptrdiff_t)r0 * k, k, w, k, (T)0,
+        FN(small_m_rows)(r1 - r0, j1 - j0, k, (T)1, in + (ptrdiff_t)r0 * k, k, w, k, (T)0,
                          L->a + (ptrdiff_t)r0 * n + j0, n, b, NULL);
     }
     if (L->act != FNN_ACT_IDENTITY)
@@ -920,15 +922,12 @@ static fnn_status FN(network_small)(int m, const T *x, int n_layers,
                                     int nt)
 {
     if (nt > FNN_MAX_THREADS) nt = FNN_MAX_THREADS;
-    const T *in = x;
-    for (int l = 0; l < n_layers; ++l) {
-        const int k = layers[l].in_features;
-        FN(layer_job) job = {m, !FN(dot_products_pay)(m, k), in, &layers[l], {FNN_OK}};
-        fnn_parallel(nt, (double)m * k * layers[l].out_features, FN(network_small_task), &job);
-        for (int t = 0; t < nt; ++t)
-            if (job.status[t] != FNN_OK) return job.status[t];
-        in = layers[l].a;
-    }
+    FN(small_net_job) job = {m, x, layers, {FNN_OK}};
+    double work = 0.0;
+    for (int l = 0; l < n_layers; ++l) work += (double)m * layers[l].in_features * layers[l].out_features;
+    fnn_parallel_stages(nt, n_layers, work, FN(network_small_stage), &job);
+    for (int t = 0; t < nt; ++t)
+        if (job.status[t] != FNN_OK) return job.status[t];
     return FNN_OK;
 }
 

@@ -33,6 +33,7 @@
 #define _GNU_SOURCE /* pthread_setname_np */
 #endif
 #include <stdlib.h>
+#include <string.h>
 
 #include "fnn_internal.h"
 
@@ -60,6 +61,27 @@ void fnn_parallel(int n_tasks, double work, fnn_task_fn fn, void *ctx)
 #pragma omp parallel for schedule(static, 1) num_threads(n_tasks)
 #endif
     for (int t = 0; t < n_tasks; ++t) fn(ctx, t, n_tasks);
+}
+
+typedef struct {
+    fnn_stage_fn fn;
+    void *ctx;
+    int stage;
+} fnn_one_stage;
+
+static void fnn_one_stage_task(void *ctx, int task, int n_tasks)
+{
+    const fnn_one_stage *j = (const fnn_one_stage *)ctx;
+    j->fn(j->ctx, j->stage, task, n_tasks);
+}
+
+/* Without the pool: one fnn_parallel job per stage. */
+void fnn_parallel_stages(int n_tasks, int n_stages, double work, fnn_stage_fn fn, void *ctx)
+{
+    for (int s = 0; s < n_stages; ++s) {
+        fnn_one_stage j = {fn, ctx, s};
+        fnn_parallel(n_tasks, work / n_stages, fnn_one_stage_task, &j);
+    }
 }
 
 #else /* FNN_HAVE_POOL */
@@ -368,6 +390,71 @@ void fnn_parallel(int n_tasks, double work, fnn_task_fn fn, void *ctx)
     }
     if (any_asleep) fnn_pool.last_end_us = fnn_now_us();
     atomic_flag_clear_explicit(&fnn_pool.busy, memory_order_release);
+}
+
+/* ---- staged jobs ----------------------------------------------------------
+ * One slot per (stage, task), each on its own cache line: `claimed` is
+ * taken by exchange, `done` set when the task has finished.  A thread
+ * runs its own task of a stage if nobody has claimed it, then any other
+ * still unclaimed, then waits until every task of the stage is done.  It
+ * waits only for tasks that some thread has claimed and is running, so a
+ * worker that never arrives (asleep, or the pool busy and the job run on
+ * the caller alone) delays nothing: the threads present run its tasks. */
+#define FNN_LINE 64
+typedef struct {
+    _Atomic int claimed, done;
+    char pad[FNN_LINE - 2 * sizeof(int)];
+} fnn_stage_slot;
+
+/* Slots in one job; a longer job runs as several (each a whole number of
+ * stages, finished before the next starts). */
+#define FNN_STAGE_SLOTS 64
+
+typedef struct {
+    fnn_stage_fn fn;
+    void *ctx;
+    int first, n_stages; /* stages first .. first + n_stages - 1 */
+    fnn_stage_slot *slots; /* n_stages x n_tasks, zeroed */
+} fnn_stages_job;
+
+static void fnn_stages_task(void *ctx, int task, int n_tasks)
+{
+    const fnn_stages_job *j = (const fnn_stages_job *)ctx;
+    for (int s = 0; s < j->n_stages; ++s) {
+        fnn_stage_slot *row = j->slots + (size_t)s * n_tasks;
+        for (int i = 0; i < n_tasks; ++i) {
+            const int t = (task + i) % n_tasks;
+            if (atomic_load_explicit(&row[t].claimed, memory_order_relaxed) ||
+                atomic_exchange_explicit(&row[t].claimed, 1, memory_order_acq_rel))
+                continue;
+            j->fn(j->ctx, j->first + s, t, n_tasks);
+            atomic_store_explicit(&row[t].done, 1, memory_order_release);
+        }
+        for (int t = 0; t < n_tasks; ++t) {
+            int polls = 0;
+            while (!atomic_load_explicit(&row[t].done, memory_order_acquire)) {
+                if (++polls > 4096) sched_yield(); /* its thread was descheduled */
+                else fnn_cpu_relax();
+            }
+        }
+    }
+}
+
+void fnn_parallel_stages(int n_tasks, int n_stages, double work, fnn_stage_fn fn, void *ctx)
+{
+    if (n_tasks > FNN_MAX_THREADS) n_tasks = FNN_MAX_THREADS;
+    if (n_tasks <= 1) {
+        for (int s = 0; s < n_stages; ++s) fn(ctx, s, 0, 1);
+        return;
+    }
+    _Alignas(FNN_LINE) fnn_stage_slot slots[FNN_STAGE_SLOTS];
+    const int per_job = FNN_STAGE_SLOTS / n_tasks;
+    for (int first = 0; first < n_stages; first += per_job) {
+        const int count = n_stages - first < per_job ? n_stages - first : per_job;
+        memset(slots, 0, sizeof(fnn_stage_slot) * (size_t)count * n_tasks);
+        fnn_stages_job job = {fn, ctx, first, count, slots};
+        fnn_parallel(n_tasks, work * count / n_stages, fnn_stages_task, &job);
+    }
 }
 
 #endif /* FNN_HAVE_POOL */
