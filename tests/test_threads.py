@@ -439,7 +439,9 @@ print(json.dumps([str(x.message) for x in w] + [fastnn.build_info()["idle_spin_u
 def test_the_pool_alone_under_threadsanitizer(tmp_path):
     """csrc/threads.c compiled with -fsanitize=thread into a C program
     (tests/pool_stress.c) that runs 9000 jobs of 1-8 tasks from three
-    threads, pausing now and then so that workers fall asleep: each task
+    threads (a quarter of them staged jobs of up to 40 stages, each stage
+    checking that the one before it has finished), pausing now and then so
+    that workers fall asleep: each task
     must run exactly once and TSan must report no data race, by default
     and with FASTNN_SPIN_US=0 (workers sleep after every job)."""
     import shutil
