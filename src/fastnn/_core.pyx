@@ -595,6 +595,19 @@ cdef bint _still_bound(list layers, tuple bound, tuple arrays, tuple activations
     return True
 
 
+cdef fnn_status _network_call(bint f64, bint checked, int n, const char *x, int n_layers,
+                              char *table) noexcept nogil:
+    """fnn_network_forward(_checked) of the dtype on n rows of x, with the
+    layer table at ``table``."""
+    if f64:
+        if checked:
+            return fnn_network_forward_checked_f64(n, <const double *>x, n_layers, <fnn_dense_layer_f64 *>table)
+        return fnn_network_forward_f64(n, <const double *>x, n_layers, <fnn_dense_layer_f64 *>table)
+    if checked:
+        return fnn_network_forward_checked_f32(n, <const float *>x, n_layers, <fnn_dense_layer_f32 *>table)
+    return fnn_network_forward_f32(n, <const float *>x, n_layers, <fnn_dense_layer_f32 *>table)
+
+
 cdef class NetworkForward:
     """A network's layers bound once for fnn_network_forward (one C call per
     forward pass: the batch-1 latency path).
@@ -782,20 +795,10 @@ cdef class NetworkForward:
                 rows = min(chunk, n - s0)
                 if self.f64:
                     t64[last].a = <double *>(o + s0 * self.out_features * item)
-                    if checked:
-                        st = fnn_network_forward_checked_f64(<int>rows, <const double *>(x + s0 * self.in_features * item),
-                                                             self.n_layers, t64)
-                    else:
-                        st = fnn_network_forward_f64(<int>rows, <const double *>(x + s0 * self.in_features * item),
-                                                     self.n_layers, t64)
                 else:
                     t32[last].a = <float *>(o + s0 * self.out_features * item)
-                    if checked:
-                        st = fnn_network_forward_checked_f32(<int>rows, <const float *>(x + s0 * self.in_features * item),
-                                                             self.n_layers, t32)
-                    else:
-                        st = fnn_network_forward_f32(<int>rows, <const float *>(x + s0 * self.in_features * item),
-                                                     self.n_layers, t32)
+                st = _network_call(self.f64, checked, <int>rows, x + s0 * self.in_features * item,
+                                   self.n_layers, block)
                 s0 += rows
             free(block)
         if st == FNN_ERR_NONFINITE:
