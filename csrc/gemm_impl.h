@@ -734,6 +734,10 @@ static FNN_ALWAYS_INLINE void FN(vsum4)(const VEC v[4], T s[4])
 #else
 #define FNN_SMALL_ROWS 3
 #endif
+/* (the K from which dot products pay for a narrow product, gemm_narrow) */
+#ifndef FNN_NARROW_MIN_K
+#define FNN_NARROW_MIN_K 256
+#endif
 
 static FNN_ALWAYS_INLINE void FN(small_m_body)(int m, int n, int k, T alpha,
                                                const T *a, ptrdiff_t rsa,
@@ -836,6 +840,20 @@ static FNN_ALWAYS_INLINE int FN(dot_products_pay)(int m, int k)
     return m <= cfg->small_m && k > 0 && (long)k >= (long)cfg->dot_k_per_row * m;
 }
 
+/* A product narrower than the micro-tile (n < NR: a classifier's 10
+ * outputs) would leave most of every tile's lanes idle; dot products over
+ * blocks of rows fill theirs (B's few rows stay in L1), once K is long
+ * enough to pay for each output's horizontal sum.  Each output is the same
+ * sum whatever the rows around it, so the rows split freely.  Up to
+ * FNN_NARROW_MAX_ROWS rows: with A streaming from memory (10,000 rows of
+ * 512) the packed path was the faster (docs/performance.md); the network
+ * forward's chunks and the training step's halves are within it. */
+#define FNN_NARROW_MAX_ROWS 4096
+static FNN_ALWAYS_INLINE int FN(gemm_narrow)(int m, int n, int k)
+{
+    return m > 0 && m <= FNN_NARROW_MAX_ROWS && n < NR && k >= FNN_NARROW_MIN_K;
+}
+
 /* Columns of B per chunk: as many as fill half the packed GEMM's panel
  * budget (panel_kb, cpu.c: half the L2 unless the CPU's row says
  * otherwise), at least one group of 4.  Every block of rows reads the
@@ -902,7 +920,7 @@ static void FN(network_small_stage)(void *ctx, int l, int task, int n_tasks)
     if (j1 <= j0) return;
     const T *w = L->w + (ptrdiff_t)j0 * k;
     const T *b = L->b ? L->b + j0 : NULL;
-    if (!FN(dot_products_pay)(m, k)) {
+    if (!FN(dot_products_pay)(m, k) && !FN(gemm_narrow)(m, n, k)) { /* (as the GEMM decides) */
         const fnn_status st = FN(gemm_block)(m, j1 - j0, k, (T)1, in, k, 1, w, 1, k, (T)0, L->a + j0, n, b,
                                              L->act, L->slope);
         if (st != FNN_OK) job->status[task] = st; /* (the later layers run on; the call reports it) */
@@ -975,6 +993,18 @@ static void FN(gemm_block_task)(void *ctx, int task, int n_tasks)
                                      g->ldc, g->bias ? g->bias + n0 : NULL, g->act, g->slope);
 }
 
+/* Rows [r0, r1) of a narrow product by dot products (gemm_narrow). */
+static void FN(gemm_rows_dot_task)(void *ctx, int task, int n_tasks)
+{
+    FN(gemm_job) *g = (FN(gemm_job) *)ctx;
+    size_t lo, hi;
+    fnn_task_part((size_t)g->m, task, n_tasks, &lo, &hi);
+    if (hi > lo)
+        g->status[task] = FN(gemm_small_m)((int)(hi - lo), g->n, g->k, g->alpha, g->a + (ptrdiff_t)lo * g->rsa,
+                                           g->rsa, g->b, g->csb, g->beta, g->c + (ptrdiff_t)lo * g->ldc, g->ldc,
+                                           g->bias, g->act, g->slope);
+}
+
 static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
                            ptrdiff_t rsa, ptrdiff_t csa, const T *b,
                            ptrdiff_t rsb, ptrdiff_t csb, T beta, T *c,
@@ -994,6 +1024,17 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
         fnn_parallel(nt_small, work_small, FN(gemm_small_m_task), &job);
         *threads_used = nt_small;
         for (int t = 0; t < nt_small; ++t)
+            if (job.status[t] != FNN_OK) return job.status[t];
+        return FNN_OK;
+    }
+    if (csa == 1 && rsb == 1 && FN(gemm_narrow)(m, n, k)) {
+        int nt_rows = max_threads;
+        const double work_rows = (double)m * n * k;
+        if (work_rows / min_work < nt_rows) nt_rows = fnn_maxi(1, (int)(work_rows / min_work));
+        if (nt_rows > m) nt_rows = m;
+        fnn_parallel(nt_rows, work_rows, FN(gemm_rows_dot_task), &job);
+        *threads_used = nt_rows;
+        for (int t = 0; t < nt_rows; ++t)
             if (job.status[t] != FNN_OK) return job.status[t];
         return FNN_OK;
     }
