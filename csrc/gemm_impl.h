@@ -734,10 +734,6 @@ static FNN_ALWAYS_INLINE void FN(vsum4)(const VEC v[4], T s[4])
 #else
 #define FNN_SMALL_ROWS 3
 #endif
-/* (the K from which dot products pay for a narrow product, gemm_narrow) */
-#ifndef FNN_NARROW_MIN_K
-#define FNN_NARROW_MIN_K 256
-#endif
 
 static FNN_ALWAYS_INLINE void FN(small_m_body)(int m, int n, int k, T alpha,
                                                const T *a, ptrdiff_t rsa,
@@ -849,6 +845,7 @@ static FNN_ALWAYS_INLINE int FN(dot_products_pay)(int m, int k)
  * 512) the packed path was the faster (docs/performance.md); the network
  * forward's chunks and the training step's halves are within it. */
 #define FNN_NARROW_MAX_ROWS 4096
+#define FNN_NARROW_MIN_K 256 /* (K = 128 measured level with the packed path) */
 static FNN_ALWAYS_INLINE int FN(gemm_narrow)(int m, int n, int k)
 {
     return m > 0 && m <= FNN_NARROW_MAX_ROWS && n < NR && k >= FNN_NARROW_MIN_K;
@@ -1016,39 +1013,25 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
     if (max_threads > FNN_MAX_THREADS) max_threads = FNN_MAX_THREADS;
     FN(gemm_job) job = {m, n, k, alpha, beta, slope, a, b, bias, rsa, csa, rsb, csb, ldc, c, act, 1, 1, {FNN_OK}};
     const double min_work = fnn_kernel_config()->gemm_min_work;
-    if (csa == 1 && rsb == 1 && FN(dot_products_pay)(m, k)) {
-        int nt_small = max_threads;
-        const double work_small = (double)m * n * k;
-        if (work_small / min_work < nt_small)
-            nt_small = fnn_maxi(1, (int)(work_small / min_work));
-        fnn_parallel(nt_small, work_small, FN(gemm_small_m_task), &job);
-        *threads_used = nt_small;
-        for (int t = 0; t < nt_small; ++t)
-            if (job.status[t] != FNN_OK) return job.status[t];
-        return FNN_OK;
-    }
-    if (csa == 1 && rsb == 1 && FN(gemm_narrow)(m, n, k)) {
-        int nt_rows = max_threads;
-        const double work_rows = (double)m * n * k;
-        if (work_rows / min_work < nt_rows) nt_rows = fnn_maxi(1, (int)(work_rows / min_work));
-        if (nt_rows > m) nt_rows = m;
-        fnn_parallel(nt_rows, work_rows, FN(gemm_rows_dot_task), &job);
-        *threads_used = nt_rows;
-        for (int t = 0; t < nt_rows; ++t)
-            if (job.status[t] != FNN_OK) return job.status[t];
-        return FNN_OK;
-    }
-    const int tiles_m = (m + FNN_MR - 1) / FNN_MR;
-    const int tiles_n = (n + NR - 1) / NR;
     const double work = (double)m * n * (k > 0 ? k : 1);
     int nt = max_threads;
     if (work / min_work < nt)
         nt = fnn_maxi(1, (int)(work / min_work));
-    if (nt > 1) {
-        fnn_thread_grid(tiles_m, tiles_n, nt, &job.tm, &job.tn);
+    /* Dot products: few rows (threads split the columns) or a narrow
+     * product (threads split the rows); else the packed GEMM's grid. */
+    const int dots = csa == 1 && rsb == 1 && FN(dot_products_pay)(m, k);
+    const int narrow = csa == 1 && rsb == 1 && !dots && FN(gemm_narrow)(m, n, k);
+    fnn_task_fn task = FN(gemm_block_task);
+    if (dots)
+        task = FN(gemm_small_m_task);
+    else if (narrow) {
+        task = FN(gemm_rows_dot_task);
+        nt = fnn_mini(nt, m);
+    } else if (nt > 1) {
+        fnn_thread_grid((m + FNN_MR - 1) / FNN_MR, (n + NR - 1) / NR, nt, &job.tm, &job.tn);
         nt = job.tm * job.tn;
     }
-    fnn_parallel(nt, work, FN(gemm_block_task), &job);
+    fnn_parallel(nt, work, task, &job);
     *threads_used = nt;
     for (int t = 0; t < nt; ++t)
         if (job.status[t] != FNN_OK) return job.status[t];
