@@ -472,3 +472,25 @@ for t in (1, 2, 3):
 print(json.dumps([all(np.array_equal(weights[0], w) for w in weights), fastnn.build_info()["kernel_config"]["small_m"]]))
 """
     assert run_python(code, FASTNN_SMALL_M="4") == [True, 4]
+
+
+def test_the_c_timing_program_builds_from_csrc_and_runs(tmp_path):
+    """bench/c/build.sh compiles csrc/ with bench/c/forward_timing.c (the
+    C-level figures of docs/performance.md); both of its modes run."""
+    import shutil
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if sys.platform != "linux" or shutil.which(os.environ.get("CC", "cc")) is None:
+        pytest.skip("needs a C compiler on Linux")
+    exe = str(tmp_path / "forward_timing")
+    build = subprocess.run(["sh", os.path.join(root, "bench", "c", "build.sh"), exe], capture_output=True, text=True,
+                           check=False)
+    if build.returncode != 0 and "fopenmp" in build.stderr:
+        pytest.skip("this compiler has no OpenMP")
+    assert build.returncode == 0, build.stderr[-3000:]
+    layer = subprocess.run([exe, "layer", "8", "64", "10", "1", "1"], capture_output=True, text=True, check=False)
+    assert layer.returncode == 0 and re.match(r"8 x 64 -> 10, activation 1, 1 thread\(s\): [0-9.]+ us", layer.stdout)
+    net = subprocess.run([exe, "network", "2", "1"], capture_output=True, text=True, check=False)
+    assert net.returncode == 0 and len(re.findall(r" [0-9.]+", net.stdout.split(":")[-1])) == 7, net.stdout
+    bad = subprocess.run([exe, "nothing"], capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "usage" in bad.stderr
