@@ -5,7 +5,7 @@
  * fall asleep; each task writes its own slot, the caller checks them.
  * Every fourth job is staged (fnn_parallel_stages, 1..40 stages, so some
  * take more than one job's slots): a task of stage s checks that every
- * task of stage s - 1 has finished, and adds to what they wrote. */
+ * task of stage s - 1 has finished (wrote its mark) before it writes its own. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
