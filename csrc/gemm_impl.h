@@ -27,6 +27,8 @@
 #define FN(name) FNN_CAT(FNN_CAT(name, FNN_CAT(_, SFX)), FNN_CAT(_, FNN_ISA))
 #define NR (2 * VL)
 #define IS_F32 (sizeof(T) == 4)
+/* 1.5 * 2^(mantissa bits): adding it rounds to an integer (the exp) */
+#define EXP_MAGIC (IS_F32 ? (T)12582912.0 : (T)6755399441055744.0)
 
 /* ---- vector helpers ------------------------------------------------------ */
 
@@ -53,30 +55,53 @@ static FNN_ALWAYS_INLINE VEC FN(vselect)(IVEC m, VEC a, VEC b)
     return (VEC)(((IVEC)a & m) | ((IVEC)b & ~m));
 }
 
+/* Lanes of x clamped to [lo, hi]; a NaN lane stays NaN.  x86's max and min
+ * return their second operand when either is NaN, so max(lo, x) and
+ * min(hi, x) are exactly the two selects of the portable version, in one
+ * instruction each instead of a compare and a blend (the clamp is on the
+ * exp's critical path). */
+static FNN_ALWAYS_INLINE VEC FN(vclamp)(VEC x, T lo, T hi)
+{
+    const VEC vlo = FN(vsplat)(lo), vhi = FN(vsplat)(hi);
+#if FNN_VBYTES == 64 && defined(__AVX512F__) && FNN_T_F32
+    return (VEC)_mm512_min_ps((__m512)vhi, _mm512_max_ps((__m512)vlo, (__m512)x));
+#elif FNN_VBYTES == 64 && defined(__AVX512F__)
+    return (VEC)_mm512_min_pd((__m512d)vhi, _mm512_max_pd((__m512d)vlo, (__m512d)x));
+#elif FNN_VBYTES == 32 && defined(__AVX__) && FNN_T_F32
+    return (VEC)_mm256_min_ps((__m256)vhi, _mm256_max_ps((__m256)vlo, (__m256)x));
+#elif FNN_VBYTES == 32 && defined(__AVX__)
+    return (VEC)_mm256_min_pd((__m256d)vhi, _mm256_max_pd((__m256d)vlo, (__m256d)x));
+#elif FNN_VBYTES == 16 && defined(__SSE2__) && FNN_T_F32
+    return (VEC)_mm_min_ps((__m128)vhi, _mm_max_ps((__m128)vlo, (__m128)x));
+#elif FNN_VBYTES == 16 && defined(__SSE2__)
+    return (VEC)_mm_min_pd((__m128d)vhi, _mm_max_pd((__m128d)vlo, (__m128d)x));
+#else
+    x = FN(vselect)(x < vlo, vlo, x);
+    return FN(vselect)(x > vhi, vhi, x);
+#endif
+}
+
 /* ---- vector math: exp, expm1, log on [1, 2] --------------------------------
  * Written for the epilogue, so accurate to a few ulp in both precisions
  * (the tests hold float64 kernels to 1e-12 of NumPy).  exp(x) = 2^n e^r with
  * n = round(x / ln 2) and |r| <= ln2 / 2 (Cody-Waite: ln 2 split in a high
- * part with few bits, so n * ln2_hi is exact).  e^r - 1 = r h(r) with h the
- * Taylor series, to degree 7 (float: truncation error 5e-9) or 13 (double:
- * 4e-18).  2^n is built in the exponent bits, split as 2^n1 2^n2 so that
- * results down to the subnormals and up to overflow come out right. */
+ * part with few bits, so n * ln2_hi is exact).  e^r - 1 = r h(r): for double
+ * h is the Taylor series to degree 12 (truncation error 4e-18); for float a
+ * degree-5 polynomial fitted to e^r's relative error on the interval
+ * (2e-8 with its coefficients rounded to float, a seventh of float's
+ * epsilon; the Taylor series needs degree 6 for that).  vexp_reduce
+ * multiplies every coefficient by `scale`, a power of two, which gives
+ * exactly scale * h(r): every rounding in the evaluation is scaled alike. */
 
-static FNN_ALWAYS_INLINE void FN(vexp_parts)(VEC x, VEC *q, VEC *s1, VEC *s2)
+/* r and scale * h(r) for x clamped to [lo, hi]; *t holds n in the low bits
+ * of its representation (n = *t - EXP_MAGIC as integers). */
+static FNN_ALWAYS_INLINE VEC FN(vexp_reduce)(VEC x, T lo, T hi, T scale, VEC *r_out, VEC *t_out)
 {
-    const T lo = IS_F32 ? (T)-104.0 : (T)-746.0; /* exp(lo) rounds to 0 */
-    const T hi = IS_F32 ? (T)89.0 : (T)710.0;    /* exp(hi) overflows */
-    const T magic = IS_F32 ? (T)12582912.0 : (T)6755399441055744.0;
     const T ln2_hi = IS_F32 ? (T)0.693359375 : (T)6.93145751953125e-1;
     const T ln2_lo = IS_F32 ? (T)-2.12194440e-4 : (T)1.42860682030941723212e-6;
-    const ITYPE bias = IS_F32 ? 127 : 1023;
-    const int mant = IS_F32 ? 23 : 52;
 
-    /* Clamp (NaN passes through both comparisons unchanged). */
-    x = FN(vselect)(x < FN(vsplat)(lo), FN(vsplat)(lo), x);
-    x = FN(vselect)(x > FN(vsplat)(hi), FN(vsplat)(hi), x);
-
-    const VEC vmagic = FN(vsplat)(magic);
+    x = FN(vclamp)(x, lo, hi);
+    const VEC vmagic = FN(vsplat)(EXP_MAGIC);
     /* Adding 1.5 * 2^(mantissa bits) rounds to an integer, which then sits
      * in the low bits of the sum's representation. */
     VEC t = x * (T)1.4426950408889634074 + vmagic;
@@ -86,37 +111,56 @@ static FNN_ALWAYS_INLINE void FN(vexp_parts)(VEC x, VEC *q, VEC *s1, VEC *s2)
 
     VEC h;
     if (IS_F32) {
-        h = FN(vsplat)((T)(1.0 / 5040.0));
-        h = h * r + (T)(1.0 / 720.0);
-        h = h * r + (T)(1.0 / 120.0);
-        h = h * r + (T)(1.0 / 24.0);
-        h = h * r + (T)(1.0 / 6.0);
-        h = h * r + (T)0.5;
-        h = h * r + (T)1.0;
+        h = FN(vsplat)(scale * (T)1.3843652559444308e-3);
+        h = h * r + scale * (T)8.37415549904108e-3;
+        h = h * r + scale * (T)4.166800156235695e-2;
+        h = h * r + scale * (T)1.6666431725025177e-1;
+        h = h * r + scale * (T)4.999999403953552e-1;
+        h = h * r + scale * (T)1.0;
     } else {
-        h = FN(vsplat)((T)(1.0 / 6227020800.0));
-        h = h * r + (T)(1.0 / 479001600.0);
-        h = h * r + (T)(1.0 / 39916800.0);
-        h = h * r + (T)(1.0 / 3628800.0);
-        h = h * r + (T)(1.0 / 362880.0);
-        h = h * r + (T)(1.0 / 40320.0);
-        h = h * r + (T)(1.0 / 5040.0);
-        h = h * r + (T)(1.0 / 720.0);
-        h = h * r + (T)(1.0 / 120.0);
-        h = h * r + (T)(1.0 / 24.0);
-        h = h * r + (T)(1.0 / 6.0);
-        h = h * r + (T)0.5;
-        h = h * r + (T)1.0;
+        h = FN(vsplat)(scale * (T)(1.0 / 6227020800.0));
+        h = h * r + scale * (T)(1.0 / 479001600.0);
+        h = h * r + scale * (T)(1.0 / 39916800.0);
+        h = h * r + scale * (T)(1.0 / 3628800.0);
+        h = h * r + scale * (T)(1.0 / 362880.0);
+        h = h * r + scale * (T)(1.0 / 40320.0);
+        h = h * r + scale * (T)(1.0 / 5040.0);
+        h = h * r + scale * (T)(1.0 / 720.0);
+        h = h * r + scale * (T)(1.0 / 120.0);
+        h = h * r + scale * (T)(1.0 / 24.0);
+        h = h * r + scale * (T)(1.0 / 6.0);
+        h = h * r + scale * (T)0.5;
+        h = h * r + scale * (T)1.0;
     }
+    *r_out = r;
+    *t_out = t;
+    return h;
+}
+
+/* 2^k as a vector from k's integer lanes (k within the normal exponents). */
+static FNN_ALWAYS_INLINE VEC FN(vpow2i)(IVEC k)
+{
+    return (VEC)((k + (IS_F32 ? 127 : 1023)) << (IS_F32 ? 23 : 52));
+}
+
+/* q = e^r - 1 and 2^n as s1 s2, for every x: 2^n is split as 2^n1 2^n2 so
+ * that results down to the subnormals and up to overflow come out right. */
+static FNN_ALWAYS_INLINE void FN(vexp_parts)(VEC x, VEC *q, VEC *s1, VEC *s2)
+{
+    const T lo = IS_F32 ? (T)-104.0 : (T)-746.0; /* exp(lo) rounds to 0 */
+    const T hi = IS_F32 ? (T)89.0 : (T)710.0;    /* exp(hi) overflows */
+    const VEC vmagic = FN(vsplat)(EXP_MAGIC);
+    VEC r, t;
+    const VEC h = FN(vexp_reduce)(x, lo, hi, (T)1.0, &r, &t);
     *q = r * h;
 
+    const VEC n = t - vmagic;
     IVEC ni = (IVEC)t - (IVEC)vmagic;
     /* n1 = floor(n / 2): n/2 - 1/4 rounds to it for every integer n. */
     VEC t1 = n * (T)0.5 - (T)0.25 + vmagic;
     IVEC n1 = (IVEC)t1 - (IVEC)vmagic;
-    IVEC n2 = ni - n1;
-    *s1 = (VEC)((n1 + bias) << mant);
-    *s2 = (VEC)((n2 + bias) << mant);
+    *s1 = FN(vpow2i)(n1);
+    *s2 = FN(vpow2i)(ni - n1);
 }
 
 static FNN_ALWAYS_INLINE VEC FN(vexp)(VEC x)
@@ -178,9 +222,23 @@ static FNN_ALWAYS_INLINE VEC FN(vabs)(VEC x)
 
 /* ---- activations on one vector ---------------------------------------- */
 
+/* sigmoid x = 1 / (1 + e^-x).  Only e^-x's normal range needs its exact
+ * value: below it 1 + e^-x rounds to 1, so the clamp at lo (2^n still
+ * normal, or exactly 0 at its edge) costs nothing, and one scale 2^(n-1)
+ * (times 2 e^r, from the polynomial's coefficients doubled) reaches every
+ * normal e^-x, up to the overflow past hi that makes the result 0 as
+ * 1 / (1 + e^-x) gives it.  Exact scalings: the same values as vexp's in
+ * that range, without its split of 2^n. */
 static FNN_ALWAYS_INLINE VEC FN(vsigmoid)(VEC x)
 {
-    return (T)1.0 / ((T)1.0 + FN(vexp)(-x));
+    const T lo = IS_F32 ? (T)-87.0 : (T)-707.0;
+    const T hi = IS_F32 ? (T)89.0 : (T)710.0;
+    const VEC vmagic = FN(vsplat)(EXP_MAGIC);
+    VEC r, t;
+    const VEC h2 = FN(vexp_reduce)(-x, lo, hi, (T)2.0, &r, &t);
+    const VEC p2 = r * h2 + (T)2.0; /* 2 e^r */
+    const IVEC n = (IVEC)t - (IVEC)vmagic;
+    return (T)1.0 / ((T)1.0 + p2 * FN(vpow2i)(n - 1));
 }
 
 /* tanh x = sign(x) (1 - e^(-2|x|)) / (1 + e^(-2|x|)), with expm1 so small
@@ -1041,4 +1099,5 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
 #undef FN
 #undef NR
 #undef IS_F32
+#undef EXP_MAGIC
 #undef FNN_SMALL_ROWS

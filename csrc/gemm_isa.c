@@ -17,8 +17,10 @@
 
 #include "fnn_internal.h"
 
-#if defined(__AVX__) || defined(__AVX512F__)
-#include <immintrin.h> /* horizontal sums only; the rest is vector extensions */
+#if defined(__SSE2__)
+/* horizontal sums and the clamp's max/min only; the rest is vector
+ * extensions */
+#include <immintrin.h>
 #endif
 
 #ifndef FNN_ISA
