@@ -59,6 +59,10 @@ typedef struct {
                            float slope);
     void (*activation_f64)(double *z, size_t len, fnn_activation act,
                            double slope);
+    /* x <- e^x in place, with the activations' vector exp (the softmax's
+     * exponentials). */
+    void (*exp_f32)(float *x, size_t len);
+    void (*exp_f64)(double *x, size_t len);
     /* A small batch (m <= FNN_NETWORK_SMALL_M rows) through every layer of
      * a network, each layer's columns split across nt threads; the caller
      * has checked the chain and applies the softmax. */
@@ -97,6 +101,10 @@ const fnn_kernel_table *fnn_kernels_avx2(void);
 #if defined(FNN_HAVE_AVX512)
 const fnn_kernel_table *fnn_kernels_avx512(void);
 #endif
+
+/* x <- e^x in place on the selected SIMD path (runtime.c). */
+void fnn_exp_f32(float *x, size_t len);
+void fnn_exp_f64(double *x, size_t len);
 
 /* fnn_gemm with an explicit cap on its threads (the backward kernels use
  * a higher bar for splitting, see ops_impl.h). */

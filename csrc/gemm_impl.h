@@ -295,6 +295,20 @@ static void FN(activation)(T *z, size_t len, fnn_activation act, T slope)
     }
 }
 
+/* In place x <- e^x over an array (the softmax's exponentials). */
+static void FN(exp_array)(T *x, size_t len)
+{
+    size_t i = 0;
+    for (; i + VL <= len; i += VL)
+        FN(vstore)(x + i, FN(vexp)(FN(vload)(x + i)));
+    if (i < len) {
+        T tmp[VL] = {0};
+        memcpy(tmp, x + i, (len - i) * sizeof(T));
+        FN(vstore)(tmp, FN(vexp)(FN(vload)(tmp)));
+        memcpy(x + i, tmp, (len - i) * sizeof(T));
+    }
+}
+
 /* ---- micro-kernel ------------------------------------------------------ */
 
 typedef struct {

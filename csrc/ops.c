@@ -29,6 +29,10 @@ static void *fnn_ops_scratch(size_t bytes)
     return p;
 }
 
+/* The softmax's blocks of rows for the vector exp (ops_impl.h). */
+#define FNN_EXP_BLOCK 1024
+#define FNN_EXP_ROWS 64
+
 #define T float
 #define SFX f32
 #include "ops_impl.h"

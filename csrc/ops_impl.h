@@ -493,27 +493,77 @@ int FN(fnn_all_finite_)(const T *x, size_t len)
     return 1;
 }
 
+/* How many rows of width k a softmax sends through the vector exp at once:
+ * about FNN_EXP_BLOCK values (in L1 between the passes over them), at most
+ * FNN_EXP_ROWS rows (the per-row values the cross-entropy keeps). */
+static int FN(exp_block_rows)(int k)
+{
+    const int rows = FNN_EXP_BLOCK / k;
+    return rows < 1 ? 1 : rows > FNN_EXP_ROWS ? FNN_EXP_ROWS : rows;
+}
+
 void FN(fnn_softmax_)(int n, int k, const T *z, T *p)
 {
     if (k <= 0) return; /* no columns: nothing to normalise (and no zi[0]) */
-    for (int i = 0; i < n; ++i) {
-        const T *zi = z + (size_t)i * k;
-        T *pi = p + (size_t)i * k;
-        T mx = zi[0];
-        for (int j = 1; j < k; ++j) mx = zi[j] > mx ? zi[j] : mx;
-        double s = 0.0;
-        for (int j = 0; j < k; ++j) {
-            pi[j] = (T)exp((double)zi[j] - (double)mx);
-            s += pi[j];
+    const int block = FN(exp_block_rows)(k);
+    for (int i0 = 0; i0 < n; i0 += block) {
+        const int i1 = n - i0 < block ? n : i0 + block;
+        for (int i = i0; i < i1; ++i) { /* p = z - max z (exact where it matters) */
+            const T *zi = z + (size_t)i * k;
+            T *pi = p + (size_t)i * k;
+            T mx = zi[0];
+            for (int j = 1; j < k; ++j) mx = zi[j] > mx ? zi[j] : mx;
+            for (int j = 0; j < k; ++j) pi[j] = zi[j] - mx;
         }
-        const double inv = 1.0 / s;
-        for (int j = 0; j < k; ++j) pi[j] = (T)(pi[j] * inv);
+        FN(fnn_exp_)(p + (size_t)i0 * k, (size_t)(i1 - i0) * k);
+        for (int i = i0; i < i1; ++i) {
+            T *pi = p + (size_t)i * k;
+            double s = 0.0;
+            for (int j = 0; j < k; ++j) s += pi[j];
+            const double inv = 1.0 / s;
+            for (int j = 0; j < k; ++j) pi[j] = (T)(pi[j] * inv);
+        }
     }
+}
+
+/* What one row of the softmax cross-entropy needs from its logits z and
+ * targets, read before dz (which may be z) is written. */
+typedef struct {
+    double mx;   /* the largest logit */
+    double yz;   /* sum_j y_j z_j */
+    double ysum; /* sum_j y_j */
+    int arg;     /* the first largest logit, as numpy.argmax */
+    int truth;   /* the label, or the largest target */
+} FN(ce_row);
+
+static FN(ce_row) FN(ce_read_row)(int k, const T *zi, const int64_t *label, const T *yi)
+{
+    FN(ce_row) r = {zi[0], 0.0, 1.0, 0, 0};
+    for (int j = 1; j < k; ++j)
+        if (zi[j] > r.mx) {
+            r.mx = zi[j];
+            r.arg = j;
+        }
+    if (label) {
+        r.truth = (int)*label;
+        r.yz = zi[r.truth];
+        return r;
+    }
+    r.ysum = 0.0;
+    for (int j = 0; j < k; ++j) {
+        r.yz += (double)yi[j] * (double)zi[j];
+        r.ysum += yi[j];
+        if (yi[j] > yi[r.truth]) r.truth = j;
+    }
+    return r;
 }
 
 /* The rows of the softmax cross-entropy: the summed (not averaged) loss
  * and correct count of n rows, gradients scaled by inv_n (1 / the whole
- * batch's size, which may hold more rows than these). */
+ * batch's size, which may hold more rows than these).  In blocks of rows:
+ * each row's logits are read and dz = z - max z written, the block's
+ * exponentials e_j computed at once, then each row's loss and
+ * dz = p sum(y) - y with p_j = e_j / sum e. */
 static fnn_status FN(softmax_cross_entropy_rows)(int n, int k, const T *z,
                                                  const int64_t *labels, const T *y,
                                                  T *dz, double inv_n, double *loss_sum,
@@ -525,49 +575,35 @@ static fnn_status FN(softmax_cross_entropy_rows)(int n, int k, const T *z,
             if (labels[i] < 0 || labels[i] >= k) return FNN_ERR_LABEL;
     double total = 0.0;
     int64_t correct = 0;
-    for (int i = 0; i < n; ++i) {
-        const T *zi = z + (size_t)i * k;
-        T *dzi = dz + (size_t)i * k;
-        const T *yi = labels ? NULL : y + (size_t)i * k;
-        double mx = zi[0];
-        int arg = 0; /* the first largest logit, as numpy.argmax */
-        for (int j = 1; j < k; ++j)
-            if (zi[j] > mx) {
-                mx = zi[j];
-                arg = j;
-            }
-        /* What the loss needs from z, read before dz (which may be z)
-         * is written: sum_j y_j z_j and sum_j y_j. */
-        double yz = 0.0, ysum = 1.0;
-        int truth;
-        if (labels) {
-            truth = (int)labels[i];
-            yz = zi[truth];
-        } else {
-            ysum = 0.0;
-            truth = 0;
+    const int block = FN(exp_block_rows)(k);
+    FN(ce_row) rows[FNN_EXP_ROWS];
+    for (int i0 = 0; i0 < n; i0 += block) {
+        const int i1 = n - i0 < block ? n : i0 + block;
+        for (int i = i0; i < i1; ++i) {
+            const T *zi = z + (size_t)i * k;
+            T *dzi = dz + (size_t)i * k;
+            const FN(ce_row) r = FN(ce_read_row)(k, zi, labels ? labels + i : NULL,
+                                                 labels ? NULL : y + (size_t)i * k);
+            rows[i - i0] = r;
+            for (int j = 0; j < k; ++j) dzi[j] = (T)((double)zi[j] - r.mx);
+        }
+        FN(fnn_exp_)(dz + (size_t)i0 * k, (size_t)(i1 - i0) * k);
+        for (int i = i0; i < i1; ++i) {
+            const FN(ce_row) *r = &rows[i - i0];
+            T *dzi = dz + (size_t)i * k;
+            const T *yi = labels ? NULL : y + (size_t)i * k;
+            double s = 0.0;
+            for (int j = 0; j < k; ++j) s += dzi[j];
+            /* -sum_j y_j log p_j = lse sum(y) - sum_j y_j z_j, with
+             * lse = log sum_j exp z_j; its gradient is p sum(y) - y
+             * (= p - y for targets that sum to one) */
+            total += (r->mx + log(s)) * r->ysum - r->yz;
+            correct += r->arg == r->truth;
+            const double inv_s = 1.0 / s;
             for (int j = 0; j < k; ++j) {
-                yz += (double)yi[j] * (double)zi[j];
-                ysum += yi[j];
-                if (yi[j] > yi[truth]) truth = j;
+                const double yj = labels ? (j == r->truth ? 1.0 : 0.0) : (double)yi[j];
+                dzi[j] = (T)(((double)dzi[j] * inv_s * r->ysum - yj) * inv_n);
             }
-        }
-        /* e_j = exp(z_j - max), kept in dz and reused for p_j = e_j / sum e */
-        double s = 0.0;
-        for (int j = 0; j < k; ++j) {
-            const double e = exp((double)zi[j] - mx);
-            dzi[j] = (T)e;
-            s += e;
-        }
-        const double lse = mx + log(s); /* log sum_j exp z_j */
-        const double inv_s = 1.0 / s;
-        /* -sum_j y_j log p_j = lse sum(y) - sum_j y_j z_j; its gradient is
-         * p sum(y) - y (= p - y for targets that sum to one) */
-        total += lse * ysum - yz;
-        correct += arg == truth;
-        for (int j = 0; j < k; ++j) {
-            const double yj = labels ? (j == truth ? 1.0 : 0.0) : (double)yi[j];
-            dzi[j] = (T)(((double)dzi[j] * inv_s * ysum - yj) * inv_n);
         }
     }
     *loss_sum = total;

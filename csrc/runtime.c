@@ -224,3 +224,7 @@ void fnn_activation_f64(double *z, size_t len, fnn_activation act,
 {
     fnn_active_kernels()->activation_f64(z, len, act, slope);
 }
+
+void fnn_exp_f32(float *x, size_t len) { fnn_active_kernels()->exp_f32(x, len); }
+
+void fnn_exp_f64(double *x, size_t len) { fnn_active_kernels()->exp_f64(x, len); }

@@ -373,6 +373,32 @@ def test_softmax(dtype, n, k, big, seed):
         np.testing.assert_allclose(P.sum(axis=1, dtype=np.float64), 1.0, rtol=10 * TOL[dtype])
 
 
+@pytest.mark.skipif(np.finfo(np.longdouble).nmant < 63,
+                    reason="needs an extended-precision long double for the reference")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k", [1, 3, 10, 33, 2000])
+def test_softmax_probabilities_are_within_a_few_ulp(dtype, k):
+    """Each probability in the normal range within 6 ulp of the exact
+    softmax, plus |z_j - max z| ulp (d = z_j - max z is rounded to the dtype
+    before its exp: an error of at most |d| 2^-p in d, relative in e^d) and
+    the double-precision sum's k 2^-53, over blocks of rows of every width
+    the kernel sends through the vector exp at once."""
+    rng = np.random.default_rng(k)
+    Z = rng.uniform(-40.0, 40.0, size=(max(1000, 4000 // k), k)).astype(dtype)
+    L = Z.astype(np.longdouble)
+    E = np.exp(L - L.max(axis=1, keepdims=True))
+    ref = E / E.sum(axis=1, keepdims=True)
+    d = np.abs(Z.astype(np.float64) - Z.astype(np.float64).max(axis=1, keepdims=True))
+    spacing = np.spacing(ref.astype(dtype)).astype(np.longdouble)
+    normal = ref.astype(dtype) >= np.finfo(dtype).tiny
+    for eng in engines():
+        P = K.softmax(Z)
+        ulps = np.abs(P.astype(np.longdouble) - ref) / spacing
+        bound = 6.0 + d + k * np.finfo(np.float64).eps / np.finfo(dtype).eps
+        assert np.all(ulps[normal] <= bound[normal]), f"softmax {eng}: {ulps[normal].max():.1f} ulp"
+        assert np.all(P[~normal] <= 2 * np.finfo(dtype).tiny), f"softmax {eng}: tiny outputs"
+
+
 LOGIT_K = st.one_of(st.integers(2, 20), st.sampled_from([2, 10, 33, 65]))
 
 
