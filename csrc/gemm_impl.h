@@ -279,35 +279,43 @@ static FNN_ALWAYS_INLINE VEC FN(vact)(VEC x, const int act, VEC slope)
     }
 }
 
-/* In place z <- act(z) over an array (the standalone activation kernel). */
-static void FN(activation)(T *z, size_t len, fnn_activation act, T slope)
+/* The element-wise kernels' loop: z <- f(z) in place, f the activation op
+ * or (op FNN_OP_EXP) e^z; a ragged end goes through the same vector code,
+ * so every element's value is the same wherever it lies.  Inlined with a
+ * constant op: one loop per function, its constants kept in registers. */
+#define FNN_OP_EXP (-1)
+static FNN_ALWAYS_INLINE void FN(map)(T *z, size_t len, const int op, T slope)
 {
     const VEC vslope = FN(vsplat)(slope);
     size_t i = 0;
-    for (; i + VL <= len; i += VL)
-        FN(vstore)(z + i, FN(vact)(FN(vload)(z + i), (int)act, vslope));
+    for (; i + VL <= len; i += VL) {
+        const VEC v = FN(vload)(z + i);
+        FN(vstore)(z + i, op == FNN_OP_EXP ? FN(vexp)(v) : FN(vact)(v, op, vslope));
+    }
     if (i < len) {
-        T tmp[VL];
-        size_t rest = len - i;
-        for (size_t j = 0; j < (size_t)VL; ++j) tmp[j] = j < rest ? z[i + j] : (T)0;
-        FN(vstore)(tmp, FN(vact)(FN(vload)(tmp), (int)act, vslope));
-        memcpy(z + i, tmp, rest * sizeof(T));
+        T tmp[VL] = {0};
+        memcpy(tmp, z + i, (len - i) * sizeof(T));
+        const VEC v = FN(vload)(tmp);
+        FN(vstore)(tmp, op == FNN_OP_EXP ? FN(vexp)(v) : FN(vact)(v, op, vslope));
+        memcpy(z + i, tmp, (len - i) * sizeof(T));
+    }
+}
+
+/* In place z <- act(z) over an array (the standalone activation kernel). */
+static void FN(activation)(T *z, size_t len, fnn_activation act, T slope)
+{
+    switch (act) {
+    case FNN_ACT_SIGMOID: FN(map)(z, len, FNN_ACT_SIGMOID, slope); break;
+    case FNN_ACT_TANH: FN(map)(z, len, FNN_ACT_TANH, slope); break;
+    case FNN_ACT_RELU: FN(map)(z, len, FNN_ACT_RELU, slope); break;
+    case FNN_ACT_LEAKY_RELU: FN(map)(z, len, FNN_ACT_LEAKY_RELU, slope); break;
+    case FNN_ACT_SOFTPLUS: FN(map)(z, len, FNN_ACT_SOFTPLUS, slope); break;
+    default: break; /* the identity */
     }
 }
 
 /* In place x <- e^x over an array (the softmax's exponentials). */
-static void FN(exp_array)(T *x, size_t len)
-{
-    size_t i = 0;
-    for (; i + VL <= len; i += VL)
-        FN(vstore)(x + i, FN(vexp)(FN(vload)(x + i)));
-    if (i < len) {
-        T tmp[VL] = {0};
-        memcpy(tmp, x + i, (len - i) * sizeof(T));
-        FN(vstore)(tmp, FN(vexp)(FN(vload)(tmp)));
-        memcpy(x + i, tmp, (len - i) * sizeof(T));
-    }
-}
+static void FN(exp_array)(T *x, size_t len) { FN(map)(x, len, FNN_OP_EXP, (T)0); }
 
 /* ---- micro-kernel ------------------------------------------------------ */
 
@@ -1114,4 +1122,5 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
 #undef NR
 #undef IS_F32
 #undef EXP_MAGIC
+#undef FNN_OP_EXP
 #undef FNN_SMALL_ROWS

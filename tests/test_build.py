@@ -476,7 +476,7 @@ print(json.dumps([all(np.array_equal(weights[0], w) for w in weights), fastnn.bu
 
 def test_the_c_timing_program_builds_from_csrc_and_runs(tmp_path):
     """bench/c/build.sh compiles csrc/ with bench/c/forward_timing.c (the
-    C-level figures of docs/performance.md); both of its modes run."""
+    C-level figures of docs/performance.md); each of its modes runs."""
     import shutil
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -492,5 +492,9 @@ def test_the_c_timing_program_builds_from_csrc_and_runs(tmp_path):
     assert layer.returncode == 0 and re.match(r"8 x 64 -> 10, activation 1, 1 thread\(s\): [0-9.]+ us", layer.stdout)
     net = subprocess.run([exe, "network", "2", "1"], capture_output=True, text=True, check=False)
     assert net.returncode == 0 and len(re.findall(r" [0-9.]+", net.stdout.split(":")[-1])) == 7, net.stdout
+    act = subprocess.run([exe, "activation", "100", "1"], capture_output=True, text=True, check=False)
+    assert act.returncode == 0 and re.match(r"activation 1 over 100 values: [0-9.]+ us", act.stdout), act.stdout
+    soft = subprocess.run([exe, "softmax", "3", "10"], capture_output=True, text=True, check=False)
+    assert soft.returncode == 0 and re.match(r"softmax 3 x 10: [0-9.]+ us", soft.stdout), soft.stdout
     bad = subprocess.run([exe, "nothing"], capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "usage" in bad.stderr

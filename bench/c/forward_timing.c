@@ -4,12 +4,19 @@
  *   bench/c/build.sh                      (builds bench/c/forward_timing)
  *   taskset -c 0 bench/c/forward_timing layer ROWS IN OUT [ACT [THREADS]]
  *   bench/c/forward_timing network ROWS [THREADS]
+ *   taskset -c 0 bench/c/forward_timing activation LEN ACT
+ *   taskset -c 0 bench/c/forward_timing softmax ROWS COLS
  *
  * layer: fnn_dense_forward_f32 of ROWS x IN -> OUT (ACT 0 identity,
  * 1 sigmoid); network: fnn_network_forward_checked_f32 of the notes'
- * 784-64-128-512-10 network (sigmoid, softmax output).  Prints the best of
- * 7 rounds and, for a network, all 7 (rounds of about 3 GFLOP / 200,000
- * rows), microseconds per call. */
+ * 784-64-128-512-10 network (sigmoid, softmax output); activation:
+ * fnn_activation_f32 in place over LEN values (in L1 for LEN of a few
+ * thousand: the activation's own throughput), ACT as for layer (2 tanh,
+ * 3 relu, 4 leaky relu, 5 softplus), of values in [-3, 3] reset every 16
+ * calls; softmax: fnn_softmax_f32 of ROWS x COLS logits.  Prints the best
+ * of 7 rounds and, for a network, all 7 (rounds of about 3 GFLOP / 200,000
+ * rows), microseconds per call (and ns per value for the element-wise
+ * ones). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +80,39 @@ static int network(int m)
     return 0;
 }
 
+static int activation(size_t len, int act)
+{
+    float *z = malloc(len * sizeof(float)), *z0 = filled(len, 1000, 0.006f, -3.0f);
+    const int calls = (int)(2e8 / (double)len) + 16;
+    double best = 1e300;
+    for (int round = 0; round < 7; ++round) {
+        const double t0 = now_us();
+        for (int i = 0; i < calls; ++i) {
+            if (i % 16 == 0) memcpy(z, z0, len * sizeof(float)); /* keep the values in range */
+            fnn_activation_f32(z, len, (fnn_activation)act, 0.01f);
+        }
+        const double us = (now_us() - t0) / calls;
+        if (us < best) best = us;
+    }
+    printf("activation %d over %zu values: %.3f us, %.3f ns a value\n", act, len, best, best * 1e3 / (double)len);
+    return 0;
+}
+
+static int softmax(int m, int k)
+{
+    float *z = filled((size_t)m * k, 997, 0.01f, -5.0f), *p = malloc((size_t)m * k * sizeof(float));
+    const int calls = (int)(2e7 / ((double)m * k)) + 1;
+    double best = 1e300;
+    for (int round = 0; round < 7; ++round) {
+        const double t0 = now_us();
+        for (int i = 0; i < calls; ++i) fnn_softmax_f32(m, k, z, p);
+        const double us = (now_us() - t0) / calls;
+        if (us < best) best = us;
+    }
+    printf("softmax %d x %d: %.2f us, %.3f ns a value\n", m, k, best, best * 1e3 / ((double)m * k));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 5 && !strcmp(argv[1], "layer")) {
@@ -83,6 +123,11 @@ int main(int argc, char **argv)
         if (argc > 3) fnn_set_num_threads(atoi(argv[3]));
         return network(atoi(argv[2]));
     }
-    fprintf(stderr, "usage: %s layer ROWS IN OUT [ACT [THREADS]] | network ROWS [THREADS]\n", argv[0]);
+    if (argc >= 4 && !strcmp(argv[1], "activation")) return activation((size_t)atol(argv[2]), atoi(argv[3]));
+    if (argc >= 4 && !strcmp(argv[1], "softmax")) return softmax(atoi(argv[2]), atoi(argv[3]));
+    fprintf(stderr,
+            "usage: %s layer ROWS IN OUT [ACT [THREADS]] | network ROWS [THREADS] | activation LEN ACT"
+            " | softmax ROWS COLS\n",
+            argv[0]);
     return 2;
 }
