@@ -508,7 +508,9 @@ void FN(fnn_softmax_)(int n, int k, const T *z, T *p)
     const int block = FN(exp_block_rows)(k);
     for (int i0 = 0; i0 < n; i0 += block) {
         const int i1 = n - i0 < block ? n : i0 + block;
-        for (int i = i0; i < i1; ++i) { /* p = z - max z (exact where it matters) */
+        /* p = z - max z, rounded to T: its e^p gains a relative error of at
+         * most |p| times T's unit roundoff (the tests allow for it) */
+        for (int i = i0; i < i1; ++i) {
             const T *zi = z + (size_t)i * k;
             T *pi = p + (size_t)i * k;
             T mx = zi[0];
