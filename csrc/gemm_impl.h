@@ -170,13 +170,16 @@ static FNN_ALWAYS_INLINE VEC FN(vexp)(VEC x)
     return ((q + (T)1.0) * s1) * s2;
 }
 
-/* e^x - 1 for x <= 0, without cancellation near 0: 2^n q + (2^n - 1). */
+/* e^x - 1 for x <= 0, without cancellation near 0: 2^n q + (2^n - 1).
+ * Below the clamp at lo, e^x - 1 rounds to -1 whatever e^x is, so 2^n is
+ * always normal: one scale, no split. */
 static FNN_ALWAYS_INLINE VEC FN(vexpm1_nonpos)(VEC x)
 {
-    VEC q, s1, s2;
-    FN(vexp_parts)(x, &q, &s1, &s2);
-    VEC s = s1 * s2;
-    return s * q + (s - (T)1.0);
+    const T lo = IS_F32 ? (T)-87.0 : (T)-707.0;
+    VEC r, t;
+    const VEC h = FN(vexp_reduce)(x, lo, (T)0.0, (T)1.0, &r, &t);
+    const VEC s = FN(vpow2i)((IVEC)t - (IVEC)FN(vsplat)(EXP_MAGIC));
+    return s * (r * h) + (s - (T)1.0);
 }
 
 /* log(w) for w in [1, 2]: reduce to [sqrt(1/2), sqrt(2)], then
@@ -247,7 +250,7 @@ static FNN_ALWAYS_INLINE VEC FN(vtanh)(VEC x)
 {
     const VEC neg0 = FN(vsplat)((T)-0.0);
     VEC e = FN(vexpm1_nonpos)((T)-2.0 * FN(vabs)(x));
-    VEC t = -e / ((T)2.0 + e);
+    VEC t = FN(vabs)(e / ((T)2.0 + e)); /* (e <= 0; the sign comes from x) */
     return (VEC)((IVEC)t | ((IVEC)x & (IVEC)neg0));
 }
 

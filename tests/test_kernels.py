@@ -338,6 +338,18 @@ def test_vector_exp_activations_are_within_a_few_ulp_over_their_range(act, dtype
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_tanh_is_odd_to_the_bit_and_keeps_the_sign_of_zero(dtype):
+    """tanh(-z) is -tanh(z) bit for bit, and tanh(+0) is +0 (it was -0: the
+    magnitude came out of -e / (2 + e) with e = +0)."""
+    z = np.concatenate([[0.0], np.geomspace(1e-30, 50.0, 999)]).astype(dtype).reshape(1, -1)
+    for eng in engines():
+        pos, neg = K.activation("tanh", z), K.activation("tanh", -z)
+        np.testing.assert_array_equal(np.signbit(pos), np.zeros_like(pos, dtype=bool), err_msg=eng)
+        np.testing.assert_array_equal(neg, -pos, err_msg=eng)
+        assert np.signbit(neg[0, 0]), f"tanh(-0) is not -0 {eng}"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", ["sigmoid", "softplus", "tanh"])
 def test_activation_derivative_accurate_for_tiny_outputs(act, dtype):
     """Tiny outputs A (z very negative) keep full relative accuracy.
