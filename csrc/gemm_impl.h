@@ -27,8 +27,6 @@
 #define FN(name) FNN_CAT(FNN_CAT(name, FNN_CAT(_, SFX)), FNN_CAT(_, FNN_ISA))
 #define NR (2 * VL)
 #define IS_F32 (sizeof(T) == 4)
-/* 1.5 * 2^(mantissa bits): adding it rounds to an integer (the exp) */
-#define EXP_MAGIC (IS_F32 ? (T)12582912.0 : (T)6755399441055744.0)
 
 /* ---- vector helpers ------------------------------------------------------ */
 
@@ -93,17 +91,17 @@ static FNN_ALWAYS_INLINE VEC FN(vclamp)(VEC x, T lo, T hi)
  * multiplies every coefficient by `scale`, a power of two, which gives
  * exactly scale * h(r): every rounding in the evaluation is scaled alike. */
 
-/* r and scale * h(r) for x clamped to [lo, hi]; *t holds n in the low bits
- * of its representation (n = *t - EXP_MAGIC as integers). */
-static FNN_ALWAYS_INLINE VEC FN(vexp_reduce)(VEC x, T lo, T hi, T scale, VEC *r_out, VEC *t_out)
+/* scale * h(r), with r and the integer n, for x clamped to [lo, hi]. */
+static FNN_ALWAYS_INLINE VEC FN(vexp_reduce)(VEC x, T lo, T hi, T scale, VEC *r_out, IVEC *n_out)
 {
+    const T magic = IS_F32 ? (T)12582912.0 : (T)6755399441055744.0; /* 1.5 * 2^(mantissa bits) */
     const T ln2_hi = IS_F32 ? (T)0.693359375 : (T)6.93145751953125e-1;
     const T ln2_lo = IS_F32 ? (T)-2.12194440e-4 : (T)1.42860682030941723212e-6;
 
     x = FN(vclamp)(x, lo, hi);
-    const VEC vmagic = FN(vsplat)(EXP_MAGIC);
-    /* Adding 1.5 * 2^(mantissa bits) rounds to an integer, which then sits
-     * in the low bits of the sum's representation. */
+    const VEC vmagic = FN(vsplat)(magic);
+    /* Adding magic rounds to an integer, which then sits in the low bits of
+     * the sum's representation. */
     VEC t = x * (T)1.4426950408889634074 + vmagic;
     VEC n = t - vmagic;
     VEC r = x - n * ln2_hi;
@@ -133,7 +131,7 @@ static FNN_ALWAYS_INLINE VEC FN(vexp_reduce)(VEC x, T lo, T hi, T scale, VEC *r_
         h = h * r + scale * (T)1.0;
     }
     *r_out = r;
-    *t_out = t;
+    *n_out = (IVEC)t - (IVEC)vmagic;
     return h;
 }
 
@@ -149,18 +147,13 @@ static FNN_ALWAYS_INLINE void FN(vexp_parts)(VEC x, VEC *q, VEC *s1, VEC *s2)
 {
     const T lo = IS_F32 ? (T)-104.0 : (T)-746.0; /* exp(lo) rounds to 0 */
     const T hi = IS_F32 ? (T)89.0 : (T)710.0;    /* exp(hi) overflows */
-    const VEC vmagic = FN(vsplat)(EXP_MAGIC);
-    VEC r, t;
-    const VEC h = FN(vexp_reduce)(x, lo, hi, (T)1.0, &r, &t);
+    VEC r;
+    IVEC n;
+    const VEC h = FN(vexp_reduce)(x, lo, hi, (T)1.0, &r, &n);
     *q = r * h;
-
-    const VEC n = t - vmagic;
-    IVEC ni = (IVEC)t - (IVEC)vmagic;
-    /* n1 = floor(n / 2): n/2 - 1/4 rounds to it for every integer n. */
-    VEC t1 = n * (T)0.5 - (T)0.25 + vmagic;
-    IVEC n1 = (IVEC)t1 - (IVEC)vmagic;
+    const IVEC n1 = n >> 1; /* floor(n / 2): an arithmetic shift */
     *s1 = FN(vpow2i)(n1);
-    *s2 = FN(vpow2i)(ni - n1);
+    *s2 = FN(vpow2i)(n - n1);
 }
 
 static FNN_ALWAYS_INLINE VEC FN(vexp)(VEC x)
@@ -176,9 +169,10 @@ static FNN_ALWAYS_INLINE VEC FN(vexp)(VEC x)
 static FNN_ALWAYS_INLINE VEC FN(vexpm1_nonpos)(VEC x)
 {
     const T lo = IS_F32 ? (T)-87.0 : (T)-707.0;
-    VEC r, t;
-    const VEC h = FN(vexp_reduce)(x, lo, (T)0.0, (T)1.0, &r, &t);
-    const VEC s = FN(vpow2i)((IVEC)t - (IVEC)FN(vsplat)(EXP_MAGIC));
+    VEC r;
+    IVEC n;
+    const VEC h = FN(vexp_reduce)(x, lo, (T)0.0, (T)1.0, &r, &n);
+    const VEC s = FN(vpow2i)(n);
     return s * (r * h) + (s - (T)1.0);
 }
 
@@ -236,11 +230,10 @@ static FNN_ALWAYS_INLINE VEC FN(vsigmoid)(VEC x)
 {
     const T lo = IS_F32 ? (T)-87.0 : (T)-707.0;
     const T hi = IS_F32 ? (T)89.0 : (T)710.0;
-    const VEC vmagic = FN(vsplat)(EXP_MAGIC);
-    VEC r, t;
-    const VEC h2 = FN(vexp_reduce)(-x, lo, hi, (T)2.0, &r, &t);
+    VEC r;
+    IVEC n;
+    const VEC h2 = FN(vexp_reduce)(-x, lo, hi, (T)2.0, &r, &n);
     const VEC p2 = r * h2 + (T)2.0; /* 2 e^r */
-    const IVEC n = (IVEC)t - (IVEC)vmagic;
     return (T)1.0 / ((T)1.0 + p2 * FN(vpow2i)(n - 1));
 }
 
@@ -287,19 +280,21 @@ static FNN_ALWAYS_INLINE VEC FN(vact)(VEC x, const int act, VEC slope)
  * so every element's value is the same wherever it lies.  Inlined with a
  * constant op: one loop per function, its constants kept in registers. */
 #define FNN_OP_EXP (-1)
+static FNN_ALWAYS_INLINE VEC FN(vop)(VEC v, const int op, VEC slope)
+{
+    return op == FNN_OP_EXP ? FN(vexp)(v) : FN(vact)(v, op, slope);
+}
+
 static FNN_ALWAYS_INLINE void FN(map)(T *z, size_t len, const int op, T slope)
 {
     const VEC vslope = FN(vsplat)(slope);
     size_t i = 0;
-    for (; i + VL <= len; i += VL) {
-        const VEC v = FN(vload)(z + i);
-        FN(vstore)(z + i, op == FNN_OP_EXP ? FN(vexp)(v) : FN(vact)(v, op, vslope));
-    }
+    for (; i + VL <= len; i += VL)
+        FN(vstore)(z + i, FN(vop)(FN(vload)(z + i), op, vslope));
     if (i < len) {
         T tmp[VL] = {0};
         memcpy(tmp, z + i, (len - i) * sizeof(T));
-        const VEC v = FN(vload)(tmp);
-        FN(vstore)(tmp, op == FNN_OP_EXP ? FN(vexp)(v) : FN(vact)(v, op, vslope));
+        FN(vstore)(tmp, FN(vop)(FN(vload)(tmp), op, vslope));
         memcpy(z + i, tmp, (len - i) * sizeof(T));
     }
 }
@@ -1124,6 +1119,5 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
 #undef FN
 #undef NR
 #undef IS_F32
-#undef EXP_MAGIC
 #undef FNN_OP_EXP
 #undef FNN_SMALL_ROWS
