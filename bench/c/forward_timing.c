@@ -6,6 +6,7 @@
  *   bench/c/forward_timing network ROWS [THREADS]
  *   taskset -c 0 bench/c/forward_timing activation LEN ACT
  *   taskset -c 0 bench/c/forward_timing softmax ROWS COLS
+ *   bench/c/forward_timing train ROWS [THREADS]
  *
  * layer: fnn_dense_forward_f32 of ROWS x IN -> OUT (ACT 0 identity,
  * 1 sigmoid); network: fnn_network_forward_checked_f32 of the notes'
@@ -13,10 +14,13 @@
  * fnn_activation_f32 in place over LEN values (in L1 for LEN of a few
  * thousand: the activation's own throughput), ACT as for layer (2 tanh,
  * 3 relu, 4 leaky relu, 5 softplus), of values in [-3, 3] reset every 16
- * calls; softmax: fnn_softmax_f32 of ROWS x COLS logits.  Prints the best
- * of 7 rounds and, for a network, all 7 (rounds of about 3 GFLOP / 200,000
- * rows), microseconds per call (and ns per value for the element-wise
- * ones). */
+ * calls; softmax: fnn_softmax_f32 of ROWS x COLS logits; train: plain-SGD
+ * steps of the notes' network (softmax cross-entropy) over batches of ROWS
+ * rows gathered by index from 60,000 rows of 784, in a shuffled order, as
+ * Trainer.fit calls fnn_network_train_step_rows_f32.  Prints the best of 7
+ * rounds and, for a network or a training step, all 7 (rounds of about
+ * 3 GFLOP / 200,000 rows / 60,000 rows), microseconds per call (and ns per
+ * value for the element-wise ones). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +117,44 @@ static int softmax(int m, int k)
     return 0;
 }
 
+static int train(int m)
+{
+    enum { N_SRC = 60000 };
+    static const int sizes[5] = {784, 64, 128, 512, 10};
+    fnn_train_layer_f32 L[4];
+    float *src = filled((size_t)N_SRC * 784, 1009, 0.001f, -0.5f), *x = malloc((size_t)m * 784 * sizeof(float));
+    int64_t *order = malloc(N_SRC * sizeof(int64_t)), *labels = malloc(N_SRC * sizeof(int64_t));
+    for (int i = 0; i < N_SRC; ++i) order[i] = i, labels[i] = i % 10;
+    for (int i = N_SRC - 1; i > 0; --i) { /* a fixed shuffle: rows come from all over src, as in fit */
+        const int j = (int)(((unsigned)i * 2654435761u) % (unsigned)(i + 1));
+        const int64_t t = order[i];
+        order[i] = order[j], order[j] = t;
+    }
+    for (int l = 0; l < 4; ++l) {
+        const int in = sizes[l], out = sizes[l + 1];
+        L[l] = (fnn_train_layer_f32){in, out, filled((size_t)in * out, 1000, 0.00005f, -0.025f),
+                                     calloc((size_t)out, sizeof(float)), l == 3 ? FNN_ACT_IDENTITY : FNN_ACT_SIGMOID,
+                                     0.0f, 1, 0.01f, malloc((size_t)m * out * sizeof(float)),
+                                     malloc((size_t)m * out * sizeof(float)), malloc((size_t)out * sizeof(float)),
+                                     NULL, NULL, NULL, NULL, NULL};
+    }
+    const int steps = N_SRC / m;
+    printf("train step, 784-64-128-512-10, SGD, %d row(s), %d thread(s), us per step:", m, fnn_get_num_threads());
+    for (int round = 0; round < 7; ++round) {
+        double loss;
+        const double t0 = now_us();
+        for (int s = 0; s < steps; ++s) {
+            const int64_t *rows = order + (size_t)s * m;
+            if (fnn_network_train_step_rows_f32(m, src, 784, N_SRC, rows, x, labels + (size_t)s * m, NULL, 4, L,
+                                                NULL, 0.0f, &loss, NULL) != FNN_OK)
+                return 1;
+        }
+        printf(" %.2f", (now_us() - t0) / steps);
+    }
+    printf("\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 5 && !strcmp(argv[1], "layer")) {
@@ -125,9 +167,13 @@ int main(int argc, char **argv)
     }
     if (argc >= 4 && !strcmp(argv[1], "activation")) return activation((size_t)atol(argv[2]), atoi(argv[3]));
     if (argc >= 4 && !strcmp(argv[1], "softmax")) return softmax(atoi(argv[2]), atoi(argv[3]));
+    if (argc >= 3 && !strcmp(argv[1], "train")) {
+        if (argc > 3) fnn_set_num_threads(atoi(argv[3]));
+        return train(atoi(argv[2]));
+    }
     fprintf(stderr,
             "usage: %s layer ROWS IN OUT [ACT [THREADS]] | network ROWS [THREADS] | activation LEN ACT"
-            " | softmax ROWS COLS\n",
+            " | softmax ROWS COLS | train ROWS [THREADS]\n",
             argv[0]);
     return 2;
 }
