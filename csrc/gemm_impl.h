@@ -26,6 +26,7 @@
 
 #define FN(name) FNN_CAT(FNN_CAT(name, FNN_CAT(_, SFX)), FNN_CAT(_, FNN_ISA))
 #define NR (2 * VL)
+#define FNN_MR_MID (2 * FNN_MR / 3) /* the ragged sliver's middle height (below) */
 #define IS_F32 (sizeof(T) == 4)
 
 /* ---- vector helpers ------------------------------------------------------ */
@@ -342,12 +343,13 @@ static FNN_ALWAYS_INLINE int FN(vany_nan)(VEC v)
  * when its rows are contiguous).  Columns past nr are computed on zero
  * padding and not stored.  act is a compile-time constant in each instantiation below, so
  * the epilogue's switch disappears; so are rows and nv, the part of the
- * tile computed: rows of A (FNN_MR, or FNN_MR / 2 for a last sliver of at
- * most that many rows) by nv vectors of B (2, or 1 for a last sliver of at
- * most VL columns).  Without them a ragged edge costs a whole tile: 100
- * columns cost as much as 128, 64 rows as much as 72.  Each output element
- * sees the same operations whichever part computes it, so results do not
- * depend on where the tiles fall.
+ * tile computed: rows of A (FNN_MR; for a last sliver, the first of
+ * FNN_MR / 2 and FNN_MR_MID = 2 FNN_MR / 3 that covers it) by nv vectors
+ * of B (2, or 1 for a last sliver of at most VL columns).  Without them a
+ * ragged edge costs a whole tile: 100 columns cost as much as 128, 16 rows
+ * (a two-thread half of a batch of 32: 6 + 6 + 4 on AVX2) as much as 18.
+ * Each output element sees the same operations whichever part computes
+ * it, so results do not depend on where the tiles fall.
  */
 static FNN_ALWAYS_INLINE void FN(ukernel_body)(int kc, const T *restrict a,
                                                ptrdiff_t rsa, ptrdiff_t csa,
@@ -376,9 +378,9 @@ static FNN_ALWAYS_INLINE void FN(ukernel_body)(int kc, const T *restrict a,
 
     /* Rows in groups of three off one base pointer each: a row is then
      * base[0], base[rsa] or base[2*rsa], all scaled-index addresses. */
-    const T *ab[FNN_MR / 3];
+    const T *ab[(FNN_MR + 2) / 3];
 #pragma GCC unroll 8
-    for (int g = 0; g < rows / 3; ++g) ab[g] = a + 3 * g * rsa;
+    for (int g = 0; g < (rows + 2) / 3; ++g) ab[g] = a + 3 * g * rsa;
 
 #pragma GCC unroll 4
     for (int p = 0; p < kc; ++p) {
@@ -391,7 +393,7 @@ static FNN_ALWAYS_INLINE void FN(ukernel_body)(int kc, const T *restrict a,
             if (nv == 2) acc[i][1] += ai * b1;
         }
 #pragma GCC unroll 8
-        for (int g = 0; g < rows / 3; ++g) ab[g] += csa;
+        for (int g = 0; g < (rows + 2) / 3; ++g) ab[g] += csa;
         bp += ldb;
     }
 
@@ -489,16 +491,22 @@ typedef void (*FN(ukernel_fn))(int kc, const T *a, ptrdiff_t rsa,
         ptrdiff_t ldb, T *c, ptrdiff_t ldc, int mr, int nr, const T *bias,    \
         const FN(epilogue) *ep)                                               \
     {                                                                         \
-        const int rows = mr <= FNN_MR / 2 ? FNN_MR / 2 : FNN_MR;              \
-        if (nr > VL)                                                          \
+        const int nv = nr > VL ? 2 : 1;                                       \
+        if (mr <= FNN_MR / 2 && nv == 2)                                      \
             FN(ukernel_body)(kc, a, rsa, csa, bp, ldb, c, ldc, mr, nr, bias,  \
                              ep, actid, FNN_MR / 2, 2);                       \
-        else if (rows == FNN_MR)                                              \
-            FN(ukernel_body)(kc, a, rsa, csa, bp, ldb, c, ldc, mr, nr, bias,  \
-                             ep, actid, FNN_MR, 1);                           \
-        else                                                                  \
+        else if (mr <= FNN_MR / 2)                                            \
             FN(ukernel_body)(kc, a, rsa, csa, bp, ldb, c, ldc, mr, nr, bias,  \
                              ep, actid, FNN_MR / 2, 1);                       \
+        else if (mr <= FNN_MR_MID && nv == 2)                                 \
+            FN(ukernel_body)(kc, a, rsa, csa, bp, ldb, c, ldc, mr, nr, bias,  \
+                             ep, actid, FNN_MR_MID, 2);                       \
+        else if (mr <= FNN_MR_MID)                                            \
+            FN(ukernel_body)(kc, a, rsa, csa, bp, ldb, c, ldc, mr, nr, bias,  \
+                             ep, actid, FNN_MR_MID, 1);                       \
+        else                                                                  \
+            FN(ukernel_body)(kc, a, rsa, csa, bp, ldb, c, ldc, mr, nr, bias,  \
+                             ep, actid, FNN_MR, 1);                           \
     }                                                                         \
     static void FN(ukernel_##actname)(int kc, const T *a, ptrdiff_t rsa,      \
                                       ptrdiff_t csa, const T *bp,             \
@@ -506,7 +514,7 @@ typedef void (*FN(ukernel_fn))(int kc, const T *a, ptrdiff_t rsa,
                                       ptrdiff_t ldc, int mr, int nr,          \
                                       const T *bias, const FN(epilogue) *ep)  \
     {                                                                         \
-        if (nr <= VL || mr <= FNN_MR / 2) {                                   \
+        if (nr <= VL || mr <= FNN_MR_MID) {                                   \
             FN(ukernel_edge_##actname)(kc, a, rsa, csa, bp, ldb, c, ldc, mr,  \
                                        nr, bias, ep);                         \
             return;                                                           \
@@ -1118,6 +1126,7 @@ static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
 
 #undef FN
 #undef NR
+#undef FNN_MR_MID
 #undef IS_F32
 #undef FNN_OP_EXP
 #undef FNN_SMALL_ROWS
