@@ -9,8 +9,9 @@
  * CPUID).  The choice is made once, at first use; FASTNN_CPU names a row to
  * use instead, and FASTNN_KC, FASTNN_PANEL_KB, FASTNN_MIN_WORK (the GEMM's),
  * FASTNN_BACKWARD_MIN_WORK, FASTNN_NETWORK_MIN_WORK, FASTNN_STEP_MIN_WORK,
- * FASTNN_SMALL_M, FASTNN_DOT_K_PER_ROW and FASTNN_DIRECT_B_SLIVERS override
- * single fields (for experiments: build_info() shows what is in use).
+ * FASTNN_SMALL_M, FASTNN_DOT_K_PER_ROW, FASTNN_DIRECT_B_SLIVERS and
+ * FASTNN_TRANSPOSED_TILES (which may be 0) override single fields (for
+ * experiments: build_info() shows what is in use).
  *
  * None of this changes results within a process: the order of the sums
  * depends only on KC, which is fixed once chosen, never on the thread
@@ -82,6 +83,14 @@ typedef struct {
  *   more.  On Zen 3 reading it won for 2-4 slivers of 6 rows (12-24 rows,
  *   every layer shape of the notes' network) and no longer from 32 rows:
  *   4 (table in docs/performance.md).
+ * - transposed_tiles: a dense layer's forward pass over a batch of one or
+ *   up to this many whole NR-row tiles (NR = 16 floats on AVX2) computes
+ *   A^T = W X^T, reading W where it lies and packing only the batch,
+ *   instead of packing all of W^T for a few slivers of rows, where both
+ *   products run the packed micro-kernel (the same sums, bit for bit); 0
+ *   (never) unless a row measured otherwise.  On Zen 3 it won at 16 rows
+ *   (the two-thread halves of a batch of 32) and 32, and lost from 48 on
+ *   (table in docs/performance.md): 2.
  * - Intel Xeon (the row's models: Sapphire Rapids 0x8f, Emerald Rapids
  *   0xcf, and 0xa7, which is what a KVM guest of these machines reports
  *   for a Xeon with AMX and AVX512-FP16, so a core of that generation; on
@@ -97,16 +106,16 @@ typedef struct {
  *   layer shape of the notes' network, and lost from 64 rows on for the
  *   widest B (64 x 784): 4 (table in docs/performance.md). */
 static const fnn_cpu_row fnn_cpu_configs[] = {
-    {{"amd-zen4", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0, 1},
+    {{"amd-zen4", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0, 1, 0},
      "AuthenticAMD", 0x19, {{0x10, 0x1f}, {0x60, 0x7f}, {0xa0, 0xaf}, {0, 0}}},
-    {{"amd-zen3", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 24, 4},
+    {{"amd-zen3", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 24, 4, 2},
      "AuthenticAMD", 0x19, {{0x00, 0x0f}, {0x20, 0x5f}, {0, 0}}},
-    {{"amd-zen5", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 24, 1},
+    {{"amd-zen5", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 24, 1, 0},
      "AuthenticAMD", 0x1a, {{0x00, 0x2f}, {0x40, 0x4f}, {0x60, 0x7f}, {0, 0}}},
     {{"intel-sapphire-emerald-rapids", 256, 1024, 320 * 1024.0, 768 * 1024.0, 128 * 1024.0, 5 * 1024 * 1024.0, 16,
-      24, 4},
+      24, 4, 0},
      "GenuineIntel", 6, {{0x8f, 0x8f}, {0xa7, 0xa7}, {0xcf, 0xcf}, {0, 0}}},
-    {{"default", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0, 1},
+    {{"default", 256, 1024, 320 * 1024.0, 768 * 1024.0, 32 * 1024.0, 1024 * 1024.0, 16, 0, 1, 0},
      NULL, 0, {{0, 0}}},
 };
 #define FNN_NCONFIGS ((int)(sizeof fnn_cpu_configs / sizeof fnn_cpu_configs[0]))
@@ -232,6 +241,18 @@ static long fnn_env_long(const char *name)
     return (*end == 0 && x > 0 && x < (1L << 30)) ? x : 0;
 }
 
+/* A FASTNN_* count that may be 0: 1 with *out set when it is given as one. */
+static int fnn_env_count(const char *name, long *out)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) return 0;
+    char *end;
+    const long x = strtol(v, &end, 10);
+    if (*end != 0 || x < 0 || x >= (1L << 30)) return 0;
+    *out = x;
+    return 1;
+}
+
 static fnn_config fnn_config_now;
 static char fnn_config_name[64];
 
@@ -261,6 +282,7 @@ static void fnn_choose(const fnn_cpu *cpu, fnn_config *cfg)
     if ((v = fnn_env_long("FASTNN_SMALL_M")) > 0) cfg->small_m = (int)(v > 16 ? 16 : v), custom = 1;
     if ((v = fnn_env_long("FASTNN_DOT_K_PER_ROW")) > 0) cfg->dot_k_per_row = (int)v, custom = 1;
     if ((v = fnn_env_long("FASTNN_DIRECT_B_SLIVERS")) > 0) cfg->direct_b_slivers = (int)(v > 1024 ? 1024 : v), custom = 1;
+    if (fnn_env_count("FASTNN_TRANSPOSED_TILES", &v)) cfg->transposed_tiles = (int)(v > 64 ? 64 : v), custom = 1;
     snprintf(fnn_config_name, sizeof fnn_config_name, "%s%s", row->config.name, custom ? "+env" : "");
     cfg->name = fnn_config_name;
 }

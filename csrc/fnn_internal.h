@@ -63,6 +63,10 @@ typedef struct {
      * exponentials). */
     void (*exp_f32)(float *x, size_t len);
     void (*exp_f64)(double *x, size_t len);
+    /* Whether gemm_f32/f64 of m x n x k, A's rows and B's columns
+     * contiguous along k, runs the packed micro-kernel (no dot products). */
+    int (*gemm_packed_f32)(int m, int n, int k);
+    int (*gemm_packed_f64)(int m, int n, int k);
     /* A small batch (m <= FNN_NETWORK_SMALL_M rows) through every layer of
      * a network, each layer's columns split across nt threads; the caller
      * has checked the chain and applies the softmax. */
@@ -105,6 +109,8 @@ const fnn_kernel_table *fnn_kernels_avx512(void);
 /* x <- e^x in place on the selected SIMD path (runtime.c). */
 void fnn_exp_f32(float *x, size_t len);
 void fnn_exp_f64(double *x, size_t len);
+/* The selected path's gemm_packed_f32/f64 (runtime.c). */
+int fnn_gemm_packed(int double_precision, int m, int n, int k);
 
 /* fnn_gemm with an explicit cap on its threads (the backward kernels use
  * a higher bar for splitting, see ops_impl.h). */
@@ -179,6 +185,7 @@ typedef struct {
     int small_m;               /* GEMMs of at most this many rows skip packing (1..16) */
     int dot_k_per_row;         /* ... when K is at least this many times the rows (0: any K) */
     int direct_b_slivers;      /* packed GEMMs of at most this many MR-row slivers read B unpacked */
+    int transposed_tiles;      /* forward passes of 1..this many NR-row tiles compute A^T = W X^T (0: never) */
 } fnn_config;
 
 const fnn_config *fnn_kernel_config(void);

@@ -1088,6 +1088,16 @@ static void FN(gemm_rows_dot_task)(void *ctx, int task, int n_tasks)
                                            g->bias, g->act, g->slope);
 }
 
+/* Whether a product of this shape, with A's rows and B's columns
+ * contiguous along k, runs the packed micro-kernel: neither dot-product
+ * path below takes it.  Two shapes for which this holds compute each
+ * element as the same sum in the same order, whichever operand is which
+ * (ops_impl.h's transposed forward relies on it). */
+static int FN(gemm_packed)(int m, int n, int k)
+{
+    return !FN(dot_products_pay)(m, k) && !FN(gemm_narrow)(m, n, k);
+}
+
 static fnn_status FN(gemm)(int m, int n, int k, T alpha, const T *a,
                            ptrdiff_t rsa, ptrdiff_t csa, const T *b,
                            ptrdiff_t rsb, ptrdiff_t csb, T beta, T *c,

@@ -12,8 +12,9 @@
 
 
 /* A per-thread scratch buffer that only grows (each pool worker and each
- * calling thread has its own): the transposed output of a narrow layer, so
- * that a training step allocates nothing once warm. */
+ * calling thread has its own): the transposed output of a forward pass
+ * computed as A^T = W X^T, so that a training step allocates nothing once
+ * warm. */
 static FNN_THREAD_LOCAL void *fnn_ops_buf = NULL;
 static FNN_THREAD_LOCAL size_t fnn_ops_cap = 0;
 

@@ -62,22 +62,37 @@ static void FN(activation_backward)(int n, int out, const T *da, const T *a,
     }
 }
 
+/* Whether the forward pass of n rows through an in -> out layer computes
+ * A^T = W X^T: a narrow layer (the 10 outputs of a classifier) would fill
+ * only out of the micro-tile's NR columns (this choice depends on the
+ * layer only, not on n); and, up to the CPU's transposed_tiles (cpu.c), a
+ * batch of whole NR-row tiles, where packing W^T for a few slivers of rows
+ * costs more than packing the batch, when both products run the packed
+ * micro-kernel (so that each element is the same sum either way). */
+static int FN(forward_transposed)(int n, int in, int out)
+{
+    int mr = 1, nr = 1;
+    fnn_simd_tile(sizeof(T) == 8, &mr, &nr);
+    if (in < 1) return 0;
+    if (2 * out <= nr && out <= mr) return 1;
+    const int tiles = n / nr, dp = sizeof(T) == 8;
+    return n % nr == 0 && tiles >= 1 && tiles <= fnn_kernel_config()->transposed_tiles && out >= 4 * mr &&
+           fnn_gemm_packed(dp, n, out, in) && fnn_gemm_packed(dp, out, n, in);
+}
+
 /* A (n x out) = act(X W^T + b) with at most nt threads.  Normally one GEMM
  * with op(B) = W^T read through strides and the bias and activation in its
- * epilogue.  A narrow layer (the 10 outputs of a classifier) would fill
- * only out of the micro-tile's NR columns, so it computes the transpose
- * A^T = W X^T instead (its few rows take the GEMM's dot-product path, or
- * fill MR-row tiles), and transposes it into A adding the bias.  Each
- * element is the same sum in the same order either way: the results are
- * identical.  With FNN_ACT_CHECK_FINITE in act, either GEMM reports a
- * non-finite sum (fnn_internal.h). */
+ * epilogue.  Where forward_transposed says so, it computes the transpose
+ * A^T = W X^T instead (a narrow layer's few rows take the GEMM's
+ * dot-product path, or fill MR-row tiles), and transposes it into A adding
+ * the bias.  Each element is the same sum in the same order either way:
+ * the results are identical.  With FNN_ACT_CHECK_FINITE in act, either
+ * GEMM reports a non-finite sum (fnn_internal.h). */
 static fnn_status FN(dense_forward_threads)(int nt, int n, int in, int out, const T *x, const T *w,
                                             const T *b, fnn_activation act, T slope, T *a)
 {
     if (n <= 0 || out <= 0) return FNN_OK; /* nothing to compute (and no scratch to ask for) */
-    int mr = 1, nr = 1;
-    fnn_simd_tile(sizeof(T) == 8, &mr, &nr);
-    if (2 * out > nr || out > mr || in < 1) /* (the choice depends on the layer only, not on n) */
+    if (!FN(forward_transposed)(n, in, out))
         return FN(fnn_gemm_threads_)(nt, n, out, in, (T)1, x, in, 1, w, 1, in, (T)0, a, out, b, act, slope);
     T *at = (T *)fnn_ops_scratch((size_t)out * n * sizeof(T));
     if (!at) return FNN_ERR_NOMEM;

@@ -228,3 +228,9 @@ void fnn_activation_f64(double *z, size_t len, fnn_activation act,
 void fnn_exp_f32(float *x, size_t len) { fnn_active_kernels()->exp_f32(x, len); }
 
 void fnn_exp_f64(double *x, size_t len) { fnn_active_kernels()->exp_f64(x, len); }
+
+int fnn_gemm_packed(int double_precision, int m, int n, int k)
+{
+    const fnn_kernel_table *t = fnn_active_kernels();
+    return double_precision ? t->gemm_packed_f64(m, n, k) : t->gemm_packed_f32(m, n, k);
+}

@@ -276,7 +276,7 @@ def test_build_info_names_the_cpu_and_the_configuration_chosen():
     cpu, cfg = info["cpu"], info["kernel_config"]
     assert set(cpu) == {"vendor", "model_name", "family", "model", "l1d_bytes", "l2_bytes", "l3_bytes"}
     assert set(cfg) == {"name", "kc", "panel_kb", "gemm_min_work", "backward_min_work", "network_min_work",
-                        "step_min_work", "small_m", "dot_k_per_row", "direct_b_slivers"}
+                        "step_min_work", "small_m", "dot_k_per_row", "direct_b_slivers", "transposed_tiles"}
     assert cfg["name"] in fastnn._core.cpu_config_names()
     assert cfg["kc"] >= 16 and cfg["panel_kb"] >= 16 and cfg["gemm_min_work"] > 0
     if platform.machine() in ("x86_64", "AMD64"):
@@ -291,9 +291,9 @@ def test_fastnn_cpu_and_overrides_choose_the_parameters():
     code = "import json, fastnn; print(json.dumps(fastnn.build_info()['kernel_config']))"
     zen4 = run_python(code, FASTNN_CPU="amd-zen4")
     assert (zen4["name"], zen4["kc"], zen4["panel_kb"]) == ("amd-zen4", 256, 1024)
-    assert (zen4["small_m"], zen4["dot_k_per_row"], zen4["direct_b_slivers"]) == (16, 0, 1)
+    assert (zen4["small_m"], zen4["dot_k_per_row"], zen4["direct_b_slivers"], zen4["transposed_tiles"]) == (16, 0, 1, 0)
     zen3 = run_python(code, FASTNN_CPU="amd-zen3")
-    assert (zen3["small_m"], zen3["dot_k_per_row"], zen3["direct_b_slivers"]) == (16, 24, 4)
+    assert (zen3["small_m"], zen3["dot_k_per_row"], zen3["direct_b_slivers"], zen3["transposed_tiles"]) == (16, 24, 4, 2)
     zen5 = run_python(code, FASTNN_CPU="amd-zen5")
     assert (zen5["name"], zen5["kc"], zen5["small_m"], zen5["dot_k_per_row"]) == ("amd-zen5", 256, 16, 24)
     intel = run_python(code, FASTNN_CPU="intel-sapphire-emerald-rapids")
@@ -301,10 +301,15 @@ def test_fastnn_cpu_and_overrides_choose_the_parameters():
     # every field overridden (FASTNN_SMALL_M at most 16)
     custom = run_python(code, FASTNN_CPU="default", FASTNN_KC="96", FASTNN_PANEL_KB="300", FASTNN_MIN_WORK="5000",
                         FASTNN_BACKWARD_MIN_WORK="6000", FASTNN_NETWORK_MIN_WORK="7000", FASTNN_STEP_MIN_WORK="9000",
-                        FASTNN_SMALL_M="99", FASTNN_DOT_K_PER_ROW="3", FASTNN_DIRECT_B_SLIVERS="5")
+                        FASTNN_SMALL_M="99", FASTNN_DOT_K_PER_ROW="3", FASTNN_DIRECT_B_SLIVERS="5",
+                        FASTNN_TRANSPOSED_TILES="3")
     assert (custom["name"], custom["kc"], custom["panel_kb"], custom["gemm_min_work"], custom["backward_min_work"],
             custom["network_min_work"], custom["step_min_work"], custom["small_m"], custom["dot_k_per_row"],
-            custom["direct_b_slivers"]) == ("default+env", 96, 300, 5000.0, 6000.0, 7000.0, 9000.0, 16, 3, 5)
+            custom["direct_b_slivers"], custom["transposed_tiles"]) == ("default+env", 96, 300, 5000.0, 6000.0, 7000.0,
+                                                                        9000.0, 16, 3, 5, 3)
+    # a count that may be 0: the Zen 3 row without its transposed forward
+    off = run_python(code, FASTNN_CPU="amd-zen3", FASTNN_TRANSPOSED_TILES="0")
+    assert (off["name"], off["transposed_tiles"]) == ("amd-zen3+env", 0)
 
 
 @pytest.mark.parametrize("row", ["amd-zen3", "amd-zen4", "amd-zen5", "intel-sapphire-emerald-rapids"])
@@ -453,6 +458,40 @@ print(json.dumps([h.hexdigest(), close, fastnn.build_info()["kernel_config"]["di
     unpacked = run_python(code, FASTNN_DIRECT_B_SLIVERS="8")
     assert packed[1:] == [True, 1] and unpacked[1:] == [True, 8]
     assert packed[0] == unpacked[0]
+
+
+def test_forward_computed_transposed_has_the_same_bits():
+    # transposed_tiles: a forward pass of one or a few whole NR-row tiles
+    # computes A^T = W X^T (packing the batch, not W^T); the sums are the
+    # usual ones, bit for bit, on every SIMD path, in both dtypes, with a
+    # bias, every activation, K past a KC block, under rows whose choice of
+    # dot products differs (Zen 3's and Zen 4's), and a training step's
+    # weights with it
+    code = """
+import hashlib, json, numpy as np, fastnn
+from fastnn import kernels as K
+rng = np.random.default_rng(17)
+h = hashlib.sha256()
+for path in fastnn.simd_paths():
+    fastnn.set_simd_path(path)
+    for dtype in (np.float32, np.float64):
+        for n in (4, 8, 16, 24, 32, 64, 96):
+            for k, out in ((10, 40), (64, 128), (300, 96), (784, 64)):
+                X, W = rng.standard_normal((n, k)).astype(dtype), rng.standard_normal((out, k)).astype(dtype)
+                b = rng.standard_normal(out).astype(dtype)
+                for act in ("identity", "sigmoid", "tanh", "relu", "softplus"):
+                    h.update(K.dense_forward(X, W, b, act).tobytes())
+    model = fastnn.Sequential([fastnn.Dense(64, 128, "sigmoid"), fastnn.Dense(128, 10, "softmax")], seed=0)
+    X, y = rng.standard_normal((32, 64)).astype(np.float32), rng.integers(0, 10, 32)
+    fastnn.Trainer(model, "cross_entropy", fastnn.SGD(0.1), batch_size=32).step(X, y)
+    h.update(model.layers[0].weight.tobytes())
+print(json.dumps([h.hexdigest(), fastnn.build_info()["kernel_config"]["transposed_tiles"]]))
+"""
+    for row in ("amd-zen3", "amd-zen4"):
+        usual = run_python(code, FASTNN_CPU=row, FASTNN_TRANSPOSED_TILES="0")
+        transposed = run_python(code, FASTNN_CPU=row, FASTNN_TRANSPOSED_TILES="6")
+        assert usual[1:] == [0] and transposed[1:] == [6]
+        assert usual[0] == transposed[0], row
 
 
 def test_training_steps_do_not_depend_on_threads_under_another_small_batch_threshold():

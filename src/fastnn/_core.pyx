@@ -285,6 +285,7 @@ cdef extern from "fnn_internal.h" nogil:
         int small_m
         int dot_k_per_row
         int direct_b_slivers
+        int transposed_tiles
     const fnn_config *fnn_kernel_config()
     const fnn_cpu *fnn_cpu_info()
     int fnn_cpu_config_names(const char **names, int max_names)
@@ -304,7 +305,8 @@ def kernel_config():
     return {"name": k.name.decode(), "kc": k.kc, "panel_kb": k.panel_kb, "gemm_min_work": k.gemm_min_work,
             "backward_min_work": k.backward_min_work, "network_min_work": k.network_min_work,
             "step_min_work": k.step_min_work, "small_m": k.small_m,
-            "dot_k_per_row": k.dot_k_per_row, "direct_b_slivers": k.direct_b_slivers}
+            "dot_k_per_row": k.dot_k_per_row, "direct_b_slivers": k.direct_b_slivers,
+            "transposed_tiles": k.transposed_tiles}
 
 
 def cpu_config_names():

@@ -51,10 +51,10 @@ def build_info() -> dict[str, Any]:
           "+env" marks FASTNN_KC / FASTNN_PANEL_KB / FASTNN_MIN_WORK /
           FASTNN_BACKWARD_MIN_WORK / FASTNN_NETWORK_MIN_WORK /
           FASTNN_STEP_MIN_WORK / FASTNN_SMALL_M / FASTNN_DOT_K_PER_ROW /
-          FASTNN_DIRECT_B_SLIVERS overrides), ``kc``, ``panel_kb``,
-          ``gemm_min_work``, ``backward_min_work``, ``network_min_work``,
-          ``step_min_work``, ``small_m``, ``dot_k_per_row``,
-          ``direct_b_slivers``.
+          FASTNN_DIRECT_B_SLIVERS / FASTNN_TRANSPOSED_TILES overrides),
+          ``kc``, ``panel_kb``, ``gemm_min_work``, ``backward_min_work``,
+          ``network_min_work``, ``step_min_work``, ``small_m``,
+          ``dot_k_per_row``, ``direct_b_slivers``, ``transposed_tiles``.
         - ``machine`` (str), ``python`` (str): the CPU architecture and the
           Python version.
 
