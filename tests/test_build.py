@@ -405,9 +405,10 @@ print(json.dumps(out))
 
 def test_bad_cpu_variables_are_named_in_a_warning():
     res = subprocess.run([sys.executable, "-c", "import fastnn; print(fastnn.build_info()['kernel_config']['kc'])"],
-                         env=dict(os.environ, FASTNN_KC="lots", FASTNN_CPU="pentium"), capture_output=True,
-                         text=True, check=True)
+                         env=dict(os.environ, FASTNN_KC="lots", FASTNN_CPU="pentium", FASTNN_TRANSPOSED_TILES="-1"),
+                         capture_output=True, text=True, check=True)
     assert "FASTNN_KC='lots' is not a positive whole number" in res.stderr
+    assert "FASTNN_TRANSPOSED_TILES='-1' is not a whole number" in res.stderr
     assert "FASTNN_CPU='pentium' is not a row of fastnn's CPU table" in res.stderr
     assert res.stdout.strip() == str(fastnn.build_info()["kernel_config"]["kc"])
 

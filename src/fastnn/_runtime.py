@@ -202,7 +202,8 @@ def check_environment() -> None:
         FASTNN_KC, FASTNN_PANEL_KB, FASTNN_MIN_WORK, FASTNN_BACKWARD_MIN_WORK,
         FASTNN_NETWORK_MIN_WORK, FASTNN_STEP_MIN_WORK, FASTNN_SMALL_M,
         FASTNN_DOT_K_PER_ROW or FASTNN_DIRECT_B_SLIVERS that is not a positive
-        whole number, a FASTNN_CPU that names no row of the CPU table, or a
+        whole number, a FASTNN_TRANSPOSED_TILES that is not a whole number,
+        a FASTNN_CPU that names no row of the CPU table, or a
         FASTNN_SIMD naming a SIMD path this CPU cannot run.
     """
     _respect_cpu_quota()
@@ -221,6 +222,10 @@ def check_environment() -> None:
         if value is not None and not re.fullmatch(r"[1-9][0-9]{0,8}", value):
             warnings.warn(f"{var}={value!r} is not a positive whole number; it is ignored", RuntimeWarning,
                           stacklevel=3)
+    tiles = os.environ.get("FASTNN_TRANSPOSED_TILES")
+    if tiles is not None and not re.fullmatch(r"[0-9]{1,9}", tiles):
+        warnings.warn(f"FASTNN_TRANSPOSED_TILES={tiles!r} is not a whole number; it is ignored", RuntimeWarning,
+                      stacklevel=3)
     row = os.environ.get("FASTNN_CPU")
     if row and row not in _core.cpu_config_names():
         warnings.warn(f"FASTNN_CPU={row!r} is not a row of fastnn's CPU table ({_core.cpu_config_names()}); "
