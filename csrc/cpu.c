@@ -189,6 +189,10 @@ static void fnn_cpuid_identity(fnn_cpu *cpu)
                                                                  : base_model;
     }
     unsigned brand[12];
+    if (__get_cpuid(0x80000000, &a, &b, &c, &d) && a >= 0x80000001) {
+        unsigned a1, b1, c1, d1;
+        if (__get_cpuid(0x80000001, &a1, &b1, &c1, &d1)) cpu->prefetchw = (int)((c1 >> 8) & 1); /* PRFCHW */
+    }
     if (__get_cpuid(0x80000000, &a, &b, &c, &d) && a >= 0x80000004) {
         for (unsigned i = 0; i < 3; ++i)
             __get_cpuid(0x80000002 + i, &brand[4 * i], &brand[4 * i + 1], &brand[4 * i + 2], &brand[4 * i + 3]);
@@ -206,6 +210,8 @@ static void fnn_detect(fnn_cpu *cpu)
     strcpy(cpu->vendor, "unknown");
 #ifdef FNN_HAVE_CPUID
     fnn_cpuid_identity(cpu);
+#elif defined(__aarch64__)
+    cpu->prefetchw = 1; /* PRFM PSTL1KEEP is in the base instruction set */
 #endif
     /* sysfs first: it is what the OS (and a VM's topology) says */
     long l1 = fnn_sysfs_cache(1, "Data"), l2 = fnn_sysfs_cache(2, "Unified"), l3 = fnn_sysfs_cache(3, "Unified");

@@ -170,6 +170,7 @@ typedef struct {
     char model_name[64];
     int family, model;
     long l1d_bytes, l2_bytes, l3_bytes;
+    int prefetchw; /* a prefetch for writing exists (x86: CPUID PRFCHW; ARM64: always) */
 } fnn_cpu;
 
 /* The kernels' per-CPU parameters: one row of cpu.c's table, chosen at

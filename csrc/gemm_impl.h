@@ -322,6 +322,7 @@ typedef struct {
     T alpha, beta; /* C = alpha * acc + beta * C */
     T slope;       /* leaky relu */
     int load_c;    /* read C: beta != 0, or a K block after the first */
+    int c_for_write; /* with load_c: prefetch C's tile for writing (the CPU has such a prefetch) */
     int last;      /* the last K block: add bias, apply the activation */
     int *seen;     /* not NULL: set to 1 if an output before the bias and
                     * the activation is NaN or infinite (FNN_ACT_CHECK_FINITE) */
@@ -365,8 +366,19 @@ static FNN_ALWAYS_INLINE void FN(ukernel_body)(int kc, const T *restrict a,
     VEC acc[FNN_MR][2];
     const VEC zero = FN(vsplat)((T)0);
     /* C is read only after the k loop: ask for its tile now, so that the
-     * misses on a C too large for the caches overlap the arithmetic. */
-    if (ep->load_c) {
+     * misses on a C too large for the caches overlap the arithmetic.  It is
+     * written back after: where the CPU can, ask for it exclusive.  A C
+     * that another core has read (the training step's update of W, which
+     * both halves of the next step read) then comes over once, instead of
+     * being read shared and invalidated in the other core at the store
+     * (the two-thread batch-32 step was 5% faster; docs/performance.md). */
+    if (ep->load_c && ep->c_for_write) {
+#pragma GCC unroll 16
+        for (int i = 0; i < rows; ++i) {
+            __builtin_prefetch(c + i * ldc, 1, 3);
+            __builtin_prefetch(c + i * ldc + nv * VL - 1, 1, 3);
+        }
+    } else if (ep->load_c) {
 #pragma GCC unroll 16
         for (int i = 0; i < rows; ++i) {
             __builtin_prefetch(c + i * ldc, 0, 3);
@@ -672,6 +684,7 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
     if (!bp) return FNN_ERR_NOMEM;
     T *edge = bp + bp_len;
     const FN(ukernel_fn) uk = FN(ukernel_for)(act);
+    const int c_for_write = fnn_cpu_info()->prefetchw;
     /* With a single sliver of rows every element of B is used once:
      * packing it would only copy it.  Read B where it lies when its
      * rows are contiguous (only a ragged last sliver is packed), and with
@@ -703,6 +716,7 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
                 ep.beta = kb == 0 ? beta : (T)1;
                 ep.slope = slope;
                 ep.load_c = kb > 0 || beta != (T)0;
+                ep.c_for_write = c_for_write;
                 ep.last = kb == nkb - 1;
                 ep.seen = check && ep.last ? &seen : NULL;
                 const T *ai = a + ir * rsa + p0 * csa;

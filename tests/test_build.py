@@ -274,7 +274,7 @@ def _lscpu_field(name):
 def test_build_info_names_the_cpu_and_the_configuration_chosen():
     info = fastnn.build_info()
     cpu, cfg = info["cpu"], info["kernel_config"]
-    assert set(cpu) == {"vendor", "model_name", "family", "model", "l1d_bytes", "l2_bytes", "l3_bytes"}
+    assert set(cpu) == {"vendor", "model_name", "family", "model", "l1d_bytes", "l2_bytes", "l3_bytes", "prefetchw"}
     assert set(cfg) == {"name", "kc", "panel_kb", "gemm_min_work", "backward_min_work", "network_min_work",
                         "step_min_work", "small_m", "dot_k_per_row", "direct_b_slivers", "transposed_tiles"}
     assert cfg["name"] in fastnn._core.cpu_config_names()
@@ -285,6 +285,9 @@ def test_build_info_names_the_cpu_and_the_configuration_chosen():
             assert (cpu["vendor"], cpu["family"], cpu["model"]) == (vendor, int(family), int(model))
     if os.path.exists("/sys/devices/system/cpu/cpu0/cache/index2/size"):
         assert cpu["l2_bytes"] > 0 and cpu["l1d_bytes"] > 0
+    flags = _lscpu_field("Flags")
+    if flags is not None and platform.machine() in ("x86_64", "AMD64"):  # the OS's name for CPUID's PRFCHW bit
+        assert cpu["prefetchw"] == ("3dnowprefetch" in flags.split())
 
 
 def test_fastnn_cpu_and_overrides_choose_the_parameters():

@@ -14,8 +14,8 @@ paths="-DFNN_HAVE_GENERIC"
 objs="$tmp/generic.o"
 case $(uname -m) in
 x86_64|amd64)
-    $cc $flags -std=gnu99 -DFNN_ISA=avx2 -mavx2 -mfma -c "$root/csrc/gemm_isa.c" -o "$tmp/avx2.o"
-    $cc $flags -std=gnu99 -DFNN_ISA=avx512 -mavx512f -mavx512vl -mavx512dq -mavx512bw -mavx2 -mfma \
+    $cc $flags -std=gnu99 -DFNN_ISA=avx2 -mavx2 -mfma -mprfchw -c "$root/csrc/gemm_isa.c" -o "$tmp/avx2.o"
+    $cc $flags -std=gnu99 -DFNN_ISA=avx512 -mavx512f -mavx512vl -mavx512dq -mavx512bw -mavx2 -mfma -mprfchw \
         -c "$root/csrc/gemm_isa.c" -o "$tmp/avx512.o"
     paths="$paths -DFNN_HAVE_AVX2 -DFNN_HAVE_AVX512"
     objs="$objs $tmp/avx2.o $tmp/avx512.o" ;;

@@ -277,6 +277,7 @@ cdef extern from "fnn_internal.h" nogil:
         char model_name[64]
         int family, model
         long l1d_bytes, l2_bytes, l3_bytes
+        int prefetchw
     ctypedef struct fnn_config:
         const char *name
         int kc
@@ -296,7 +297,7 @@ def cpu_info():
     cdef const fnn_cpu *c = fnn_cpu_info()
     return {"vendor": c.vendor.decode(), "model_name": c.model_name.decode(errors="replace"),
             "family": c.family, "model": c.model, "l1d_bytes": c.l1d_bytes, "l2_bytes": c.l2_bytes,
-            "l3_bytes": c.l3_bytes}
+            "l3_bytes": c.l3_bytes, "prefetchw": bool(c.prefetchw)}
 
 
 def kernel_config():

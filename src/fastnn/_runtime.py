@@ -45,7 +45,9 @@ def build_info() -> dict[str, Any]:
           default).
         - ``cpu`` (dict): the CPU as the kernels see it: ``vendor``,
           ``model_name``, ``family``, ``model`` (CPUID), ``l1d_bytes``,
-          ``l2_bytes``, ``l3_bytes`` (0 when unknown).
+          ``l2_bytes``, ``l3_bytes`` (0 when unknown), ``prefetchw`` (the
+          CPU has a prefetch for writing, which the GEMM uses on a C it
+          reads and writes back).
         - ``kernel_config`` (dict): the per-CPU kernel parameters in use:
           ``name`` (the row of csrc/cpu.c's table; FASTNN_CPU names another,
           "+env" marks FASTNN_KC / FASTNN_PANEL_KB / FASTNN_MIN_WORK /
