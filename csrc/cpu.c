@@ -237,16 +237,6 @@ static int fnn_row_matches(const fnn_cpu_row *row, const fnn_cpu *cpu)
     return 0;
 }
 
-/* A positive whole number from the environment, or 0. */
-static long fnn_env_long(const char *name)
-{
-    const char *v = getenv(name);
-    if (!v || !*v) return 0;
-    char *end;
-    const long x = strtol(v, &end, 10);
-    return (*end == 0 && x > 0 && x < (1L << 30)) ? x : 0;
-}
-
 /* A FASTNN_* count that may be 0: 1 with *out set when it is given as one. */
 static int fnn_env_count(const char *name, long *out)
 {
@@ -257,6 +247,13 @@ static int fnn_env_count(const char *name, long *out)
     if (*end != 0 || x < 0 || x >= (1L << 30)) return 0;
     *out = x;
     return 1;
+}
+
+/* A positive whole number from the environment, or 0. */
+static long fnn_env_long(const char *name)
+{
+    long v = 0;
+    return fnn_env_count(name, &v) && v > 0 ? v : 0;
 }
 
 static fnn_config fnn_config_now;

@@ -75,8 +75,8 @@ static int FN(forward_transposed)(int n, int in, int out)
     fnn_simd_tile(sizeof(T) == 8, &mr, &nr);
     if (in < 1) return 0;
     if (2 * out <= nr && out <= mr) return 1;
-    const int tiles = n / nr, dp = sizeof(T) == 8;
-    return n % nr == 0 && tiles >= 1 && tiles <= fnn_kernel_config()->transposed_tiles && out >= 4 * mr &&
+    const int dp = sizeof(T) == 8; /* (the caller has n >= 1, so a multiple of nr is a tile or more) */
+    return n % nr == 0 && n / nr <= fnn_kernel_config()->transposed_tiles && out >= 4 * mr &&
            fnn_gemm_packed(dp, n, out, in) && fnn_gemm_packed(dp, out, n, in);
 }
 

@@ -217,17 +217,15 @@ def check_environment() -> None:
             RuntimeWarning,
             stacklevel=3,
         )
-    for var in ("FASTNN_KC", "FASTNN_PANEL_KB", "FASTNN_MIN_WORK", "FASTNN_BACKWARD_MIN_WORK",
-                "FASTNN_NETWORK_MIN_WORK", "FASTNN_STEP_MIN_WORK", "FASTNN_SMALL_M", "FASTNN_DOT_K_PER_ROW",
-                "FASTNN_DIRECT_B_SLIVERS"):
+    positive, whole = (r"[1-9][0-9]{0,8}", "a positive whole number"), (r"[0-9]{1,9}", "a whole number")
+    for var, (pattern, what) in {"FASTNN_KC": positive, "FASTNN_PANEL_KB": positive, "FASTNN_MIN_WORK": positive,
+                                 "FASTNN_BACKWARD_MIN_WORK": positive, "FASTNN_NETWORK_MIN_WORK": positive,
+                                 "FASTNN_STEP_MIN_WORK": positive, "FASTNN_SMALL_M": positive,
+                                 "FASTNN_DOT_K_PER_ROW": positive, "FASTNN_DIRECT_B_SLIVERS": positive,
+                                 "FASTNN_TRANSPOSED_TILES": whole}.items():
         value = os.environ.get(var)
-        if value is not None and not re.fullmatch(r"[1-9][0-9]{0,8}", value):
-            warnings.warn(f"{var}={value!r} is not a positive whole number; it is ignored", RuntimeWarning,
-                          stacklevel=3)
-    tiles = os.environ.get("FASTNN_TRANSPOSED_TILES")
-    if tiles is not None and not re.fullmatch(r"[0-9]{1,9}", tiles):
-        warnings.warn(f"FASTNN_TRANSPOSED_TILES={tiles!r} is not a whole number; it is ignored", RuntimeWarning,
-                      stacklevel=3)
+        if value is not None and not re.fullmatch(pattern, value):
+            warnings.warn(f"{var}={value!r} is not {what}; it is ignored", RuntimeWarning, stacklevel=3)
     row = os.environ.get("FASTNN_CPU")
     if row and row not in _core.cpu_config_names():
         warnings.warn(f"FASTNN_CPU={row!r} is not a row of fastnn's CPU table ({_core.cpu_config_names()}); "
