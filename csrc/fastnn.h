@@ -263,6 +263,16 @@ fnn_status fnn_gather_rows_f32(const float *src, ptrdiff_t ld_src, int64_t n_src
 fnn_status fnn_gather_rows_f64(const double *src, ptrdiff_t ld_src, int64_t n_src,
                                const int64_t *idx, int n, int cols, double *out);
 
+/* Augmentation: image i of dst (n images of h x w, row-major, one after
+ * another) = image i of src moved down dy[i] rows and right dx[i] columns
+ * (negative: up, left), the uncovered pixels set to fill; a shift of the
+ * whole height or width leaves only fill.  dst must not overlap src.
+ * On the pool's threads when large.  FNN_ERR_ARG for a negative size. */
+fnn_status fnn_shift_images_f32(int64_t n, int h, int w, const float *src, const int64_t *dy,
+                                const int64_t *dx, float fill, float *dst);
+fnn_status fnn_shift_images_f64(int64_t n, int h, int w, const double *src, const int64_t *dy,
+                                const int64_t *dx, double fill, double *dst);
+
 /* 1 if every element is finite. */
 int fnn_all_finite_f32(const float *x, size_t len);
 int fnn_all_finite_f64(const double *x, size_t len);

@@ -448,6 +448,64 @@ fnn_status FN(fnn_gather_rows_)(const T *src, ptrdiff_t ld_src, int64_t n_src,
     return FNN_OK;
 }
 
+/* Image shifts (augmentation): image i of dst is image i of src moved down
+ * dy[i] rows and right dx[i] columns, the pixels it uncovers set to fill.
+ * Per row: the fill left of the copied span, one memcpy, the fill right of
+ * it; rows moved off the image are all fill.  One pass over both arrays,
+ * where filling dst first and copying each shift's images over it (NumPy's
+ * way) writes it twice and gathers through temporaries. */
+typedef struct {
+    int64_t n;
+    int h, w;
+    const T *src;
+    const int64_t *dy, *dx;
+    T fill;
+    T *dst;
+} FN(shift_job);
+
+static void FN(shift_image)(int h, int w, const T *s, int64_t a, int64_t b, T fill, T *d)
+{
+    /* destination columns [c0, c1) come from source columns [c0 - b, c1 - b) */
+    const int c0 = (int)(b > 0 ? (b < w ? b : w) : 0);
+    const int c1 = (int)(b < 0 ? (-b < w ? w + b : 0) : w);
+    for (int r = 0; r < h; ++r) {
+        T *dr = d + (size_t)r * w;
+        const int64_t sr = r - a;
+        if (sr < 0 || sr >= h || c1 <= c0) {
+            for (int c = 0; c < w; ++c) dr[c] = fill;
+            continue;
+        }
+        for (int c = 0; c < c0; ++c) dr[c] = fill;
+        memcpy(dr + c0, s + (size_t)sr * w + (c0 - b), (size_t)(c1 - c0) * sizeof(T));
+        for (int c = c1; c < w; ++c) dr[c] = fill;
+    }
+}
+
+static void FN(shift_task)(void *ctx, int task, int n_tasks)
+{
+    const FN(shift_job) *j = (const FN(shift_job) *)ctx;
+    const size_t px = (size_t)j->h * j->w;
+    size_t i0, i1;
+    fnn_task_part((size_t)j->n, task, n_tasks, &i0, &i1);
+    for (size_t i = i0; i < i1; ++i)
+        FN(shift_image)(j->h, j->w, j->src + i * px, j->dy[i], j->dx[i], j->fill, j->dst + i * px);
+}
+
+fnn_status FN(fnn_shift_images_)(int64_t n, int h, int w, const T *src, const int64_t *dy,
+                                 const int64_t *dx, T fill, T *dst)
+{
+    if (n < 0 || h < 0 || w < 0) return FNN_ERR_ARG;
+    if (n == 0 || h == 0 || w == 0) return FNN_OK;
+    if (!src || !dy || !dx || !dst) return FNN_ERR_ARG;
+    /* memory-bound: threads from a quarter MiB, as the gather */
+    const double bytes = (double)n * h * w * sizeof(T);
+    int nt = bytes >= (double)(1u << 18) ? fnn_get_num_threads() : 1;
+    if ((int64_t)nt > n) nt = (int)n;
+    FN(shift_job) job = {n, h, w, src, dy, dx, fill, dst};
+    fnn_parallel(nt, bytes / sizeof(T), FN(shift_task), &job);
+    return FNN_OK;
+}
+
 /* Whether x[0..len) holds no NaN or infinity.  A value is NaN or infinite
  * exactly when its exponent bits are all ones.  Testing the bits with an
  * integer OR-reduction vectorises (a floating-point sum would not: its

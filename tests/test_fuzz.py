@@ -471,6 +471,55 @@ def fuzz_k_sgd_update(data):
     run_layout_or_bad(data, "sgd_update", valid, ["grad"], ["param"], bad, call, check)
 
 
+def draw_shift_case(data):
+    """Images, shifts (some past the border) and a fill value for shift_images."""
+    dtype = data.draw(st.sampled_from(FLOATS))
+    n, h, w = data.draw(shapes(3, lo=0, hi=6))
+    h, w = max(h, 1), max(w, 1)
+    X = data.draw(float_arrays((n, h * w), dtype, specials=True, nonfinite=data.draw(st.booleans())))
+    int_dtype = data.draw(st.sampled_from([np.int8, np.int32, np.int64]))
+    dy, dx = (np.array(data.draw(st.lists(st.integers(-8, 8), min_size=n, max_size=n)), dtype=int_dtype)
+              for _ in range(2))
+    fill = data.draw(st.sampled_from([0.0, -0.5, 3.0, -np.inf]))
+    return dtype, n, h, w, X, dy, dx, fill
+
+
+def fuzz_k_shift_images(data):
+    dtype, n, h, w, X, dy, dx, fill = draw_shift_case(data)
+    out = data.draw(st.sampled_from([None, "buffer"]))
+    valid = {"X": X, "dy": dy, "dx": dx, "image_shape": (h, w), "fill": fill,
+             "out": np.full((n, h * w), 7, dtype=dtype) if out else None}
+
+    def call(a):
+        return K.shift_images(a["X"], a["dy"], a["dx"], a["image_shape"], a["fill"], out=a["out"])
+
+    def check(a, got, v):
+        ref = R.shift_images(v["X"], v["dy"], v["dx"], (h, w), fill)
+        assert got.dtype == dtype and got.shape == X.shape
+        np.testing.assert_array_equal(got, ref, err_msg="shift_images")  # a copy: exact
+        if a["out"] is not None:
+            assert got is a["out"], "out= was not the returned array"
+
+    if data.draw(st.booleans(), label="alias out") and X.size:
+        tick("shift_images")
+        expect_error("out", K.shift_images, X, dy, dx, (h, w), fill, out=X)
+        return
+    other = np.float64 if dtype == np.float32 else np.float32
+    bad_shifts = [None, "abc", np.zeros(n), np.zeros(n + 1, np.int64), np.zeros((n, 1), np.int64)]
+    bad = {
+        "X": (bad_arrays((n, h * w)) + [np.zeros((n, h * w + 1), dtype)], "X|image_shape"),
+        "dy": (bad_shifts, "dy"),
+        "dx": (bad_shifts, "dx"),
+        "image_shape": ([None, "ab", 3, (h,), (h, w, 1), (h, w + 1), (0, w), (h + 0.5, w), (True, w)],
+                        "image_shape"),
+        "fill": ([None, "abc", float("nan"), complex(1, 1), [0.0], True], "fill"),
+        "out": (["abc", np.zeros((n, h * w), other), np.zeros((n + 1, h * w), dtype),
+                 np.zeros((n, h * w), np.int64), layout(np.zeros((n, h * w + 1), dtype), "noncontig"),
+                 layout(np.zeros((n, h * w), dtype), "readonly")], "out"),
+    }
+    run_layout_or_bad(data, "shift_images", valid, ["X", "dy", "dx"], ["out"], bad, call, check)
+
+
 def fuzz_k_softmax(data):
     dtype = data.draw(st.sampled_from(FLOATS))
     n, k = data.draw(shapes(2))
@@ -588,6 +637,25 @@ def _ref_pair(data, name, rfun, kfun, argnames, shapes_of, int_ok=True):
     bad = {a: ([None, "abc", ["a", "b"], {"a": 1}, np.zeros((n, k), complex), np.full((n, k), None, object),
                 [[1.0, 2.0], [3.0]]], a) for a in argnames}
     run_layout_or_bad(data, "reference." + name, valid, list(argnames), [], bad, call, check)
+
+
+def fuzz_r_shift_images(data):
+    tick("reference.shift_images")
+    dtype, n, h, w, X, dy, dx, fill = draw_shift_case(data)
+    mode = data.draw(st.sampled_from(["valid", "X", "dy", "image_shape", "fill"]))
+    if mode == "valid":
+        kind = data.draw(st.sampled_from(LAYOUTS))
+        got = R.shift_images(layout(X, kind), dy, dx, (h, w), fill)
+        np.testing.assert_array_equal(got, K.shift_images(X, dy, dx, (h, w), fill))
+        assert got.dtype == dtype
+        return
+    args = {"X": X, "dy": dy, "dx": dx, "image_shape": (h, w), "fill": fill}
+    args[mode] = data.draw(st.sampled_from({
+        "X": [None, "abc", np.zeros((n, h * w), complex), np.zeros((2, 2, 2))],
+        "dy": [None, "abc", np.zeros(n), np.zeros(n + 1, np.int64)],
+        "image_shape": [None, 3, (h,), (h, w, 1), (h, w + 1), (0, w), (h + 0.5, w)],
+        "fill": [None, "abc", float("nan")]}[mode]))
+    expect_error(mode if mode != "X" else "X|image_shape", R.shift_images, **args)
 
 
 def fuzz_r_softmax(data):

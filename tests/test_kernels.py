@@ -587,6 +587,30 @@ def test_two_layer_gradients_finite_difference(act, loss_name, tkind):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("nt", THREADS)
+@pytest.mark.parametrize("n,h,w", [(1, 1, 1), (7, 5, 3), (700, 28, 28)])  # 700 x 784: split across threads
+def test_shift_images_matches_reference(n, h, w, dtype, nt):
+    rng = np.random.default_rng(n)
+    X = rng.standard_normal((n, h * w)).astype(dtype)
+    reach = max(h, w) + 2  # some shifts move the whole image off
+    dy, dx = rng.integers(-reach, reach + 1, n), rng.integers(-reach, reach + 1, n)
+    dy[0], dx[0] = 0, 0
+    fastnn.set_num_threads(nt)  # (conftest restores it)
+    got = K.shift_images(X, dy, dx, (h, w), fill=-2.5)
+    np.testing.assert_array_equal(got, R.shift_images(X, dy, dx, (h, w), fill=-2.5))
+    np.testing.assert_array_equal(got[0], X[0])
+    img = got[1:].reshape(-1, h, w)
+    assert np.all(img[(np.abs(dy[1:]) >= h) | (np.abs(dx[1:]) >= w)] == -2.5)
+
+
+def test_shift_images_moves_pixels_as_documented():
+    X = np.arange(12, dtype=np.float64).reshape(1, 12)  # one 3 x 4 image
+    got = K.shift_images(X, [1], [-2], (3, 4), fill=-1.0).reshape(3, 4)
+    # down one row, left two columns
+    np.testing.assert_array_equal(got, [[-1, -1, -1, -1], [2, 3, -1, -1], [6, 7, -1, -1]])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("nt", THREADS)
 def test_bit_identical_repeats(dtype, nt):
     rng = np.random.default_rng(11)
     X, W, b = layer(rng, 300, 784, 130, dtype)

@@ -14,7 +14,7 @@ import pytest
 from mnist_files import FULL_MNIST, MNIST_NAMES, NO_FULL_MNIST, find_full_mnist
 
 import fastnn
-from fastnn import datasets
+from fastnn import datasets, reference
 from fastnn.course.mnist import MNISTRun, evaluate_test_set
 from fastnn.datasets import RandomShift
 
@@ -104,6 +104,16 @@ def test_random_shift_moves_images_and_fills_border():
     assert moved > 30  # 24 of 25 shifts move the image
     # the uncovered border gets the fill value
     assert np.any(imgs == -0.5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_random_shift_is_the_shift_kernel_on_its_generators_draws(dtype):
+    X = np.random.default_rng(3).integers(0, 256, (40, 784)).astype(dtype)
+    out = np.empty_like(X)
+    RandomShift(2, fill=7)(X, out, np.random.default_rng(11))
+    draws = np.random.default_rng(11)
+    dy, dx = draws.integers(-2, 3, size=40), draws.integers(-2, 3, size=40)
+    np.testing.assert_array_equal(out, reference.shift_images(X, dy, dx, (28, 28), 7).astype(dtype))
 
 
 def test_evaluate_test_set_matches_numpy():

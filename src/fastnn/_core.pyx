@@ -160,6 +160,10 @@ cdef extern from "fastnn.h" nogil:
                                    int cols, float *out)
     fnn_status fnn_gather_rows_f64(const double *src, Py_ssize_t ld_src, int64_t n_src, const int64_t *idx, int n,
                                    int cols, double *out)
+    fnn_status fnn_shift_images_f32(int64_t n, int h, int w, const float *src, const int64_t *dy,
+                                    const int64_t *dx, float fill, float *dst)
+    fnn_status fnn_shift_images_f64(int64_t n, int h, int w, const double *src, const int64_t *dy,
+                                    const int64_t *dx, double fill, double *dst)
     int fnn_all_finite_f32(const float *x, size_t len)
     int fnn_all_finite_f64(const double *x, size_t len)
     void fnn_softmax_f32(int n, int k, const float *z, float *p)
@@ -532,6 +536,28 @@ def gather_rows(const floating[:, ::1] src, const int64_t[::1] idx, floating[:, 
             st = fnn_gather_rows_f64(&src[0, 0], src.shape[1], src.shape[0], &idx[0], n, cols, &out[0, 0])
     if st != FNN_OK:
         raise IndexError("gather_rows: an index is outside the source rows")
+
+
+def shift_images(const floating[:, ::1] src, const int64_t[::1] dy, const int64_t[::1] dx, int h, int w,
+                 double fill, floating[:, ::1] out):
+    """out[i] = image i of src (h x w) moved down dy[i] rows and right dx[i]
+    columns, fill where uncovered (fnn_shift_images); out must not overlap
+    src (the caller checks)."""
+    _shape("out.shape[0] vs src.shape[0]", out.shape[0], src.shape[0])
+    _shape("out.shape[1] vs src.shape[1]", out.shape[1], src.shape[1])
+    _shape("len(dy) vs src.shape[0]", dy.shape[0], src.shape[0])
+    _shape("len(dx) vs src.shape[0]", dx.shape[0], src.shape[0])
+    if h < 0 or w < 0:
+        raise ValueError(f"shift_images: image shape ({h}, {w}) has a negative side")
+    _shape("src.shape[1] vs the image's pixels", src.shape[1], <Py_ssize_t>h * w)
+    cdef int64_t n = src.shape[0]
+    if n == 0 or h == 0 or w == 0:
+        return
+    with nogil:
+        if floating is float:
+            fnn_shift_images_f32(n, h, w, &src[0, 0], &dy[0], &dx[0], <float>fill, &out[0, 0])
+        else:
+            fnn_shift_images_f64(n, h, w, &src[0, 0], &dy[0], &dx[0], fill, &out[0, 0])
 
 
 def all_finite(x):

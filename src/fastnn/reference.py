@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._validation import as_array, check_bool, check_choice, check_instance, check_int, check_real
+from ._validation import as_array, check_bool, check_choice, check_instance, check_int, check_real, check_shape
 
 if TYPE_CHECKING:
     from ._typing import ArrayLike, FloatArray
@@ -48,6 +48,7 @@ __all__ = [
     "network_gradients",
     "sgd_step",
     "sgd_update",
+    "shift_images",
     "sigmoid_binary_cross_entropy",
     "softmax",
     "softmax_cross_entropy",
@@ -695,6 +696,61 @@ def sgd_update(param: FloatArray, grad: ArrayLike, lr: float) -> None:
     if grad.shape != param.shape:
         raise ValueError(f"grad: shape {grad.shape} does not match param {param.shape}")
     param -= param.dtype.type(lr) * grad.astype(param.dtype, copy=False)
+
+
+def shift_images(X: ArrayLike, dy: ArrayLike, dx: ArrayLike, image_shape: tuple[int, int] = (28, 28),
+                 fill: float = 0.0) -> FloatArray:
+    """Move every image by whole pixels (data augmentation by random shifts).
+
+    Output pixel ``(r, c)`` of image ``i`` is input pixel
+    ``(r - dy[i], c - dx[i])`` where that lies inside the image, else `fill`.
+
+    Parameters
+    ----------
+    X : array_like
+        Flattened images, ``(n, height * width)``.
+    dy, dx : array_like
+        The shifts down and right (negative: up, left), ``n`` integers each.
+    image_shape : (int, int), default (28, 28)
+        Height and width of an image.
+    fill : float, default 0.0
+        The value of the uncovered pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        The shifted images, of `X`'s shape and floating dtype.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric `X`, or shifts that are not integers.
+    ValueError
+        For an `X` that is not 2-d, shifts not one per image, or an
+        `image_shape` that does not match `X`'s columns.
+    """
+    X = _float_array(X, "X")
+    _check_ndim(X, 2, "X")
+    shape = check_shape("image_shape", image_shape)
+    if len(shape) != 2:
+        raise ValueError(f"image_shape must be (height, width), got {shape}")
+    h, w = shape
+    if h * w != X.shape[1]:
+        raise ValueError(f"image_shape {(h, w)} has {h * w} pixels but X has {X.shape[1]} columns")
+    shifts = [as_array(name, d) for name, d in (("dy", dy), ("dx", dx))]
+    for name, d in zip(("dy", "dx"), shifts):
+        if d.dtype.kind not in "iu":
+            raise TypeError(f"{name} must hold integers, got dtype {d.dtype}")
+        if d.shape != (X.shape[0],):
+            raise ValueError(f"{name} must have shape ({X.shape[0]},), got {d.shape}")
+    out = np.full((X.shape[0], h, w), check_real("fill", fill, finite=False), dtype=X.dtype)
+    src = X.reshape(-1, h, w)
+    for i, (a, b) in enumerate(zip(shifts[0].tolist(), shifts[1].tolist())):
+        r0, r1 = max(0, a), min(h, h + a)  # the output rows whose source row r - a exists
+        c0, c1 = max(0, b), min(w, w + b)
+        if r0 < r1 and c0 < c1:
+            out[i, r0:r1, c0:c1] = src[i, r0 - a:r1 - a, c0 - b:c1 - b]
+    return out.reshape(X.shape)
 
 
 # ---------------------------------------------------------------------------

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
+from .._validation import check_shape
+
 __all__ = ["RandomShift"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class RandomShift:
@@ -26,15 +31,21 @@ class RandomShift:
 
     Raises
     ------
+    TypeError
+        For an ``image_shape`` that is not a pair of ints.
     ValueError
-        For a ``max_shift`` that is not a whole number >= 0.
+        For a ``max_shift`` that is not a whole number >= 0, or an
+        ``image_shape`` that is not two sides >= 1.
     """
 
     def __init__(self, max_shift: int = 2, image_shape: tuple[int, int] = (28, 28), fill: float = 0.0) -> None:
         if max_shift < 0 or int(max_shift) != max_shift:
             raise ValueError(f"max_shift must be an int >= 0, got {max_shift!r}")
         self.max_shift = int(max_shift)
-        self.image_shape = tuple(image_shape)
+        shape = check_shape("image_shape", image_shape)
+        if len(shape) != 2:
+            raise ValueError(f"image_shape must be (height, width), got {shape}")
+        self.image_shape = (shape[0], shape[1])
         self.fill = float(fill)
 
     def __call__(self, X: np.ndarray, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -54,22 +65,14 @@ class RandomShift:
         numpy.ndarray
             ``out``.
         """
-        h, w = self.image_shape
         n = X.shape[0]
-        src = X.reshape(n, h, w)
-        dst = out.reshape(n, h, w)
         s = self.max_shift
         dy = rng.integers(-s, s + 1, size=n)
         dx = rng.integers(-s, s + 1, size=n)
-        dst.fill(self.fill)
-        # one slice copy per distinct shift (at most (2s+1)^2), not per image
-        for a in range(-s, s + 1):
-            for b in range(-s, s + 1):
-                idx = np.flatnonzero((dy == a) & (dx == b))
-                if idx.size == 0:
-                    continue
-                dst[idx, max(a, 0):h + min(a, 0), max(b, 0):w + min(b, 0)] = \
-                    src[idx, max(-a, 0):h + min(-a, 0), max(-b, 0):w + min(-b, 0)]
+        if X.dtype in _FLOATS and out.dtype == X.dtype and out.flags.c_contiguous:
+            return kernels.shift_images(X, dy, dx, self.image_shape, self.fill, out=out)
+        # other dtypes or layouts: shifted as float64 (exact for integers up to 2**53)
+        out[...] = kernels.shift_images(np.asarray(X, dtype=np.float64), dy, dx, self.image_shape, self.fill)
         return out
 
     def __repr__(self) -> str:
