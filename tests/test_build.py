@@ -539,7 +539,9 @@ def test_the_c_timing_program_builds_from_csrc_and_runs(tmp_path):
     assert act.returncode == 0 and re.match(r"activation 1 over 100 values: [0-9.]+ us", act.stdout), act.stdout
     soft = subprocess.run([exe, "softmax", "3", "10"], capture_output=True, text=True, check=False)
     assert soft.returncode == 0 and re.match(r"softmax 3 x 10: [0-9.]+ us", soft.stdout), soft.stdout
-    train = subprocess.run([exe, "train", "3000", "1"], capture_output=True, text=True, check=False)
-    assert train.returncode == 0 and len(re.findall(r" [0-9.]+", train.stdout.split(":")[-1])) == 7, train.stdout
+    for extra in ([], ["adam"]):
+        train = subprocess.run([exe, "train", "3000", "1", *extra], capture_output=True, text=True, check=False)
+        assert train.returncode == 0 and len(re.findall(r" [0-9.]+", train.stdout.split(":")[-1])) == 7, train.stdout
+        assert ("Adam" if extra else "SGD") in train.stdout, train.stdout
     bad = subprocess.run([exe, "nothing"], capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "usage" in bad.stderr
