@@ -80,12 +80,9 @@ static FNN_ALWAYS_INLINE T FN(adam_step_one)(T gi, T *m, T *v, T b1, T b2, T eps
 /* p[0..len) -= Adam's step for the gradient g (with l2 != 0, scikit-learn's
  * coupled penalty: the gradient g + l2 p), after decoupled weight decay
  * p *= 1 - lr weight_decay (AdamW; 0 for Adam). */
-static void FN(adam)(T *p, const T *g, T *m, T *v, size_t len, T lr,
-                     const FNN_CAT(fnn_adam_, SFX) *adam, T l2)
+static void FN(adam_block)(T *p, const T *g, T *m, T *v, size_t len, T decay, T b1, T b2, T eps, T step,
+                           T inv_bc2, T l2)
 {
-    const T b1 = adam->b1, b2 = adam->b2, eps = adam->eps;
-    const T decay = (T)1 - lr * adam->weight_decay;
-    const T step = lr / adam->bc1, inv_bc2 = (T)1 / adam->bc2;
     if (l2 == (T)0) {
         for (size_t i = 0; i < len; ++i)
             p[i] = FN(muladd)(p[i], decay, -FN(adam_step_one)(g[i], &m[i], &v[i], b1, b2, eps, step, inv_bc2));
@@ -98,5 +95,33 @@ static void FN(adam)(T *p, const T *g, T *m, T *v, size_t len, T lr,
     }
 }
 
+/* Blocks of FNN_ADAM_BLOCK elements, each block's lines of p prefetched
+ * for writing first where the CPU has such a prefetch: in a two-thread
+ * step the other core has read every weight in its half's forward pass,
+ * and each store would otherwise wait, line after line, for that core's
+ * copy to be invalidated; requested together, the invalidations overlap.
+ * (A block at a time: prefetched all at once, a long slice's first lines
+ * would leave L1 before their turn.)  Element-wise, so the blocks do not
+ * change any result. */
+#define FNN_ADAM_BLOCK 1024
+static void FN(adam)(T *p, const T *g, T *m, T *v, size_t len, T lr,
+                     const FNN_CAT(fnn_adam_, SFX) *adam, T l2)
+{
+    const T decay = (T)1 - lr * adam->weight_decay;
+    const T step = lr / adam->bc1, inv_bc2 = (T)1 / adam->bc2;
+    const int for_write = fnn_cpu_info()->prefetchw;
+    const size_t line = 64 / sizeof(T);
+    for (size_t b0 = 0; b0 < len; b0 += FNN_ADAM_BLOCK) {
+        const size_t n = len - b0 < FNN_ADAM_BLOCK ? len - b0 : FNN_ADAM_BLOCK;
+        if (for_write) {
+            for (size_t i = 0; i < n; i += line) __builtin_prefetch(p + b0 + i, 1, 3);
+            __builtin_prefetch(p + b0 + n - 1, 1, 3);
+        }
+        FN(adam_block)(p + b0, g + b0, m + b0, v + b0, n, decay, adam->b1, adam->b2, adam->eps, step, inv_bc2,
+                       l2);
+    }
+}
+
 #undef FN
 #undef FNN_ADAM_FMA
+#undef FNN_ADAM_BLOCK
