@@ -122,6 +122,79 @@ static void FN(adam)(T *p, const T *g, T *m, T *v, size_t len, T lr,
     }
 }
 
+/* ---- dW and Adam in one pass ---------------------------------------------- */
+
+/* A layer's W, moments and constants, for the tile hook below: the tile
+ * of dW at c is element c - dw of each array. */
+typedef struct {
+    FN(tile_hook) hook;
+    const T *dw;
+    T *w, *m, *v;
+    T decay, b1, b2, eps, step, inv_bc2, l2;
+    int for_write; /* prefetch the tile's W, m and v for writing */
+} FN(adam_hook);
+
+/* The tile's rows of W, m and v, for writing: W's lines, in another core's
+ * cache after a split step's forward pass, come over while the tile's K
+ * loop runs instead of one after another at the stores.  (With one thread
+ * they are this core's already, and the prefetches cost a little.) */
+static void FN(adam_hook_before)(const FN(tile_hook) *h, const T *c, ptrdiff_t ldc, int mr, int nr)
+{
+    const FN(adam_hook) *u = (const FN(adam_hook) *)h;
+    if (!u->for_write) return;
+    for (int i = 0; i < mr; ++i) {
+        const ptrdiff_t off = c + i * ldc - u->dw;
+        __builtin_prefetch(u->w + off, 1, 3);
+        __builtin_prefetch(u->w + off + nr - 1, 1, 3);
+        __builtin_prefetch(u->m + off, 1, 3);
+        __builtin_prefetch(u->m + off + nr - 1, 1, 3);
+        __builtin_prefetch(u->v + off, 1, 3);
+        __builtin_prefetch(u->v + off + nr - 1, 1, 3);
+    }
+}
+
+static void FN(adam_hook_after)(const FN(tile_hook) *h, T *c, ptrdiff_t ldc, int mr, int nr)
+{
+    const FN(adam_hook) *u = (const FN(adam_hook) *)h;
+    for (int i = 0; i < mr; ++i) {
+        const T *g = c + i * ldc;
+        const ptrdiff_t off = g - u->dw;
+        FN(adam_block)(u->w + off, g, u->m + off, u->v + off, (size_t)nr, u->decay, u->b1, u->b2, u->eps, u->step,
+                       u->inv_bc2, u->l2);
+    }
+}
+
+/* One thread's slice of a training step's update: dw (m x n, ldc) =
+ * op(A) op(B), then Adam on w, mw and vw at dw's offsets, a sliver's row of
+ * tiles at a time as soon as it is computed, while it is in L1 (and, with
+ * shared, each tile's weights asked for while it is computed: other threads
+ * have read them since their last update).  The results of the GEMM
+ * followed by Adam: each element sees the same operations.  dw is still
+ * written in full (callers read the gradients).  A product the packed
+ * micro-kernel would not compute (A's rows and B's columns contiguous
+ * along k, where the GEMM may take dot products) runs as the GEMM, then
+ * Adam. */
+static fnn_status FN(gemm_adam)(int m, int n, int k, const T *a, ptrdiff_t rsa, ptrdiff_t csa, const T *b,
+                                ptrdiff_t rsb, ptrdiff_t csb, T *dw, ptrdiff_t ldc, T *w, T *mw, T *vw, T lr,
+                                const FNN_CAT(fnn_adam_, SFX) *adam, T l2, int shared)
+{
+    if (m <= 0 || n <= 0) return FNN_OK;
+    if (csa == 1 && rsb == 1 && !FN(gemm_packed)(m, n, k)) {
+        int used = 1;
+        const fnn_status st = FN(gemm)(m, n, k, (T)1, a, rsa, csa, b, rsb, csb, (T)0, dw, ldc, NULL,
+                                       FNN_ACT_IDENTITY, (T)0, 1, &used);
+        if (st != FNN_OK) return st;
+        for (int i = 0; i < m; ++i)
+            FN(adam)(w + i * ldc, dw + i * ldc, mw + i * ldc, vw + i * ldc, (size_t)n, lr, adam, l2);
+        return FNN_OK;
+    }
+    const FN(adam_hook) u = {{FN(adam_hook_before), FN(adam_hook_after)}, dw, w, mw, vw,
+                             (T)1 - lr * adam->weight_decay, adam->b1, adam->b2, adam->eps, lr / adam->bc1,
+                             (T)1 / adam->bc2, l2, shared && fnn_cpu_info()->prefetchw};
+    return FN(gemm_block)(m, n, k, (T)1, a, rsa, csa, b, rsb, csb, (T)0, dw, ldc, NULL, FNN_ACT_IDENTITY, (T)0,
+                          &u.hook);
+}
+
 #undef FN
 #undef FNN_ADAM_FMA
 #undef FNN_ADAM_BLOCK

@@ -81,6 +81,19 @@ typedef struct {
     void (*adam_f64)(double *p, const double *g, double *m, double *v,
                      size_t len, double lr, const fnn_adam_f64 *adam,
                      double l2);
+    /* One thread's slice of a step's Adam update: dw (m x n, ldc) =
+     * op(A) op(B), then the adam kernel on w, mw, vw at dw's offsets, a
+     * row of tiles at a time as soon as it is computed (adam_impl.h); the
+     * same results as the GEMM followed by adam_f32/f64.  shared: other
+     * threads have read w since its last update. */
+    fnn_status (*gemm_adam_f32)(int m, int n, int k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                                const float *b, ptrdiff_t rsb, ptrdiff_t csb, float *dw, ptrdiff_t ldc,
+                                float *w, float *mw, float *vw, float lr, const fnn_adam_f32 *adam, float l2,
+                                int shared);
+    fnn_status (*gemm_adam_f64)(int m, int n, int k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
+                                const double *b, ptrdiff_t rsb, ptrdiff_t csb, double *dw, ptrdiff_t ldc,
+                                double *w, double *mw, double *vw, double lr, const fnn_adam_f64 *adam,
+                                double l2, int shared);
 } fnn_kernel_table;
 
 /* Batches up to this many rows take the one-region network forward (the

@@ -655,6 +655,15 @@ static void FN(pack_a_edge)(int mr, int kc, const T *a, ptrdiff_t rsa,
 
 /* ---- one thread's block of C -------------------------------------------- */
 
+/* Work fused into the GEMM (adam_impl.h's update of W from dW): `before`
+ * runs as a tile's last K block starts (to prefetch what `after` touches,
+ * while the tile is computed), `after` once a sliver's row of tiles (MR x
+ * NC) is finished, while it is still in L1. */
+typedef struct FN(tile_hook) {
+    void (*before)(const struct FN(tile_hook) *h, const T *c, ptrdiff_t ldc, int mr, int nr);
+    void (*after)(const struct FN(tile_hook) *h, T *c, ptrdiff_t ldc, int mr, int nr);
+} FN(tile_hook);
+
 static FNN_THREAD_LOCAL void *FN(scratch_buf);
 static FNN_THREAD_LOCAL size_t FN(scratch_cap);
 
@@ -662,7 +671,7 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
                                  ptrdiff_t rsa, ptrdiff_t csa, const T *b,
                                  ptrdiff_t rsb, ptrdiff_t csb, T beta, T *c,
                                  ptrdiff_t ldc, const T *bias,
-                                 fnn_activation act, T slope)
+                                 fnn_activation act, T slope, const FN(tile_hook) *hook)
 {
     if (m <= 0 || n <= 0) return FNN_OK;
     int seen = 0;
@@ -739,9 +748,11 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
                         FN(pack_b)(kc, nr, b + p0 * rsb + jc + jr, rsb, 1, bp);
                         bs = bp;
                     }
-                    uk(kc, ai, rs, cs, bs, ldb, c + ir * ldc + jc + jr, ldc, mr, nr,
-                       bias ? bias + jc + jr : NULL, &ep);
+                    T *ct = c + ir * ldc + jc + jr;
+                    if (hook && ep.last) hook->before(hook, ct, ldc, mr, nr);
+                    uk(kc, ai, rs, cs, bs, ldb, ct, ldc, mr, nr, bias ? bias + jc + jr : NULL, &ep);
                 }
+                if (hook && kb == nkb - 1) hook->after(hook, c + ir * ldc + jc, ldc, mr, nc);
             }
         }
     }
@@ -1019,7 +1030,7 @@ static void FN(network_small_stage)(void *ctx, int l, int task, int n_tasks)
     const T *b = L->b ? L->b + j0 : NULL;
     if (!FN(dot_products_pay)(m, k) && !FN(gemm_narrow)(m, n, k)) { /* (as the GEMM decides) */
         const fnn_status st = FN(gemm_block)(m, j1 - j0, k, (T)1, in, k, 1, w, 1, k, (T)0, L->a + j0, n, b,
-                                             L->act, L->slope);
+                                             L->act, L->slope, NULL);
         if (st != FNN_OK) job->status[task] = st; /* (the later layers run on; the call reports it) */
         return;
     }
@@ -1087,7 +1098,7 @@ static void FN(gemm_block_task)(void *ctx, int task, int n_tasks)
     const int n1 = fnn_mini(g->n, (int)((long)tiles_n * (in + 1) / g->tn) * NR);
     g->status[task] = FN(gemm_block)(m1 - m0, n1 - n0, g->k, g->alpha, g->a + m0 * g->rsa, g->rsa, g->csa,
                                      g->b + n0 * g->csb, g->rsb, g->csb, g->beta, g->c + m0 * g->ldc + n0,
-                                     g->ldc, g->bias ? g->bias + n0 : NULL, g->act, g->slope);
+                                     g->ldc, g->bias ? g->bias + n0 : NULL, g->act, g->slope, NULL);
 }
 
 /* Rows [r0, r1) of a narrow product by dot products (gemm_narrow). */

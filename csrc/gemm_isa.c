@@ -160,6 +160,8 @@ static const fnn_kernel_table fnn_table = {
     .network_small_f64 = FNN_CAT(network_small_f64_, FNN_ISA),
     .adam_f32 = FNN_CAT(adam_f32_, FNN_ISA),
     .adam_f64 = FNN_CAT(adam_f64_, FNN_ISA),
+    .gemm_adam_f32 = FNN_CAT(gemm_adam_f32_, FNN_ISA),
+    .gemm_adam_f64 = FNN_CAT(gemm_adam_f64_, FNN_ISA),
 };
 
 const fnn_kernel_table *FNN_CAT(fnn_kernels_, FNN_ISA)(void) { return &fnn_table; }

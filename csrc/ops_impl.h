@@ -819,15 +819,11 @@ static fnn_status FN(update_share)(int tid, int team, int n, const FNN_CAT(fnn_t
     if (!adam) /* plain SGD, in the GEMM's epilogue: W += -lr dZ^T X */
         return FN(fnn_gemm_threads_)(1, o1 - o0, c1 - c0, n, -L->lr, L->g + o0, 1, out, xin + c0, in, 1, (T)1,
                                      L->w + at, in, NULL, FNN_ACT_IDENTITY, (T)0);
-    /* Adam: this share of dW = dZ^T X, then the update of the same elements */
-    const fnn_status st = FN(fnn_gemm_threads_)(1, o1 - o0, c1 - c0, n, (T)1, L->g + o0, 1, out, xin + c0, in,
-                                                1, (T)0, L->dw + at, in, NULL, FNN_ACT_IDENTITY, (T)0);
-    if (st != FNN_OK) return st;
-    for (int o = o0; o < o1; ++o) {
-        const ptrdiff_t r = (ptrdiff_t)o * in + c0;
-        FN(adam_weights)(L->w + r, L->dw + r, L->m_w + r, L->v_w + r, (size_t)(c1 - c0), L->lr, adam, l2);
-    }
-    return FNN_OK;
+    /* Adam: this share of dW = dZ^T X, each row of tiles followed at once by
+     * the update of the same elements (the other halves read all of W) */
+    return fnn_active_kernels()->FNN_CAT(gemm_adam_, SFX)(o1 - o0, c1 - c0, n, L->g + o0, 1, out, xin + c0, in, 1,
+                                                          L->dw + at, in, L->w + at, L->m_w + at, L->v_w + at,
+                                                          L->lr, adam, l2, team > 1);
 }
 
 /* db = column sums of dZ (in row order, as the per-layer kernels sum), then
