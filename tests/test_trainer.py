@@ -524,6 +524,36 @@ def test_one_call_sgd_step_leaves_the_model_unchanged_on_a_nan_loss():
 
 @pytest.mark.parametrize("simd", fastnn.simd_paths())
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("batch_size", [40, 600])
+def test_split_adam_step_fused_into_the_gradient_gemm_equals_the_per_layer_path(dtype, batch_size, simd):
+    # In the split step Adam runs inside the weight-gradient GEMM, row of
+    # tiles by row of tiles (csrc/adam_impl.h): the same weights, moments
+    # and gradients to the bit as the GEMM followed by Adam (the per-layer
+    # path), on 1 and 2 threads; ragged tiles (300 and 37 are not multiples
+    # of any tile), a K of several blocks (batch 600), weight decay.
+    fastnn.set_simd_path(simd)  # (restored by conftest)
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((1201, 37))
+    y = rng.integers(0, 5, 1201)
+    runs = {}
+    for name, threads, one_call in (("t1", 1, True), ("t2", 2, True), ("layers", 1, False)):
+        fastnn.set_num_threads(threads)
+        model = fastnn.Sequential([fastnn.Dense(37, 300, "tanh"), fastnn.Dense(300, 5, "softmax")], dtype=dtype,
+                                  seed=3)
+        opt = fastnn.Adam(lr=0.01, weight_decay=0.01)
+        trainer = fastnn.Trainer(model, "cross_entropy", opt, batch_size=batch_size)
+        trainer.engine.one_call = one_call
+        trainer.fit(X, y, epochs=2, seed=5, verbose=0)
+        assert (trainer.engine.bound is not None) == one_call
+        runs[name] = {**model.state_dict(), **{f"moment {j} of {k}": a for k, st in opt.state.items()
+                                               for j, a in enumerate(st) if isinstance(a, np.ndarray)}}
+    for key in runs["layers"]:
+        assert np.array_equal(runs["t1"][key], runs["layers"][key]), key
+        assert np.array_equal(runs["t2"][key], runs["layers"][key]), key
+
+
+@pytest.mark.parametrize("simd", fastnn.simd_paths())
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("batch_size", [32, 64])
 def test_split_sgd_step_is_independent_of_threads_and_equals_the_full_batch(dtype, batch_size, simd):
     # Batches of 32 rows or more split into two halves that run forward,
