@@ -9,6 +9,9 @@
  * set only.  The loops are plain C that the compiler vectorises with the
  * path's flags.  Element-wise: an element's result depends on its own
  * values alone, never on how a caller splits the slice across threads.
+ * Also here, gemm_adam: the training step's weight-gradient GEMM with this
+ * update run on each row of tiles as it is finished (through gemm_impl.h's
+ * tile hook, which is why this file comes after it).
  */
 
 #define FN(name) FNN_CAT(FNN_CAT(name, FNN_CAT(_, SFX)), FNN_CAT(_, FNN_ISA))

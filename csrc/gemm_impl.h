@@ -14,7 +14,9 @@
  *         loop jr over the packed slivers of B: the MR x NR micro-kernel
  *         keeps its accumulators in registers and, on the last K block,
  *         adds the bias and applies the activation there (the epilogue)
- *         before the tile is stored.
+ *         before the tile is stored
+ *       after the last K block, an optional hook on the finished MR x NC
+ *       row of C, still in L1 (adam_impl.h's Adam update from dW).
  * The K blocks of one row sliver follow each other, so its MR x NC row of C
  * stays in L1 between them: with BLIS's order (pc outside ir) a C larger
  * than the caches would travel to memory and back once per K block, which
@@ -752,7 +754,7 @@ static fnn_status FN(gemm_block)(int m, int n, int k, T alpha, const T *a,
                     if (hook && ep.last) hook->before(hook, ct, ldc, mr, nr);
                     uk(kc, ai, rs, cs, bs, ldb, ct, ldc, mr, nr, bias ? bias + jc + jr : NULL, &ep);
                 }
-                if (hook && kb == nkb - 1) hook->after(hook, c + ir * ldc + jc, ldc, mr, nc);
+                if (hook && ep.last) hook->after(hook, c + ir * ldc + jc, ldc, mr, nc);
             }
         }
     }

@@ -820,7 +820,8 @@ static fnn_status FN(update_share)(int tid, int team, int n, const FNN_CAT(fnn_t
         return FN(fnn_gemm_threads_)(1, o1 - o0, c1 - c0, n, -L->lr, L->g + o0, 1, out, xin + c0, in, 1, (T)1,
                                      L->w + at, in, NULL, FNN_ACT_IDENTITY, (T)0);
     /* Adam: this share of dW = dZ^T X, each row of tiles followed at once by
-     * the update of the same elements (the other halves read all of W) */
+     * the update of the same elements; shared in a team, whose halves'
+     * forward passes read all of W */
     return fnn_active_kernels()->FNN_CAT(gemm_adam_, SFX)(o1 - o0, c1 - c0, n, L->g + o0, 1, out, xin + c0, in, 1,
                                                           L->dw + at, in, L->w + at, L->m_w + at, L->v_w + at,
                                                           L->lr, adam, l2, team > 1);
