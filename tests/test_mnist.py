@@ -116,6 +116,13 @@ def test_random_shift_is_the_shift_kernel_on_its_generators_draws(dtype):
     np.testing.assert_array_equal(out, reference.shift_images(X, dy, dx, (28, 28), 7).astype(dtype))
 
 
+@pytest.mark.parametrize("bad,err", [((28,), ValueError), ((28, 28, 1), ValueError), ((0, 28), ValueError),
+                                     (("a", 28), TypeError), (28, TypeError)])
+def test_random_shift_refuses_a_bad_image_shape(bad, err):
+    with pytest.raises(err, match="image_shape"):
+        RandomShift(2, image_shape=bad)
+
+
 def test_evaluate_test_set_matches_numpy():
     rng = np.random.default_rng(1)
     model = fastnn.Sequential([fastnn.Dense(5, 3, "softmax")], dtype="float64", seed=0)

@@ -214,6 +214,17 @@ def check_shape(name: str, value: Any) -> tuple[int, ...]:
     return tuple(check_int(f"{name} entries", d, minimum=1) for d in value)
 
 
+def check_image_shape(name: str, value: Any, pixels: int | None = None) -> tuple[int, int]:
+    """``value`` as an image's (height, width), each >= 1; with ``pixels``, their product must equal it."""
+    shape = check_shape(name, value)
+    if len(shape) != 2:
+        raise ValueError(f"{name} must be (height, width), got {shape}")
+    h, w = shape
+    if pixels is not None and h * w != pixels:
+        raise ValueError(f"{name} {shape} has {h * w} pixels but X has {pixels} columns")
+    return h, w
+
+
 def check_path(name: str, value: Any) -> Path:
     """``value`` (a str or ``os.PathLike``) as a ``pathlib.Path``."""
     if not isinstance(value, (str, os.PathLike)):

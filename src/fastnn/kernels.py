@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _core
-from ._validation import as_array, check_bool, check_choice, check_instance, check_real, check_shape
+from ._validation import as_array, check_bool, check_choice, check_image_shape, check_instance, check_real
 from .nn.activations import ACTIVATIONS as _REGISTERED
 from .nn.activations import EPILOGUE_ACTIVATIONS as ACTIVATIONS
 from .nn.activations import get_activation
@@ -523,17 +523,6 @@ def _shifts(name: str, d: ArrayLike, n: int) -> np.ndarray:
     return _contiguous(arr.astype(np.int64, copy=False))
 
 
-def _image_shape(image_shape: Any, pixels: int) -> tuple[int, int]:
-    """``image_shape`` as (height, width), checked against the ``pixels`` of a row."""
-    shape = check_shape("image_shape", image_shape)
-    if len(shape) != 2:
-        raise ValueError(f"image_shape must be (height, width), got {shape}")
-    h, w = shape
-    if h * w != pixels:
-        raise ValueError(f"image_shape {shape} has {h * w} pixels but X has {pixels} columns")
-    return h, w
-
-
 def shift_images(X: ArrayLike, dy: ArrayLike, dx: ArrayLike, image_shape: tuple[int, int] = (28, 28),
                  fill: float = 0.0, *, out: FloatArray | None = None) -> FloatArray:
     """Move every image by whole pixels: the augmentation of :class:`fastnn.datasets.RandomShift`.
@@ -573,7 +562,7 @@ def shift_images(X: ArrayLike, dy: ArrayLike, dx: ArrayLike, image_shape: tuple[
     """
     arr = _float_array("X", X, 2, check_finite=False)
     n, pixels = arr.shape
-    h, w = _image_shape(image_shape, pixels)
+    h, w = check_image_shape("image_shape", image_shape, pixels)
     sy, sx = _shifts("dy", dy, n), _shifts("dx", dx, n)
     fill = check_real("fill", fill, finite=False)
     res = _out("out", out, arr.shape, arr.dtype)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._validation import as_array, check_bool, check_choice, check_instance, check_int, check_real, check_shape
+from ._validation import as_array, check_bool, check_choice, check_image_shape, check_instance, check_int, check_real
 
 if TYPE_CHECKING:
     from ._typing import ArrayLike, FloatArray
@@ -731,12 +731,7 @@ def shift_images(X: ArrayLike, dy: ArrayLike, dx: ArrayLike, image_shape: tuple[
     """
     X = _float_array(X, "X")
     _check_ndim(X, 2, "X")
-    shape = check_shape("image_shape", image_shape)
-    if len(shape) != 2:
-        raise ValueError(f"image_shape must be (height, width), got {shape}")
-    h, w = shape
-    if h * w != X.shape[1]:
-        raise ValueError(f"image_shape {(h, w)} has {h * w} pixels but X has {X.shape[1]} columns")
+    h, w = check_image_shape("image_shape", image_shape, X.shape[1])
     shifts = [as_array(name, d) for name, d in (("dy", dy), ("dx", dx))]
     for name, d in zip(("dy", "dx"), shifts):
         if d.dtype.kind not in "iu":

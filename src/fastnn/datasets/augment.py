@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
-from .._validation import check_shape
+from .._validation import check_image_shape
 
 __all__ = ["RandomShift"]
 
@@ -42,10 +42,7 @@ class RandomShift:
         if max_shift < 0 or int(max_shift) != max_shift:
             raise ValueError(f"max_shift must be an int >= 0, got {max_shift!r}")
         self.max_shift = int(max_shift)
-        shape = check_shape("image_shape", image_shape)
-        if len(shape) != 2:
-            raise ValueError(f"image_shape must be (height, width), got {shape}")
-        self.image_shape = (shape[0], shape[1])
+        self.image_shape = check_image_shape("image_shape", image_shape)
         self.fill = float(fill)
 
     def __call__(self, X: np.ndarray, out: np.ndarray, rng: np.random.Generator) -> np.ndarray:
