@@ -80,12 +80,26 @@ static FNN_ALWAYS_INLINE T FN(adam_step_one)(T gi, T *m, T *v, T b1, T b2, T eps
     return step * mi / denom;
 }
 
-/* p[0..len) -= Adam's step for the gradient g (with l2 != 0, scikit-learn's
- * coupled penalty: the gradient g + l2 p), after decoupled weight decay
- * p *= 1 - lr weight_decay (AdamW; 0 for Adam). */
-static void FN(adam_block)(T *p, const T *g, T *m, T *v, size_t len, T decay, T b1, T b2, T eps, T step,
-                           T inv_bc2, T l2)
+/* One step's constants, derived once from lr and the fnn_adam struct:
+ * decoupled weight decay p *= 1 - lr weight_decay (AdamW; 0 for Adam), the
+ * step lr / bc1, 1 / bc2, and l2 (scikit-learn's coupled penalty, or 0). */
+typedef struct {
+    T decay, b1, b2, eps, step, inv_bc2, l2;
+} FN(adam_consts);
+
+static FN(adam_consts) FN(adam_consts_for)(T lr, const FNN_CAT(fnn_adam_, SFX) *adam, T l2)
 {
+    const FN(adam_consts) k = {(T)1 - lr * adam->weight_decay, adam->b1, adam->b2, adam->eps, lr / adam->bc1,
+                               (T)1 / adam->bc2, l2};
+    return k;
+}
+
+/* p[0..len) -= Adam's step for the gradient g (with l2 != 0, scikit-learn's
+ * coupled penalty: the gradient g + l2 p), after the decoupled decay. */
+static void FN(adam_block)(T *p, const T *g, T *m, T *v, size_t len, const FN(adam_consts) *k)
+{
+    const T decay = k->decay, b1 = k->b1, b2 = k->b2, eps = k->eps, step = k->step, inv_bc2 = k->inv_bc2;
+    const T l2 = k->l2;
     if (l2 == (T)0) {
         for (size_t i = 0; i < len; ++i)
             p[i] = FN(muladd)(p[i], decay, -FN(adam_step_one)(g[i], &m[i], &v[i], b1, b2, eps, step, inv_bc2));
@@ -96,6 +110,13 @@ static void FN(adam_block)(T *p, const T *g, T *m, T *v, size_t len, T decay, T 
         const T gi = FN(muladd)(l2, pi, g[i]);
         p[i] = FN(muladd)(pi, decay, -FN(adam_step_one)(gi, &m[i], &v[i], b1, b2, eps, step, inv_bc2));
     }
+}
+
+/* p[0..len) (its first and last element included) prefetched for writing. */
+static FNN_ALWAYS_INLINE void FN(prefetch_for_write)(const T *p, size_t len)
+{
+    for (size_t i = 0; i < len; i += 64 / sizeof(T)) __builtin_prefetch(p + i, 1, 3);
+    __builtin_prefetch(p + len - 1, 1, 3);
 }
 
 /* Blocks of FNN_ADAM_BLOCK elements, each block's lines of p prefetched
@@ -110,18 +131,12 @@ static void FN(adam_block)(T *p, const T *g, T *m, T *v, size_t len, T decay, T 
 static void FN(adam)(T *p, const T *g, T *m, T *v, size_t len, T lr,
                      const FNN_CAT(fnn_adam_, SFX) *adam, T l2)
 {
-    const T decay = (T)1 - lr * adam->weight_decay;
-    const T step = lr / adam->bc1, inv_bc2 = (T)1 / adam->bc2;
+    const FN(adam_consts) k = FN(adam_consts_for)(lr, adam, l2);
     const int for_write = fnn_cpu_info()->prefetchw;
-    const size_t line = 64 / sizeof(T);
     for (size_t b0 = 0; b0 < len; b0 += FNN_ADAM_BLOCK) {
         const size_t n = len - b0 < FNN_ADAM_BLOCK ? len - b0 : FNN_ADAM_BLOCK;
-        if (for_write) {
-            for (size_t i = 0; i < n; i += line) __builtin_prefetch(p + b0 + i, 1, 3);
-            __builtin_prefetch(p + b0 + n - 1, 1, 3);
-        }
-        FN(adam_block)(p + b0, g + b0, m + b0, v + b0, n, decay, adam->b1, adam->b2, adam->eps, step, inv_bc2,
-                       l2);
+        if (for_write) FN(prefetch_for_write)(p + b0, n);
+        FN(adam_block)(p + b0, g + b0, m + b0, v + b0, n, &k);
     }
 }
 
@@ -133,7 +148,7 @@ typedef struct {
     FN(tile_hook) hook;
     const T *dw;
     T *w, *m, *v;
-    T decay, b1, b2, eps, step, inv_bc2, l2;
+    FN(adam_consts) k;
     int for_write; /* prefetch the tile's W, m and v for writing */
 } FN(adam_hook);
 
@@ -141,29 +156,25 @@ typedef struct {
  * cache after a split step's forward pass, come over while the tile's K
  * loop runs instead of one after another at the stores.  (With one thread
  * they are this core's already, and the prefetches cost a little.) */
-static void FN(adam_hook_before)(const FN(tile_hook) *h, const T *c, ptrdiff_t ldc, int mr, int nr)
+static void FN(adam_hook_before)(const FN(tile_hook) *h, const T *c, ptrdiff_t ldc, int rows, int cols)
 {
     const FN(adam_hook) *u = (const FN(adam_hook) *)h;
     if (!u->for_write) return;
-    for (int i = 0; i < mr; ++i) {
+    for (int i = 0; i < rows; ++i) {
         const ptrdiff_t off = c + i * ldc - u->dw;
-        __builtin_prefetch(u->w + off, 1, 3);
-        __builtin_prefetch(u->w + off + nr - 1, 1, 3);
-        __builtin_prefetch(u->m + off, 1, 3);
-        __builtin_prefetch(u->m + off + nr - 1, 1, 3);
-        __builtin_prefetch(u->v + off, 1, 3);
-        __builtin_prefetch(u->v + off + nr - 1, 1, 3);
+        FN(prefetch_for_write)(u->w + off, (size_t)cols);
+        FN(prefetch_for_write)(u->m + off, (size_t)cols);
+        FN(prefetch_for_write)(u->v + off, (size_t)cols);
     }
 }
 
-static void FN(adam_hook_after)(const FN(tile_hook) *h, T *c, ptrdiff_t ldc, int mr, int nr)
+static void FN(adam_hook_after)(const FN(tile_hook) *h, T *c, ptrdiff_t ldc, int rows, int cols)
 {
     const FN(adam_hook) *u = (const FN(adam_hook) *)h;
-    for (int i = 0; i < mr; ++i) {
+    for (int i = 0; i < rows; ++i) {
         const T *g = c + i * ldc;
         const ptrdiff_t off = g - u->dw;
-        FN(adam_block)(u->w + off, g, u->m + off, u->v + off, (size_t)nr, u->decay, u->b1, u->b2, u->eps, u->step,
-                       u->inv_bc2, u->l2);
+        FN(adam_block)(u->w + off, g, u->m + off, u->v + off, (size_t)cols, &u->k);
     }
 }
 
@@ -192,8 +203,7 @@ static fnn_status FN(gemm_adam)(int m, int n, int k, const T *a, ptrdiff_t rsa, 
         return FNN_OK;
     }
     const FN(adam_hook) u = {{FN(adam_hook_before), FN(adam_hook_after)}, dw, w, mw, vw,
-                             (T)1 - lr * adam->weight_decay, adam->b1, adam->b2, adam->eps, lr / adam->bc1,
-                             (T)1 / adam->bc2, l2, shared && fnn_cpu_info()->prefetchw};
+                             FN(adam_consts_for)(lr, adam, l2), shared && fnn_cpu_info()->prefetchw};
     return FN(gemm_block)(m, n, k, (T)1, a, rsa, csa, b, rsb, csb, (T)0, dw, ldc, NULL, FNN_ACT_IDENTITY, (T)0,
                           &u.hook);
 }

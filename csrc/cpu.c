@@ -189,11 +189,10 @@ static void fnn_cpuid_identity(fnn_cpu *cpu)
                                                                  : base_model;
     }
     unsigned brand[12];
-    if (__get_cpuid(0x80000000, &a, &b, &c, &d) && a >= 0x80000001) {
-        unsigned a1, b1, c1, d1;
-        if (__get_cpuid(0x80000001, &a1, &b1, &c1, &d1)) cpu->prefetchw = (int)((c1 >> 8) & 1); /* PRFCHW */
-    }
-    if (__get_cpuid(0x80000000, &a, &b, &c, &d) && a >= 0x80000004) {
+    const unsigned max_ext = __get_cpuid(0x80000000, &a, &b, &c, &d) ? a : 0;
+    if (max_ext >= 0x80000001 && __get_cpuid(0x80000001, &a, &b, &c, &d))
+        cpu->prefetchw = (int)((c >> 8) & 1); /* PRFCHW */
+    if (max_ext >= 0x80000004) {
         for (unsigned i = 0; i < 3; ++i)
             __get_cpuid(0x80000002 + i, &brand[4 * i], &brand[4 * i + 1], &brand[4 * i + 2], &brand[4 * i + 3]);
         memcpy(cpu->model_name, brand, 48);

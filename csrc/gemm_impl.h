@@ -657,13 +657,13 @@ static void FN(pack_a_edge)(int mr, int kc, const T *a, ptrdiff_t rsa,
 
 /* ---- one thread's block of C -------------------------------------------- */
 
-/* Work fused into the GEMM (adam_impl.h's update of W from dW): `before`
- * runs as a tile's last K block starts (to prefetch what `after` touches,
- * while the tile is computed), `after` once a sliver's row of tiles (MR x
- * NC) is finished, while it is still in L1. */
+/* Work fused into the GEMM (adam_impl.h's update of W from dW), each call
+ * on a rows x cols part of C at c: `before` on a tile, as its last K block
+ * starts (to prefetch what `after` touches while the tile is computed),
+ * `after` on a sliver's finished row of tiles (MR x NC), still in L1. */
 typedef struct FN(tile_hook) {
-    void (*before)(const struct FN(tile_hook) *h, const T *c, ptrdiff_t ldc, int mr, int nr);
-    void (*after)(const struct FN(tile_hook) *h, T *c, ptrdiff_t ldc, int mr, int nr);
+    void (*before)(const struct FN(tile_hook) *h, const T *c, ptrdiff_t ldc, int rows, int cols);
+    void (*after)(const struct FN(tile_hook) *h, T *c, ptrdiff_t ldc, int rows, int cols);
 } FN(tile_hook);
 
 static FNN_THREAD_LOCAL void *FN(scratch_buf);
