@@ -621,3 +621,161 @@ def test_step_gathering_rows_itself_equals_a_gathered_batch(batch, threads):
         trainer.engine.step(X, y[idx], rows=bad)
     for key, value in model.state_dict().items():
         assert np.array_equal(value, before[key]), key
+
+
+class _EveryStep(fastnn.Callback):
+    """Holds fit to one step per call (it overrides on_batch_end and keeps every_batch)."""
+
+    def __init__(self):
+        self.steps = []
+
+    def on_batch_end(self, trainer, step, logs):
+        self.steps.append((step, logs["loss"], logs["accuracy"]))
+
+
+def _fit_both_ways(make_opt, dtype, shuffle, batch_size, target, monkeypatch, steps_per_call=3, epochs=3):
+    """Fit twice from the same start: steps grouped into calls of ``steps_per_call``, then one at a time."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((70, 6))
+    y = rng.integers(0, 3, 70)
+    y = np.eye(3)[y] * 0.8 + 0.2 / 3 if target == "soft" else y
+    results = []
+    for every in (False, True):
+        model = fastnn.Sequential([fastnn.Dense(6, 9, "tanh"), fastnn.Dense(9, 3, "softmax")], dtype=dtype, seed=4)
+        trainer = fastnn.Trainer(model, "cross_entropy", make_opt(), batch_size=batch_size)
+        weights = sum(layer.weight.size for layer in model.layers)
+        monkeypatch.setattr(fastnn.training.trainer, "STEP_CALL_WORK", steps_per_call * batch_size * weights)
+        calls = []
+        run_steps = trainer.engine.run_steps
+        monkeypatch.setattr(trainer.engine, "run_steps", lambda *a: calls.append(a[4]) or run_steps(*a))
+        history = trainer.fit(X, y, epochs=epochs, shuffle=shuffle, seed=2, verbose=0,
+                              callbacks=[_EveryStep()] if every else [])
+        results.append((model.state_dict(), history, trainer.optimizer, calls))
+    return results
+
+
+@pytest.mark.parametrize("target", ["labels", "soft"])
+@pytest.mark.parametrize("batch_size", [8, 32])
+@pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("opt", [
+    lambda: fastnn.SGD(lr=0.2),
+    lambda: fastnn.SGD(lr=0.3, schedule=fastnn.CosineLR(min_factor=0.1), layer_lrs=[None, 0.1]),
+    lambda: fastnn.Adam(lr=0.02, weight_decay=0.01),
+    lambda: fastnn.Adam(lr=0.02, schedule=fastnn.StepLR(step_size=1, gamma=0.5)),
+], ids=["sgd", "sgd_cosine_layer_lrs", "adamw", "adam_steplr"])
+def test_steps_run_in_one_call_equal_steps_run_one_at_a_time(opt, dtype, shuffle, batch_size, target, monkeypatch):
+    # fit runs several steps in one call into C unless a callback wants
+    # every step: the same weights, moments, step count and history, bit
+    # for bit, in calls of 3 steps (70 rows: batches of 8 make 9 steps, of
+    # 32 three, the last of 6 rows)
+    (grouped, h1, o1, calls1), (single, h2, o2, calls2) = _fit_both_ways(opt, dtype, shuffle, batch_size, target,
+                                                                         monkeypatch)
+    steps = -(-70 // batch_size)
+    assert calls1 == [3] * steps
+    assert calls2 == []
+    for key in grouped:
+        assert np.array_equal(grouped[key], single[key]), key
+    assert h1["loss"] == h2["loss"] and h1["accuracy"] == h2["accuracy"]
+    assert o1.step_count == o2.step_count == 3 * steps
+    for key in o1.state:
+        for a, b in zip(o1.state[key], o2.state[key]):
+            assert np.array_equal(a, b), key
+
+
+def test_steps_in_one_call_stop_at_a_diverging_step_as_single_steps_do(monkeypatch):
+    # a learning rate that makes the loss overflow within the first epoch:
+    # grouped steps stop at the same step, with the same message, and the
+    # model keeps the weights from before it
+    outcomes = []
+    for every in (False, True):
+        rng = np.random.default_rng(0)
+        X, y = rng.standard_normal((64, 5)) * 50, rng.integers(0, 4, 64)
+        model = fastnn.Sequential([fastnn.Dense(5, 16, "relu"), fastnn.Dense(16, 4, "softmax")], dtype="float32",
+                                  seed=0)
+        trainer = fastnn.Trainer(model, "cross_entropy", fastnn.SGD(lr=1e30), batch_size=4)
+        monkeypatch.setattr(fastnn.training.trainer, "STEP_CALL_WORK", 5 * 4 * (5 * 16 + 16 * 4))
+        with pytest.raises(fastnn.DivergenceError, match=r"epoch 1, step \d+") as err:
+            trainer.fit(X, y, epochs=1, seed=0, verbose=0, callbacks=[_EveryStep()] if every else [])
+        outcomes.append((str(err.value), model.state_dict(), trainer.optimizer.step_count))
+    assert outcomes[0][0] == outcomes[1][0]
+    assert outcomes[0][2] == outcomes[1][2] > 0
+    for key in outcomes[0][1]:
+        assert np.array_equal(outcomes[0][1][key], outcomes[1][1][key]), key
+
+
+class _CtrlCAfterSteps(fastnn.Callback):
+    every_batch = False  # may be called once for several steps
+
+    def __init__(self):
+        self.seen = []
+
+    def on_batch_end(self, trainer, step, logs):
+        self.seen.append(step)
+        if len(self.seen) == 2:
+            signal.raise_signal(signal.SIGINT)
+
+
+def test_ctrl_c_stops_after_the_steps_of_the_call_under_way(monkeypatch):
+    X, y = _data(n=64)
+    trainer = fastnn.Trainer(_net(), "cross_entropy", fastnn.SGD(lr=0.1), batch_size=4)  # 16 steps an epoch
+    monkeypatch.setattr(fastnn.training.trainer, "STEP_CALL_WORK", 5 * 4 * (5 * 7 + 7 * 4))
+    cb = _CtrlCAfterSteps()
+    history = trainer.fit(X, y, epochs=3, verbose=0, callbacks=[cb])
+    assert cb.seen == [4, 9]  # called after each call's last step: calls of 5 steps
+    assert history.interrupted and len(history) == 0  # the epoch cut short is not recorded
+    assert trainer.optimizer.step_count == 10
+
+
+def test_progress_bar_counts_every_step_when_steps_run_in_one_call(monkeypatch, capsys):
+    pytest.importorskip("tqdm", reason="the progress bar needs tqdm")
+    X, y = _data(n=64)
+    trainer = fastnn.Trainer(_net(), "cross_entropy", fastnn.SGD(lr=0.1), batch_size=4)
+    monkeypatch.setattr(fastnn.training.trainer, "STEP_CALL_WORK", 5 * 4 * (5 * 7 + 7 * 4))
+    trainer.fit(X, y, epochs=1, verbose=1)
+    err = capsys.readouterr().err
+    assert "16/16" in err and "17/16" not in err
+
+
+def test_run_steps_refuses_bad_arguments():
+    X = np.zeros((10, 5))
+    y = np.zeros(10, dtype=np.int64)
+    trainer = fastnn.Trainer(_net(), "cross_entropy", fastnn.SGD(lr=0.1), batch_size=4)
+    assert trainer.engine.runs_steps_in_one_call(4)
+    step = trainer.engine.bound
+    losses, correct = np.empty(3), np.empty(3, dtype=np.int64)
+    lrs = np.full((3, 2), 0.1)
+    with pytest.raises(ValueError, match="take 3 steps, not 2"):
+        step.run_steps(X, y, None, 4, lrs[:2], None, 0.0, losses, correct)
+    with pytest.raises(ValueError, match="2 learning rates a step"):
+        step.run_steps(X, y, None, 4, np.full((3, 1), 0.1), None, 0.0, losses, correct)
+    with pytest.raises(ValueError, match="batch_size must be 1 to 4"):
+        step.run_steps(X, y, None, 5, lrs[:2], None, 0.0, losses, correct)
+    with pytest.raises(ValueError, match="adam constants"):
+        step.run_steps(X, y, None, 4, lrs, np.zeros((3, 6)), 0.0, losses, correct)
+    with pytest.raises(ValueError, match="target.shape"):
+        step.run_steps(X, y[:9], None, 4, lrs, None, 0.0, losses, correct)
+    before = trainer.model.state_dict()
+    rows = np.arange(10, dtype=np.int64)
+    rows[1] = 10  # outside X: refused before the first step changes anything
+    with pytest.raises(ValueError):
+        step.run_steps(X, y, rows, 4, lrs, None, 0.0, losses, correct)
+    for key, value in trainer.model.state_dict().items():
+        assert np.array_equal(value, before[key]), key
+    with pytest.raises(RuntimeError, match="runs_steps_in_one_call"):
+        fastnn.Trainer(_net(), "cross_entropy", fastnn.SGD(lr=0.1, momentum=0.9)).engine.run_steps(X, y, None, 4, 3)
+
+
+def test_optimizers_plan_the_constants_of_their_next_steps():
+    for opt in (fastnn.Adam(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1, schedule=fastnn.CosineLR()),
+                fastnn.SGD(lr=0.5, layer_lrs={1: 0.25}, schedule=fastnn.StepLR(step_size=1, gamma=0.5))):
+        opt.set_run_length(20, 4)
+        opt.step_count = 3
+        lrs, consts = opt.network_steps_plan(5, 2)
+        assert lrs.shape == (5, 2)
+        for j in range(5):
+            assert lrs[j].tolist() == opt.learning_rates(2)
+            if consts is not None:
+                assert tuple(consts[j]) == opt.network_step_constants()
+            opt.finish_step()
+    assert fastnn.SGD(lr=0.1, momentum=0.5).network_steps_plan(2, 1) is None  # momentum: no one-call step

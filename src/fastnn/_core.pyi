@@ -103,6 +103,10 @@ class NetworkTrainStep:
     def run(self, X: _Floats, target: npt.NDArray[Any], lrs: Sequence[float],
             adam: tuple[float, ...] | None = None,
             rows: _Int64s | None = None, l2: float = 0.0) -> tuple[float, int]: ...
+    # lrs (steps, n_layers); adam (steps, 6) float64 when bound for Adam; returns the steps that updated
+    def run_steps(self, X: _Floats, target: npt.NDArray[Any], rows: _Int64s | None, batch_size: int,
+                  lrs: npt.NDArray[np.float64], adam: npt.NDArray[np.float64] | None, l2: float,
+                  losses: npt.NDArray[np.float64], correct: _Int64s) -> int: ...
 
 # ---- output layers and losses -------------------------------------------------------------
 

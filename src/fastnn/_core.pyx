@@ -862,6 +862,46 @@ cdef inline void _point_f64(double **p, double[:, ::1] m2, double[::1] m1):
         p[0] = &m1[0]
 
 
+cdef inline fnn_status _gather_targets(int n, const int64_t *rows, Py_ssize_t n_src, const int64_t *labels,
+                                       const floating *y, int width, int64_t *label_buf,
+                                       floating *y_buf) noexcept nogil:
+    # A batch's targets, labels[rows] or y[rows] (FNN_ERR_ARG for a row outside [0, n_src)).
+    cdef int i
+    cdef int64_t r
+    for i in range(n):
+        r = rows[i]
+        if r < 0 or r >= n_src:
+            return FNN_ERR_ARG
+        if labels != NULL:
+            label_buf[i] = labels[r]
+        else:
+            memcpy(y_buf + i * width, y + r * width, width * sizeof(floating))
+    return FNN_OK
+
+
+cdef inline fnn_status _train_step(int n, const floating *x, const int64_t *labels, const floating *y, int n_layers,
+                                   void *table, const fnn_adam_f32 *a32, const fnn_adam_f64 *a64, double l2,
+                                   double *loss, int64_t *n_correct) noexcept nogil:
+    if floating is float:
+        return fnn_network_train_step_f32(n, x, labels, y, n_layers, <const fnn_train_layer_f32 *>table, a32,
+                                          <float>l2, loss, n_correct)
+    else:
+        return fnn_network_train_step_f64(n, x, labels, y, n_layers, <const fnn_train_layer_f64 *>table, a64,
+                                          l2, loss, n_correct)
+
+
+cdef inline fnn_status _train_step_rows(int n, const floating *x, Py_ssize_t ld, int64_t n_src, const int64_t *rows,
+                                        floating *x_buf, const int64_t *labels, const floating *y, int n_layers,
+                                        void *table, const fnn_adam_f32 *a32, const fnn_adam_f64 *a64, double l2,
+                                        double *loss, int64_t *n_correct) noexcept nogil:
+    if floating is float:
+        return fnn_network_train_step_rows_f32(n, x, ld, n_src, rows, x_buf, labels, y, n_layers,
+                                               <const fnn_train_layer_f32 *>table, a32, <float>l2, loss, n_correct)
+    else:
+        return fnn_network_train_step_rows_f64(n, x, ld, n_src, rows, x_buf, labels, y, n_layers,
+                                               <const fnn_train_layer_f64 *>table, a64, l2, loss, n_correct)
+
+
 cdef class NetworkTrainStep:
     """A network, its training workspace and (for Adam) the optimizer's
     moment arrays bound once for fnn_network_train_step: a whole training
@@ -877,8 +917,11 @@ cdef class NetworkTrainStep:
     cdef readonly object workspace, optimizer_state
     cdef int n_layers, max_rows
     cdef bint f64, adam
+    cdef fnn_adam_f32 adam32  # run_steps' constants of the step under way
+    cdef fnn_adam_f64 adam64
     cdef unsigned long long generation
     cdef void *table  # fnn_train_layer_f32/f64[n_layers]
+    cdef void *target_buf  # run_steps' batch of labels or target rows (max_rows of them)
 
     def __cinit__(self, layers, train, workspace, act_codes, moments=None, optimizer_state=None):
         """moments: None for plain SGD, else per layer None (frozen) or
@@ -901,8 +944,10 @@ cdef class NetworkTrainStep:
         self.generation = _layer_generation
         self.f64 = self.arrays[0][0].dtype.itemsize == 8
         self.table = calloc(n, sizeof(fnn_train_layer_f64) if self.f64 else sizeof(fnn_train_layer_f32))
-        if self.table == NULL:
-            raise MemoryError("fastnn: could not allocate the layer table")
+        width = layers[n - 1].weight.shape[0]
+        self.target_buf = malloc(self.max_rows * max(sizeof(int64_t), width * (8 if self.f64 else 4)))
+        if self.table == NULL or self.target_buf == NULL:
+            raise MemoryError("fastnn: could not allocate the step's layer table and target buffer")
         t32 = <fnn_train_layer_f32 *>self.table
         t64 = <fnn_train_layer_f64 *>self.table
         for i in range(n):
@@ -948,6 +993,7 @@ cdef class NetworkTrainStep:
 
     def __dealloc__(self):
         free(self.table)
+        free(self.target_buf)
 
     def matches(self, list layers, workspace, optimizer_state=None):
         """True if bound to these layers (same arrays, activations, slopes),
@@ -1056,6 +1102,135 @@ cdef class NetworkTrainStep:
                                                          <const fnn_adam_f64 *>adam, l2, &loss, &correct)
         _check(st)
         return loss, correct
+
+    def run_steps(self, X, target, rows, Py_ssize_t batch_size, const double[:, ::1] lrs, adam,
+                  double l2, double[::1] losses, int64_t[::1] correct):
+        """Several steps in one call, one after another with the GIL released:
+        the trainer's epoch without Python between its steps.
+
+        The rows to visit are rows (int64 indices into X, the shuffled
+        order) or, rows None, X's own rows in order; step j takes the
+        batch_size of them from j * batch_size (the last step may take
+        fewer).  target holds the targets of all of X's rows (labels (n,),
+        or a matrix (n, n_outputs)), gathered per step like X's rows.
+        lrs (steps, n_layers): each step's learning rates; adam (steps, 6)
+        float64: each step's Adam constants, as run() takes them, when
+        bound for Adam (else None).  Each step's loss and correct count go
+        to losses[j] and correct[j].  Stops after a step whose loss is not
+        finite (which updated nothing, as run()); returns the number of
+        steps that updated the network."""
+        cdef const double[:, ::1] consts = None
+        cdef Py_ssize_t k = lrs.shape[0]
+        if lrs.shape[1] != self.n_layers:
+            raise ValueError(f"lrs needs {self.n_layers} learning rates a step, got {lrs.shape[1]}")
+        if (adam is not None) != self.adam:
+            raise ValueError("adam constants are needed exactly when the step is bound for Adam")
+        if adam is not None:
+            consts = adam
+            if consts.shape[0] != k or consts.shape[1] != 6:
+                raise ValueError(f"adam must be ({k}, 6), got ({consts.shape[0]}, {consts.shape[1]})")
+        if l2 != 0.0 and not (self.adam and isfinite(l2)):
+            raise ValueError(f"l2 must be finite and needs a step bound for Adam, got {l2}")
+        if losses.shape[0] < k or correct.shape[0] < k:
+            raise ValueError(f"losses and correct need room for {k} steps")
+        if batch_size < 1 or batch_size > self.max_rows:
+            raise ValueError(f"batch_size must be 1 to {self.max_rows} (the workspace's rows), got {batch_size}")
+        if self.f64:
+            return self._run_steps[double](X, target, rows, batch_size, lrs, consts, l2, losses, correct)
+        return self._run_steps[float](X, target, rows, batch_size, lrs, consts, l2, losses, correct)
+
+    cdef Py_ssize_t _run_steps(self, const floating[:, ::1] X, target, rows, Py_ssize_t bs,
+                               const double[:, ::1] lrs, const double[:, ::1] consts, double l2,
+                               double[::1] losses, int64_t[::1] correct) except -1:
+        cdef const int64_t[::1] labels = None
+        cdef const floating[:, ::1] Y = None
+        cdef const int64_t[::1] idx = None
+        cdef floating[:, ::1] xbuf = self.workspace.X
+        cdef Py_ssize_t n_src = X.shape[0], total = X.shape[0], k = lrs.shape[0], j, lo, done = 0
+        cdef int width = self._out_features()
+        cdef const int64_t *pl = NULL
+        cdef const floating *py = NULL
+        cdef const int64_t *pidx = NULL
+        cdef int64_t *plb = NULL
+        cdef floating *pyb = NULL
+        cdef fnn_status st = FNN_OK
+        cdef double loss = 0.0
+        cdef int64_t n_correct = 0
+        self._check_rows(1, X.shape[1], self._in_features())
+        if rows is not None:
+            idx = rows
+            total = idx.shape[0]
+        if k != (total + bs - 1) // bs:
+            raise ValueError(f"{total} rows in batches of {bs} take {(total + bs - 1) // bs} steps, not {k}")
+        if k == 0:
+            return 0
+        if target.ndim == 1:
+            labels = target
+            _shape("target.shape[0]", labels.shape[0], n_src)
+            pl = &labels[0]
+        else:
+            Y = target
+            _shape("target.shape[0]", Y.shape[0], n_src)
+            _shape("target.shape[1]", Y.shape[1], width)
+            py = &Y[0, 0]
+        if idx is not None:  # the batch's targets are gathered into these, its inputs inside the step
+            pidx = &idx[0]
+            if labels is not None:
+                plb = <int64_t *>self.target_buf
+            else:
+                pyb = <floating *>self.target_buf
+        with nogil:
+            for j in range(k):
+                lo = j * bs
+                self._set_step_constants(j, lrs, consts)
+                if pidx == NULL:
+                    st = _train_step(<int>min(bs, total - lo), &X[lo, 0], pl + lo if pl != NULL else NULL,
+                                     py + lo * width if py != NULL else NULL, self.n_layers, self.table,
+                                     &self.adam32 if self.adam else NULL, &self.adam64 if self.adam else NULL,
+                                     l2, &loss, &n_correct)
+                else:
+                    st = _gather_targets(<int>min(bs, total - lo), pidx + lo, n_src, pl, py, width, plb, pyb)
+                    if st == FNN_OK:
+                        st = _train_step_rows(<int>min(bs, total - lo), &X[0, 0], X.shape[1], n_src, pidx + lo,
+                                              &xbuf[0, 0], plb, pyb, self.n_layers, self.table,
+                                              &self.adam32 if self.adam else NULL,
+                                              &self.adam64 if self.adam else NULL, l2, &loss, &n_correct)
+                if st != FNN_OK:
+                    break
+                losses[j] = loss
+                correct[j] = n_correct
+                if not isfinite(loss):
+                    break
+                done += 1
+        _check(st)
+        return done
+
+    cdef void _set_step_constants(self, Py_ssize_t j, const double[:, ::1] lrs,
+                                  const double[:, ::1] consts) noexcept nogil:
+        # Step j's learning rates and Adam constants, cast as run() casts them.
+        cdef int i
+        if self.f64:
+            for i in range(self.n_layers):
+                (<fnn_train_layer_f64 *>self.table)[i].lr = lrs[j, i]
+            if self.adam:
+                self.adam64.b1, self.adam64.b2, self.adam64.eps = consts[j, 0], consts[j, 1], consts[j, 2]
+                self.adam64.weight_decay, self.adam64.bc1, self.adam64.bc2 = consts[j, 3], consts[j, 4], consts[j, 5]
+            return
+        for i in range(self.n_layers):
+            (<fnn_train_layer_f32 *>self.table)[i].lr = <float>lrs[j, i]
+        if self.adam:
+            self.adam32.b1, self.adam32.b2, self.adam32.eps = consts[j, 0], consts[j, 1], consts[j, 2]
+            self.adam32.weight_decay, self.adam32.bc1, self.adam32.bc2 = consts[j, 3], consts[j, 4], consts[j, 5]
+
+    cdef int _in_features(self) noexcept:
+        if self.f64:
+            return (<fnn_train_layer_f64 *>self.table)[0].in_features
+        return (<fnn_train_layer_f32 *>self.table)[0].in_features
+
+    cdef int _out_features(self) noexcept:
+        if self.f64:
+            return (<fnn_train_layer_f64 *>self.table)[self.n_layers - 1].out_features
+        return (<fnn_train_layer_f32 *>self.table)[self.n_layers - 1].out_features
 
     cdef int _check_rows(self, Py_ssize_t n, Py_ssize_t cols, int in_features) except -1:
         _shape("X.shape[1] (in_features)", cols, in_features)

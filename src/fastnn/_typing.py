@@ -14,10 +14,12 @@ import numpy as np
 import numpy.typing as npt
 from numpy.typing import ArrayLike, DTypeLike
 
-__all__ = ["ArrayLike", "DTypeLike", "FloatArray", "IntArray", "LabelArray"]
+__all__ = ["ArrayLike", "DTypeLike", "Float64Array", "FloatArray", "IntArray", "LabelArray"]
 
 #: A float32 or float64 array (parameters, activations, outputs).
 FloatArray = npt.NDArray[np.floating[Any]]
+#: A float64 array (constants planned for several training steps).
+Float64Array = npt.NDArray[np.float64]
 #: An array of integers (class labels, sample indices, counts).
 IntArray = npt.NDArray[np.integer[Any]]
 #: What :meth:`fastnn.Sequential.predict` returns: integer class labels for a

@@ -18,7 +18,7 @@ from .base import LayerLRs, Optimizer, StateKey
 from .schedules import Schedule
 
 if TYPE_CHECKING:
-    from .._typing import FloatArray
+    from .._typing import Float64Array, FloatArray
     from ..nn.layers import Dense
     from ..training.engine import Workspace
 
@@ -87,9 +87,29 @@ class Adam(Optimizer):
 
     def network_step_constants(self) -> tuple[float, ...]:
         """The constants (β1, β2, ε, λ, 1 − β1^t, 1 − β2^t) of the next step t."""
+        return self.constants_at(self.step_count + 1)
+
+    def constants_at(self, t: int) -> tuple[float, ...]:
+        """The constants (β1, β2, ε, λ, 1 − β1^t, 1 − β2^t) of step t (1-based).
+
+        Parameters
+        ----------
+        t : int
+            The step.
+
+        Returns
+        -------
+        tuple of float
+            What the one-call step and :meth:`update` take.
+        """
         b1, b2 = self.betas
-        t = self.step_count + 1
         return b1, b2, self.eps, self.weight_decay, 1 - b1 ** t, 1 - b2 ** t
+
+    def network_steps_plan(self, count: int, n_layers: int) -> tuple[Float64Array, Float64Array | None] | None:
+        """The next ``count`` steps' learning rates and constants (see :meth:`Optimizer.network_steps_plan`)."""
+        t = self.step_count + 1
+        consts = np.array([self.constants_at(t + j) for j in range(count)], dtype=np.float64)
+        return self.planned_learning_rates(count, n_layers), consts.reshape(count, 6)
 
     def update(self, key: StateKey, param: FloatArray, grad: FloatArray, lr: float) -> None:
         """One Adam update of ``param`` in place (see :meth:`Optimizer.update`)."""

@@ -23,7 +23,7 @@ from .schedules import Schedule
 
 if TYPE_CHECKING:
     from .._core import NetworkTrainStep
-    from .._typing import FloatArray
+    from .._typing import Float64Array, FloatArray
     from ..nn.layers import Dense
     from ..training.engine import Workspace
 
@@ -111,12 +111,32 @@ class Optimizer:
         ValueError
             For a schedule that needs the run's length before it is known.
         """
+        return self.factor_at(self.step_count)
+
+    def factor_at(self, step: int) -> float:
+        """The schedule's factor at step ``step`` (0-based; 1 without a schedule).
+
+        Parameters
+        ----------
+        step : int
+            Steps taken before it.
+
+        Returns
+        -------
+        float
+            The factor on every layer's rate.
+
+        Raises
+        ------
+        ValueError
+            For a schedule that needs the run's length before it is known.
+        """
         if self.schedule is None:
             return 1.0
         if self.schedule.needs_total and not self.total_steps:
             raise ValueError(f"{self.schedule!r} needs the run's length: train with Trainer.fit, "
                              "or call optimizer.set_run_length")
-        return self.schedule.factor(self.step_count, self.total_steps, self.steps_per_epoch)
+        return self.schedule.factor(step, self.total_steps, self.steps_per_epoch)
 
     def lr_for(self, layer_index: int) -> float:
         """The learning rate of a layer at the current step.
@@ -149,6 +169,27 @@ class Optimizer:
         factor = self.current_factor()
         return [self.layer_lrs.get(i, self.lr) * factor for i in range(n_layers)]
 
+    def planned_learning_rates(self, count: int, n_layers: int) -> Float64Array:
+        """Every layer's learning rate at each of the next ``count`` steps.
+
+        Parameters
+        ----------
+        count : int
+            The steps.
+        n_layers : int
+            The model's layer count.
+
+        Returns
+        -------
+        numpy.ndarray
+            (count, n_layers) float64: row j is :meth:`learning_rates` once
+            j more steps have finished.
+        """
+        base = np.array([self.layer_lrs.get(i, self.lr) for i in range(n_layers)])
+        factors = np.array([self.factor_at(self.step_count + j) for j in range(count)])
+        rates: Float64Array = factors[:, None] * base[None, :]
+        return rates
+
     # ---- updates ------------------------------------------------------------------
 
     @property
@@ -175,6 +216,16 @@ class Optimizer:
     def finish_step(self) -> None:
         """Count a finished step (called once per step, after every update)."""
         self.step_count += 1
+
+    def finish_steps(self, count: int) -> None:
+        """Count ``count`` one-call steps run from one :meth:`network_steps_plan`.
+
+        Parameters
+        ----------
+        count : int
+            The steps that updated the network.
+        """
+        self.step_count += count
 
     # ---- the one-call training step -----------------------------------------------
 
@@ -229,6 +280,30 @@ class Optimizer:
         -------
         tuple of float or None
             Adam's betas, eps, decay and bias corrections; None for plain SGD.
+        """
+        return None
+
+    def network_steps_plan(self, count: int, n_layers: int) -> tuple[Float64Array, Float64Array | None] | None:
+        """The constants of the next ``count`` one-call steps, for running them in one call.
+
+        The bound step's ``run_steps`` takes them, and :meth:`finish_steps`
+        then counts the steps run.  Only an optimizer whose
+        :meth:`finish_step` does nothing but count may offer this.
+
+        Parameters
+        ----------
+        count : int
+            The steps.
+        n_layers : int
+            The model's layer count.
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray or None) or None
+            Each step's learning rates (count, n_layers) and its other
+            constants (count, k) as :meth:`network_step_constants` gives
+            them (None when it gives none); None here: the steps run one at
+            a time.
         """
         return None
 

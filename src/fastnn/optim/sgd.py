@@ -18,7 +18,7 @@ from .base import LayerLRs, Optimizer, StateKey
 from .schedules import Schedule
 
 if TYPE_CHECKING:
-    from .._typing import FloatArray
+    from .._typing import Float64Array, FloatArray
     from ..nn.layers import Dense
     from ..training.engine import Workspace
 
@@ -92,6 +92,12 @@ class SGD(Optimizer):
         if not self.fusable:
             return None
         return _core.NetworkTrainStep(layers, train, workspace, act_codes)
+
+    def network_steps_plan(self, count: int, n_layers: int) -> tuple[Float64Array, Float64Array | None] | None:
+        """Plain SGD's next ``count`` steps: their learning rates (see :meth:`Optimizer.network_steps_plan`)."""
+        if not self.fusable:
+            return None
+        return self.planned_learning_rates(count, n_layers), None
 
     def __repr__(self) -> str:
         return (f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, "

@@ -39,7 +39,7 @@ from .. import _core
 from ..optim import Adam, Optimizer
 
 if TYPE_CHECKING:
-    from .._typing import FloatArray
+    from .._typing import Float64Array, FloatArray
     from ..nn.layers import Dense
     from ..optim.base import StateKey
     from ..training.engine import Workspace
@@ -179,11 +179,14 @@ class SklearnAdam(Adam):
         """The coming batch's :attr:`l2`: the one-call step adds the penalty and its part of the loss."""
         return self.l2
 
-    def network_step_constants(self) -> tuple[float, ...]:
-        """(beta_1, beta_2, epsilon, 0, (1 - beta_1^t) / sqrt(1 - beta_2^t), 1) for the next step t."""
+    def constants_at(self, t: int) -> tuple[float, ...]:
+        """(beta_1, beta_2, epsilon, 0, (1 - beta_1^t) / sqrt(1 - beta_2^t), 1) for step t."""
         b1, b2 = self.betas
-        t = self.step_count + 1
         return b1, b2, self.eps, 0.0, (1 - b1 ** t) / math.sqrt(1 - b2 ** t), 1.0
+
+    def network_steps_plan(self, count: int, n_layers: int) -> tuple[Float64Array, Float64Array | None] | None:
+        """None: the estimator sets :attr:`l2` for each batch, so its steps run one at a time."""
+        return None
 
     def update(self, key: StateKey, param: FloatArray, grad: FloatArray, lr: float) -> None:
         """One update of ``param`` in place (see :meth:`fastnn.optim.Optimizer.update`).
@@ -258,9 +261,13 @@ class GradientStep(Adam):
         self.bound: tuple[Sequence[Dense], Workspace] | None = None
         self.updated = False  # this step went through update(): the per-layer path
 
-    def network_step_constants(self) -> tuple[float, ...]:
+    def constants_at(self, t: int) -> tuple[float, ...]:
         """Constants under which the scratch moments stay finite: (0, 0, 1, 0, 1, 1)."""
         return 0.0, 0.0, 1.0, 0.0, 1.0, 1.0
+
+    def network_steps_plan(self, count: int, n_layers: int) -> tuple[Float64Array, Float64Array | None] | None:
+        """None: :meth:`finish_step` has ``solver`` update the parameters after every step."""
+        return None
 
     def bind_network_step(self, layers: Sequence[Dense], train: Sequence[bool], workspace: Workspace,
                           act_codes: Sequence[int]) -> _core.NetworkTrainStep | None:

@@ -37,7 +37,20 @@ class Callback:
     """Base class of the hooks called by :meth:`fastnn.Trainer.fit`.
 
     Each hook does nothing unless overridden.
+
+    Attributes
+    ----------
+    every_batch : bool, default True
+        Whether an overridden :meth:`on_batch_end` must run after every
+        step.  While no callback needs that, ``fit`` runs several steps in
+        one call into the C library (a few milliseconds' work) and calls
+        :meth:`on_batch_end` once after them, with the last step's number
+        and logs; a subclass that can live with that (a progress display)
+        sets it False.  A callback that does not override
+        :meth:`on_batch_end` never holds ``fit`` to single steps.
     """
+
+    every_batch: bool = True
 
     def on_train_begin(self, trainer: Trainer) -> None:
         """Run before the first epoch.
@@ -60,7 +73,7 @@ class Callback:
         """
 
     def on_batch_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
-        """Run after each step.
+        """Run after each step (see :attr:`every_batch`).
 
         Parameters
         ----------
@@ -110,6 +123,16 @@ class CallbackList(Callback):
         self.callbacks = list(callbacks)
         for cb in self.callbacks:
             check_instance("callbacks", cb, Callback, "fastnn.Callback instances")
+
+    def wants_every_batch(self) -> bool:
+        """Whether a callback needs :meth:`on_batch_end` after every single step (see :attr:`Callback.every_batch`).
+
+        Returns
+        -------
+        bool
+            True when one overrides the hook and keeps ``every_batch``.
+        """
+        return any(cb.every_batch and type(cb).on_batch_end is not Callback.on_batch_end for cb in self.callbacks)
 
     def on_train_begin(self, trainer: Trainer) -> None:
         """Call every callback's hook."""
@@ -227,10 +250,13 @@ class ProgressBar(Callback):
         (``verbose=2``, for logs).
     """
 
+    every_batch = False  # the bar may advance several steps at once
+
     def __init__(self, bar: bool = True) -> None:
         self.bar = check_bool("bar", bar)
         self._bar: Any = None
         self._tqdm: Any = None
+        self._shown = 0  # steps the bar shows
 
     def on_train_begin(self, trainer: Trainer) -> None:
         """Import tqdm (only a fit that shows bars needs it)."""
@@ -246,15 +272,17 @@ class ProgressBar(Callback):
         if self._tqdm is not None:
             self._bar = self._tqdm(total=state.steps_per_epoch, desc=f"epoch {epoch + 1}/{state.epochs}",
                                    leave=True, unit="step", dynamic_ncols=True)
+            self._shown = 0
 
     def on_batch_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
-        """Advance the bar; show the running means every 10 steps."""
+        """Advance the bar to ``step``; show the running means every 10 steps."""
         state = trainer.fit_state
         if self._bar is None:
             return
         assert state is not None
-        self._bar.update(1)
-        if step % 10 == 0 or step == state.steps_per_epoch - 1:
+        passed, self._shown = self._shown, step + 1
+        self._bar.update(self._shown - passed)
+        if (self._shown - 1) // 10 != (passed - 1) // 10 or step == state.steps_per_epoch - 1:  # passed step 10 k
             means = state.totals.means(state.classifier)
             post = {"loss": f"{means['loss']:.4f}"}
             if "accuracy" in means:

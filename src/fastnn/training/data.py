@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["FitData"]
 
 Batch = tuple[np.ndarray, np.ndarray, "np.ndarray | None"]
+StepGroup = tuple[np.ndarray, np.ndarray, "np.ndarray | None", int]
 
 
 class FitData:
@@ -111,14 +112,9 @@ class FitData:
             When shuffling, the batch is ``inputs[rows]`` (gathered inside
             the step); else None and ``inputs`` is the batch.
         """
-        X, tbuf = self.X, self._tbuf
+        tbuf = self._tbuf
         assert tbuf is not None  # allocate() comes first
-        if self.augment is not None:
-            assert self._X_aug is not None
-            self.augment(self.X, self._X_aug, state.rng)
-            X = self._X_aug
-        if self.shuffle:
-            state.rng.shuffle(state.order)
+        X = self._start_epoch(state)
         bs, target, order = state.batch_size, self.target, state.order
         for lo in range(0, self.n_samples, bs):
             if self.shuffle:
@@ -128,6 +124,50 @@ class FitData:
                 yield X, tb, idx
             else:
                 yield X[lo:lo + bs], target[lo:lo + bs], None
+
+    def step_groups(self, state: FitState, steps: int) -> Iterator[StepGroup]:
+        """Serve one epoch as groups of up to ``steps`` consecutive batches.
+
+        The same batches as :meth:`batches`, from the same draws, for
+        running several steps in one call.
+
+        Parameters
+        ----------
+        state : FitState
+            The fit's state: its generator, sample order and batch size.
+        steps : int
+            Batches per group (the last group of the epoch may have fewer).
+
+        Yields
+        ------
+        inputs : numpy.ndarray
+            The (augmented) training inputs, or the group's rows of them.
+        targets : numpy.ndarray
+            The targets of those inputs' rows.
+        rows : numpy.ndarray or None
+            When shuffling, the group's rows of ``inputs`` in order; else None.
+        count : int
+            The group's batches.
+        """
+        X = self._start_epoch(state)
+        span = steps * state.batch_size
+        for lo in range(0, self.n_samples, span):
+            count = -(-min(span, self.n_samples - lo) // state.batch_size)
+            if self.shuffle:
+                yield X, self.target, state.order[lo:lo + span], count
+            else:
+                yield X[lo:lo + span], self.target[lo:lo + span], None, count
+
+    def _start_epoch(self, state: FitState) -> FloatArray:
+        """Augment, then shuffle ``state.order`` in place, both with ``state.rng``; the epoch's inputs."""
+        X = self.X
+        if self.augment is not None:
+            assert self._X_aug is not None  # allocate() comes first
+            self.augment(self.X, self._X_aug, state.rng)
+            X = self._X_aug
+        if self.shuffle:
+            state.rng.shuffle(state.order)
+        return X
 
     def validation_logs(self, model: Sequential, loss: Loss) -> dict[str, float]:
         """Evaluate the model on the held-out data.

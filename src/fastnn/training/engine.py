@@ -210,6 +210,66 @@ class TrainingEngine:
             self.optimizer.finish_step()
         return value, out, correct
 
+    def runs_steps_in_one_call(self, batch_size: int) -> bool:
+        """Whether :meth:`run_steps` can run this model's steps of ``batch_size`` rows.
+
+        Parameters
+        ----------
+        batch_size : int
+            Rows per step.
+
+        Returns
+        -------
+        bool
+            True on the one-call path with an optimizer that plans its
+            steps ahead (:meth:`fastnn.optim.Optimizer.network_steps_plan`).
+        """
+        ws = self.workspace_for(batch_size)
+        if not self.one_call or self._network_step(ws) is None:
+            return False
+        return self.optimizer.network_steps_plan(1, len(self.model.layers)) is not None
+
+    def run_steps(self, X: FloatArray, target: np.ndarray, rows: np.ndarray | None, batch_size: int,
+                  count: int) -> tuple[FloatArray, np.ndarray, int]:
+        """``count`` steps of ``batch_size`` rows in one call, when :meth:`runs_steps_in_one_call`.
+
+        Parameters
+        ----------
+        X : numpy.ndarray
+            Inputs as :meth:`Sequential.prepare_input` returns them.
+        target : numpy.ndarray
+            The prepared targets of all of X's rows.
+        rows : numpy.ndarray of int64 or None
+            The rows the steps visit, in order (``count`` batches of them,
+            the last possibly shorter); None: X's rows in order.
+        batch_size : int
+            Rows per step.
+        count : int
+            The steps.
+
+        Returns
+        -------
+        losses : numpy.ndarray
+            Each step's loss (float64, ``count``; those after ``done`` unset).
+        correct : numpy.ndarray
+            Each step's rows whose prediction was right (int64, ``count``).
+        done : int
+            The steps that updated the network: all of them, or up to the
+            first whose loss is not finite (``losses[done]``), which updated nothing.
+        """
+        ws = self.workspace_for(batch_size)
+        step = self._network_step(ws) if self.one_call else None
+        opt = self.optimizer
+        plan = None if step is None else opt.network_steps_plan(count, len(self.model.layers))
+        if step is None or plan is None:
+            raise RuntimeError("run_steps needs the one-call step and an optimizer that plans its steps "
+                               "(check runs_steps_in_one_call first)")
+        losses, correct = np.empty(count), np.empty(count, dtype=np.int64)
+        done = step.run_steps(X, target, rows, batch_size, plan[0], plan[1], opt.network_step_l2(),
+                              losses, correct)
+        opt.finish_steps(done)
+        return losses, correct, done
+
     def _network_step(self, ws: Workspace) -> _core.NetworkTrainStep | None:
         """The bound one-call step, rebound when the layers, workspace or optimizer state changed.
 

@@ -1,9 +1,15 @@
 """``Trainer``: minibatch training of a :class:`fastnn.Sequential`.
 
-Ctrl-C during ``fit`` stops after the current step and returns the history
-so far (``history.interrupted``); an epoch cut short is not recorded, and a
+Ctrl-C during ``fit`` stops after the current step (or the steps of the
+call into C under way) and returns the history so far
+(``history.interrupted``); an epoch cut short is not recorded, and a
 second Ctrl-C before that step ends raises KeyboardInterrupt at once.  The
 handler is installed only for the call, and only on the main thread.
+
+With the one-call step, ``fit`` runs several steps in one call into C
+(about :data:`STEP_CALL_WORK` multiply-adds), with the numbers of single
+steps, unless a callback needs ``on_batch_end`` after every step
+(:attr:`fastnn.Callback.every_batch`).
 
 ``fit(..., resume_from=path)`` continues from a checkpoint
 (:class:`fastnn.ModelCheckpoint`): the model's parameters, the optimizer's
@@ -49,7 +55,12 @@ from .state import EpochTotals, FitState
 if TYPE_CHECKING:
     from .._typing import ArrayLike, FloatArray
 
-__all__ = ["DivergenceError", "Trainer"]
+__all__ = ["STEP_CALL_WORK", "DivergenceError", "Trainer"]
+
+#: About how many multiply-adds of forward pass ``fit`` runs in one call into C
+#: (rows x weights of each step, summed): enough to make the Python between calls
+#: negligible, little enough that Ctrl-C and the progress bar answer within milliseconds.
+STEP_CALL_WORK = 1 << 25
 
 
 class DivergenceError(FloatingPointError):
@@ -228,7 +239,8 @@ class Trainer:
 
         Notes
         -----
-        Ctrl-C stops after the current step (see :mod:`fastnn.training.trainer`).
+        Ctrl-C stops after the current step, or the steps of the call into C
+        under way (see :mod:`fastnn.training.trainer`).
         """
         epochs = check_int("epochs", epochs, minimum=0)
         verbose = check_verbose(verbose)
@@ -282,10 +294,18 @@ class Trainer:
         state.totals = EpochTotals()
         callbacks.on_epoch_begin(self, epoch)
         t0 = time.perf_counter()
-        for s, (X, target, rows) in enumerate(data.batches(state)):
-            self._run_batch(epoch, s, X, target, rows, state, callbacks)
-            if interrupts.requested or self.stop_training:
-                break
+        per_call = self._steps_per_call(state, callbacks)
+        if per_call > 1:
+            s = 0
+            for X, target, rows, count in data.step_groups(state, per_call):
+                s = self._run_steps(epoch, s, X, target, rows, count, state, callbacks)
+                if interrupts.requested or self.stop_training:
+                    break
+        else:
+            for s, (X, target, rows) in enumerate(data.batches(state)):
+                self._run_batch(epoch, s, X, target, rows, state, callbacks)
+                if interrupts.requested or self.stop_training:
+                    break
         complete = state.totals.seen == state.n_samples
         if interrupts.requested and not complete:  # a partial epoch is not recorded as an epoch
             return False
@@ -302,8 +322,7 @@ class Trainer:
         """One step of the fit, its logs added to the epoch's totals."""
         value, out, n_correct = self.engine.step(X, target, rows)
         if not math.isfinite(value):
-            raise DivergenceError(f"loss became {value} at epoch {epoch + 1}, step {s + 1}; the model keeps "
-                                  "its weights from before this step")
+            raise _divergence(value, epoch, s)
         m = target.shape[0]
         logs = {"loss": value}
         acc = None
@@ -313,6 +332,43 @@ class Trainer:
             logs["accuracy"] = acc
         state.totals.add(m, value, acc)
         callbacks.on_batch_end(self, s, logs)
+
+    def _steps_per_call(self, state: FitState, callbacks: CallbackList) -> int:
+        """How many steps the epoch runs in one call into C: 1 (one at a time) or more.
+
+        As many as about :data:`STEP_CALL_WORK` multiply-adds of the
+        forward pass, when the engine can and no callback needs every step.
+        """
+        if callbacks.wants_every_batch() or not self.engine.runs_steps_in_one_call(state.batch_size):
+            return 1
+        work = state.batch_size * sum(layer.weight.size for layer in self.model.layers)
+        return max(1, min(state.steps_per_epoch, STEP_CALL_WORK // work))
+
+    def _run_steps(self, epoch: int, s: int, X: FloatArray, target: np.ndarray, rows: np.ndarray | None,
+                   count: int, state: FitState, callbacks: CallbackList) -> int:
+        """Steps ``s`` to ``s + count - 1`` of the fit in one call, their logs added; the next step's number."""
+        losses, correct, done = self.engine.run_steps(X, target, rows, state.batch_size, count)
+        left = X.shape[0] if rows is None else rows.shape[0]
+        logs: dict[str, float] = {}
+        for j in range(done):
+            m = min(state.batch_size, left)
+            left -= m
+            logs = {"loss": float(losses[j])}
+            acc = None
+            if state.classifier:
+                acc = logs["accuracy"] = int(correct[j]) / m
+            state.totals.add(m, logs["loss"], acc)
+        if done:
+            callbacks.on_batch_end(self, s + done - 1, logs)
+        if done < count:
+            raise _divergence(float(losses[done]), epoch, s + done)
+        return s + done
+
+
+def _divergence(value: float, epoch: int, s: int) -> DivergenceError:
+    """The error for a non-finite loss at step ``s`` (0-based) of ``epoch``."""
+    return DivergenceError(f"loss became {value} at epoch {epoch + 1}, step {s + 1}; the model keeps "
+                           "its weights from before this step")
 
 
 def _user_callbacks(callbacks: Any, early_stopping: Any) -> list[Callback]:
