@@ -60,7 +60,7 @@ __all__ = ["STEP_CALL_WORK", "DivergenceError", "Trainer"]
 #: About how many multiply-adds of forward pass ``fit`` runs in one call into C
 #: (rows x weights of each step, summed): enough to make the Python between calls
 #: negligible, little enough that Ctrl-C and the progress bar answer within milliseconds.
-STEP_CALL_WORK = 1 << 25
+STEP_CALL_WORK = 1 << 27
 
 
 class DivergenceError(FloatingPointError):
