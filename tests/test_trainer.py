@@ -645,9 +645,13 @@ def _fit_both_ways(make_opt, dtype, shuffle, batch_size, target, monkeypatch, st
         trainer = fastnn.Trainer(model, "cross_entropy", make_opt(), batch_size=batch_size)
         weights = sum(layer.weight.size for layer in model.layers)
         monkeypatch.setattr(fastnn.training.trainer, "STEP_CALL_WORK", steps_per_call * batch_size * weights)
-        calls = []
-        run_steps = trainer.engine.run_steps
-        monkeypatch.setattr(trainer.engine, "run_steps", lambda *a: calls.append(a[4]) or run_steps(*a))
+        calls: list[int] = []
+
+        def counted(*args, calls=calls, run_steps=trainer.engine.run_steps):
+            calls.append(args[4])  # the call's step count
+            return run_steps(*args)
+
+        monkeypatch.setattr(trainer.engine, "run_steps", counted)
         history = trainer.fit(X, y, epochs=epochs, shuffle=shuffle, seed=2, verbose=0,
                               callbacks=[_EveryStep()] if every else [])
         results.append((model.state_dict(), history, trainer.optimizer, calls))
