@@ -4,7 +4,16 @@ at a time (``STEP_CALL_WORK = 0``, as when a callback needs every step),
 on the notes' network and MNIST (or data of its shape), in one process,
 the two variants alternating, median of the per-round ratios.
 
-    python bench/steps_per_call.py [--rounds 15] [--batches 32,128] [--threads N]
+    python bench/steps_per_call.py [--rounds 15] [--batches 32,128] [--threads N] [--cpu-time]
+                                   [--layers 784,64,128,512,10]
+
+--layers gives another network's widths (the first must be 784), e.g.
+784,10 for a softmax regression, whose steps are short enough for the
+Python around them to show.
+
+--cpu-time times the process's CPU time instead of the wall clock: with
+--threads 1 on a busy host it leaves out the time the host takes away
+(with more threads it would count the pool's threads waiting, too).
 
 docs/performance.md ("Several steps a call") quotes its figures.
 """
@@ -24,7 +33,7 @@ import fastnn
 import fastnn.training.trainer as trainer_module
 from fastnn import datasets
 
-LAYERS = [(784, 64), (64, 128), (128, 512), (512, 10)]
+NOTES_WIDTHS = "784,64,128,512,10"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -42,17 +51,22 @@ def mnist_images() -> tuple[np.ndarray, np.ndarray]:
     return rng.random((60000, 784), dtype=np.float32), rng.integers(0, 10, 60000)
 
 
+CLOCK = time.perf_counter
+
+
 def epoch_seconds(trainer: fastnn.Trainer, X: np.ndarray, y: np.ndarray, work: int) -> float:
     """One epoch of ``fit`` with STEP_CALL_WORK = ``work``."""
     trainer_module.STEP_CALL_WORK = work
-    start = time.perf_counter()
+    start = CLOCK()
     trainer.fit(X, y, epochs=1, verbose=0, seed=0)
-    return time.perf_counter() - start
+    return CLOCK() - start
 
 
-def compare(X: np.ndarray, y: np.ndarray, batch: int, optimizer: str, rounds: int) -> None:
+def compare(X: np.ndarray, y: np.ndarray, widths: list[int], batch: int, optimizer: str, rounds: int) -> None:
     """Print the grouped epoch over the one-step-at-a-time epoch."""
-    model = fastnn.Sequential([fastnn.Dense(a, b, "softmax" if b == 10 else "sigmoid") for a, b in LAYERS], seed=0)
+    last = len(widths) - 2
+    model = fastnn.Sequential([fastnn.Dense(widths[i], widths[i + 1], "softmax" if i == last else "sigmoid")
+                               for i in range(last + 1)], seed=0)
     opt = fastnn.SGD(lr=0.1) if optimizer == "sgd" else fastnn.Adam(lr=1e-3)
     trainer = fastnn.Trainer(model, "cross_entropy", opt, batch_size=batch)
     grouped_work = trainer_module.STEP_CALL_WORK
@@ -77,17 +91,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batches", default="32,128")
     parser.add_argument("--optimizers", default="sgd,adam")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--cpu-time", action="store_true")
+    parser.add_argument("--layers", default=NOTES_WIDTHS)
     args = parser.parse_args(argv)
+    global CLOCK
+    CLOCK = time.process_time if args.cpu_time else time.perf_counter
     if args.threads:
         fastnn.set_num_threads(args.threads)
     info = fastnn.build_info()
     print(f"{platform.processor() or platform.machine()}: {info['cpu']['model_name']} family {info['cpu']['family']} "
           f"model {info['cpu']['model']}, {fastnn.get_num_threads()} threads, STEP_CALL_WORK "
-          f"{trainer_module.STEP_CALL_WORK}", flush=True)
+          f"{trainer_module.STEP_CALL_WORK}, {'CPU time' if args.cpu_time else 'wall clock'}", flush=True)
+    widths = [int(w) for w in args.layers.split(",")]
+    if widths[0] != 784 or widths[-1] != 10 or len(widths) < 2:
+        parser.error("--layers goes from MNIST's 784 inputs to its 10 classes, e.g. 784,10")
     X, y = mnist_images()
+    print(f"layers {args.layers}", flush=True)
     for batch in (int(b) for b in args.batches.split(",")):
         for optimizer in args.optimizers.split(","):
-            compare(X, y, batch, optimizer, args.rounds)
+            compare(X, y, widths, batch, optimizer, args.rounds)
 
 
 if __name__ == "__main__":
