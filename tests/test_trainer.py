@@ -783,3 +783,22 @@ def test_optimizers_plan_the_constants_of_their_next_steps():
                 assert tuple(consts[j]) == opt.network_step_constants()
             opt.finish_step()
     assert fastnn.SGD(lr=0.1, momentum=0.5).network_steps_plan(2, 1) is None  # momentum: no one-call step
+
+
+def test_steps_in_one_call_with_augmented_inputs_and_validation_equal_single_steps():
+    # RandomShift rewrites the inputs every epoch before they are served;
+    # validation data is scored after each epoch: the same with grouped steps
+    rng = np.random.default_rng(8)
+    X = rng.random((90, 36)).astype(np.float32)
+    y = rng.integers(0, 3, 90)
+    results = []
+    for callbacks in ([], [_EveryStep()]):
+        model = fastnn.Sequential([fastnn.Dense(36, 12, "relu"), fastnn.Dense(12, 3, "softmax")], seed=1)
+        trainer = fastnn.Trainer(model, "cross_entropy", fastnn.Adam(0.01), batch_size=8)
+        history = trainer.fit(X[:70], y[:70], epochs=3, seed=3, verbose=0, callbacks=callbacks,
+                              validation_data=(X[70:], y[70:]),
+                              augment=fastnn.datasets.RandomShift(max_shift=1, image_shape=(6, 6)))
+        results.append((model.state_dict(), history["loss"], history["val_loss"]))
+    assert results[0][1:] == results[1][1:]
+    for key in results[0][0]:
+        assert np.array_equal(results[0][0][key], results[1][0][key]), key
