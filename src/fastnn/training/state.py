@@ -46,6 +46,24 @@ class EpochTotals:
         if accuracy is not None:
             self.correct += accuracy * size
 
+    def add_batches(self, sizes: np.ndarray, losses: np.ndarray, accuracies: np.ndarray | None) -> None:
+        """Add several batches, with the same sums as :meth:`add` called for each in turn.
+
+        Parameters
+        ----------
+        sizes : numpy.ndarray of int
+            Their samples.
+        losses : numpy.ndarray of float64
+            Their mean losses.
+        accuracies : numpy.ndarray of float64 or None
+            Their accuracies (None for a regressor).
+        """
+        # np.add.accumulate adds left to right, one term at a time, as the loop would
+        self.seen += int(sizes.sum())
+        self.loss_sum = float(np.add.accumulate(np.concatenate(([self.loss_sum], losses * sizes)))[-1])
+        if accuracies is not None:
+            self.correct = float(np.add.accumulate(np.concatenate(([self.correct], accuracies * sizes)))[-1])
+
     def means(self, classifier: bool) -> dict[str, float]:
         """The epoch's means so far.
 

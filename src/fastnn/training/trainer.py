@@ -348,17 +348,14 @@ class Trainer:
                    count: int, state: FitState, callbacks: CallbackList) -> int:
         """Steps ``s`` to ``s + count - 1`` of the fit in one call, their logs added; the next step's number."""
         losses, correct, done = self.engine.run_steps(X, target, rows, state.batch_size, count)
-        left = X.shape[0] if rows is None else rows.shape[0]
-        logs: dict[str, float] = {}
-        for j in range(done):
-            m = min(state.batch_size, left)
-            left -= m
-            logs = {"loss": float(losses[j])}
-            acc = None
-            if state.classifier:
-                acc = logs["accuracy"] = int(correct[j]) / m
-            state.totals.add(m, logs["loss"], acc)
         if done:
+            rows_in = X.shape[0] if rows is None else rows.shape[0]
+            sizes = np.minimum(state.batch_size, rows_in - state.batch_size * np.arange(done))
+            acc = correct[:done] / sizes if state.classifier else None
+            state.totals.add_batches(sizes, losses[:done], acc)
+            logs = {"loss": float(losses[done - 1])}
+            if acc is not None:
+                logs["accuracy"] = float(acc[-1])
             callbacks.on_batch_end(self, s + done - 1, logs)
         if done < count:
             raise _divergence(float(losses[done]), epoch, s + done)
