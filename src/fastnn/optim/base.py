@@ -99,17 +99,12 @@ class Optimizer:
         self.steps_per_epoch = steps_per_epoch
 
     def current_factor(self) -> float:
-        """The schedule's factor at the current step (1 without a schedule).
+        """The schedule's factor at the current step: :meth:`factor_at` of ``step_count``.
 
         Returns
         -------
         float
-            The factor on every layer's rate.
-
-        Raises
-        ------
-        ValueError
-            For a schedule that needs the run's length before it is known.
+            The factor on every layer's rate now.
         """
         return self.factor_at(self.step_count)
 
