@@ -622,9 +622,9 @@ class _Packing:
 def _shuffled(idx: np.ndarray, random_state: np.random.RandomState) -> np.ndarray:
     """``sklearn.utils.shuffle(idx, random_state=random_state)``: the same draws and order.
 
-    Without its argument checks, which cost about a millisecond an epoch
-    (as much as a small network's steps); tests/test_sklearn_estimators.py
-    holds it to scikit-learn's.
+    Without its argument checks, which cost ten times the shuffle itself
+    (a fifth of a small network's fit); the trajectory tests of
+    tests/test_sklearn_estimators.py hold it to scikit-learn's.
     """
     order = np.arange(idx.shape[0])
     random_state.shuffle(order)
