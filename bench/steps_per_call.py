@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import fastnn
-import fastnn.training.trainer as trainer_module
+import fastnn.training.engine as engine_module
 from fastnn import datasets
 
 NOTES_WIDTHS = "784,64,128,512,10"
@@ -56,7 +56,7 @@ CLOCK = time.perf_counter
 
 def epoch_seconds(trainer: fastnn.Trainer, X: np.ndarray, y: np.ndarray, work: int) -> float:
     """One epoch of ``fit`` with STEP_CALL_WORK = ``work``."""
-    trainer_module.STEP_CALL_WORK = work
+    engine_module.STEP_CALL_WORK = work
     start = CLOCK()
     trainer.fit(X, y, epochs=1, verbose=0, seed=0)
     return CLOCK() - start
@@ -69,7 +69,7 @@ def compare(X: np.ndarray, y: np.ndarray, widths: list[int], batch: int, optimiz
                                for i in range(last + 1)], seed=0)
     opt = fastnn.SGD(lr=0.1) if optimizer == "sgd" else fastnn.Adam(lr=1e-3)
     trainer = fastnn.Trainer(model, "cross_entropy", opt, batch_size=batch)
-    grouped_work = trainer_module.STEP_CALL_WORK
+    grouped_work = engine_module.STEP_CALL_WORK
     epoch_seconds(trainer, X, y, grouped_work)  # warm up
     grouped, single, ratios = [], [], []
     for r in range(rounds):
@@ -77,7 +77,7 @@ def compare(X: np.ndarray, y: np.ndarray, widths: list[int], batch: int, optimiz
         for work, times in order:
             times.append(epoch_seconds(trainer, X, y, work))
         ratios.append(grouped[-1] / single[-1])
-    trainer_module.STEP_CALL_WORK = grouped_work
+    engine_module.STEP_CALL_WORK = grouped_work
     steps = -(-len(X) // batch)
     saved = (statistics.median(single) - statistics.median(grouped)) / steps * 1e6
     print(f"batch {batch:4d} {optimizer:4s}: grouped / single {statistics.median(ratios):.3f} "
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     info = fastnn.build_info()
     print(f"{platform.processor() or platform.machine()}: {info['cpu']['model_name']} family {info['cpu']['family']} "
           f"model {info['cpu']['model']}, {fastnn.get_num_threads()} threads, STEP_CALL_WORK "
-          f"{trainer_module.STEP_CALL_WORK}, {'CPU time' if args.cpu_time else 'wall clock'}", flush=True)
+          f"{engine_module.STEP_CALL_WORK}, {'CPU time' if args.cpu_time else 'wall clock'}", flush=True)
     widths = [int(w) for w in args.layers.split(",")]
     if widths[0] != 784 or widths[-1] != 10 or len(widths) < 2:
         parser.error("--layers goes from MNIST's 784 inputs to its 10 classes, e.g. 784,10")

@@ -644,7 +644,7 @@ def _fit_both_ways(make_opt, dtype, shuffle, batch_size, target, monkeypatch, st
         model = fastnn.Sequential([fastnn.Dense(6, 9, "tanh"), fastnn.Dense(9, 3, "softmax")], dtype=dtype, seed=4)
         trainer = fastnn.Trainer(model, "cross_entropy", make_opt(), batch_size=batch_size)
         weights = sum(layer.weight.size for layer in model.layers)
-        monkeypatch.setattr(fastnn.training.trainer, "STEP_CALL_WORK", steps_per_call * batch_size * weights)
+        monkeypatch.setattr(fastnn.training.engine, "STEP_CALL_WORK", steps_per_call * batch_size * weights)
         calls: list[int] = []
 
         def counted(*args, calls=calls, run_steps=trainer.engine.run_steps):
@@ -698,7 +698,7 @@ def test_steps_in_one_call_stop_at_a_diverging_step_as_single_steps_do(monkeypat
         model = fastnn.Sequential([fastnn.Dense(5, 16, "relu"), fastnn.Dense(16, 4, "softmax")], dtype="float32",
                                   seed=0)
         trainer = fastnn.Trainer(model, "cross_entropy", fastnn.SGD(lr=1e30), batch_size=4)
-        monkeypatch.setattr(fastnn.training.trainer, "STEP_CALL_WORK", 5 * 4 * (5 * 16 + 16 * 4))
+        monkeypatch.setattr(fastnn.training.engine, "STEP_CALL_WORK", 5 * 4 * (5 * 16 + 16 * 4))
         with pytest.raises(fastnn.DivergenceError, match=r"epoch 1, step \d+") as err:
             trainer.fit(X, y, epochs=1, seed=0, verbose=0, callbacks=[_EveryStep()] if every else [])
         outcomes.append((str(err.value), model.state_dict(), trainer.optimizer.step_count))
@@ -723,7 +723,7 @@ class _CtrlCAfterSteps(fastnn.Callback):
 def test_ctrl_c_stops_after_the_steps_of_the_call_under_way(monkeypatch):
     X, y = _data(n=64)
     trainer = fastnn.Trainer(_net(), "cross_entropy", fastnn.SGD(lr=0.1), batch_size=4)  # 16 steps an epoch
-    monkeypatch.setattr(fastnn.training.trainer, "STEP_CALL_WORK", 5 * 4 * (5 * 7 + 7 * 4))
+    monkeypatch.setattr(fastnn.training.engine, "STEP_CALL_WORK", 5 * 4 * (5 * 7 + 7 * 4))
     cb = _CtrlCAfterSteps()
     history = trainer.fit(X, y, epochs=3, verbose=0, callbacks=[cb])
     assert cb.seen == [4, 9]  # called after each call's last step: calls of 5 steps
@@ -735,7 +735,7 @@ def test_progress_bar_counts_every_step_when_steps_run_in_one_call(monkeypatch, 
     pytest.importorskip("tqdm", reason="the progress bar needs tqdm")
     X, y = _data(n=64)
     trainer = fastnn.Trainer(_net(), "cross_entropy", fastnn.SGD(lr=0.1), batch_size=4)
-    monkeypatch.setattr(fastnn.training.trainer, "STEP_CALL_WORK", 5 * 4 * (5 * 7 + 7 * 4))
+    monkeypatch.setattr(fastnn.training.engine, "STEP_CALL_WORK", 5 * 4 * (5 * 7 + 7 * 4))
     trainer.fit(X, y, epochs=1, verbose=1)
     err = capsys.readouterr().err
     assert "16/16" in err and "17/16" not in err

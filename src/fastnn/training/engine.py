@@ -33,7 +33,12 @@ if TYPE_CHECKING:
     from .._typing import FloatArray
     from ..nn.layers import Dense
 
-__all__ = ["TrainingEngine", "Workspace", "check_trainable"]
+__all__ = ["STEP_CALL_WORK", "TrainingEngine", "Workspace", "check_trainable"]
+
+#: About how many multiply-adds of forward pass one :meth:`TrainingEngine.run_steps` call is
+#: given (rows x weights of each step, summed): enough to make the Python between calls
+#: negligible, little enough that Ctrl-C and a progress bar answer within milliseconds.
+STEP_CALL_WORK = 1 << 27
 
 _IDENTITY = _core.ACTIVATION_CODES["identity"]
 
@@ -228,6 +233,24 @@ class TrainingEngine:
         if not self.one_call or self._network_step(ws) is None:
             return False
         return self.optimizer.network_steps_plan(1, len(self.model.layers)) is not None
+
+    def steps_per_call(self, batch_size: int, most: int) -> int:
+        """How many steps of ``batch_size`` rows to give one :meth:`run_steps` call.
+
+        Parameters
+        ----------
+        batch_size : int
+            Rows per step.
+        most : int
+            At most this many (an epoch's steps).
+
+        Returns
+        -------
+        int
+            About :data:`STEP_CALL_WORK` multiply-adds' worth, at least 1.
+        """
+        work = batch_size * sum(layer.weight.size for layer in self.model.layers)
+        return max(1, min(most, STEP_CALL_WORK // work))
 
     def run_steps(self, X: FloatArray, target: np.ndarray, rows: np.ndarray | None, batch_size: int,
                   count: int) -> tuple[FloatArray, np.ndarray, int]:

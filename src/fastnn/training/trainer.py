@@ -7,7 +7,7 @@ second Ctrl-C before that step ends raises KeyboardInterrupt at once.  The
 handler is installed only for the call, and only on the main thread.
 
 With the one-call step, ``fit`` runs several steps in one call into C
-(about :data:`STEP_CALL_WORK` multiply-adds), with the numbers of single
+(about :data:`fastnn.training.engine.STEP_CALL_WORK` multiply-adds), with the numbers of single
 steps, unless a callback needs ``on_batch_end`` after every step
 (:attr:`fastnn.Callback.every_batch`).
 
@@ -55,12 +55,7 @@ from .state import EpochTotals, FitState
 if TYPE_CHECKING:
     from .._typing import ArrayLike, FloatArray
 
-__all__ = ["STEP_CALL_WORK", "DivergenceError", "Trainer"]
-
-#: About how many multiply-adds of forward pass ``fit`` runs in one call into C
-#: (rows x weights of each step, summed): enough to make the Python between calls
-#: negligible, little enough that Ctrl-C and the progress bar answer within milliseconds.
-STEP_CALL_WORK = 1 << 27
+__all__ = ["DivergenceError", "Trainer"]
 
 
 class DivergenceError(FloatingPointError):
@@ -336,13 +331,12 @@ class Trainer:
     def _steps_per_call(self, state: FitState, callbacks: CallbackList) -> int:
         """How many steps the epoch runs in one call into C: 1 (one at a time) or more.
 
-        As many as about :data:`STEP_CALL_WORK` multiply-adds of the
-        forward pass, when the engine can and no callback needs every step.
+        As many as the engine gives a call (:meth:`TrainingEngine.steps_per_call`),
+        when it can and no callback needs every step.
         """
         if callbacks.wants_every_batch() or not self.engine.runs_steps_in_one_call(state.batch_size):
             return 1
-        work = state.batch_size * sum(layer.weight.size for layer in self.model.layers)
-        return max(1, min(state.steps_per_epoch, STEP_CALL_WORK // work))
+        return self.engine.steps_per_call(state.batch_size, state.steps_per_epoch)
 
     def _run_steps(self, epoch: int, s: int, X: FloatArray, target: np.ndarray, rows: np.ndarray | None,
                    count: int, state: FitState, callbacks: CallbackList) -> int:
