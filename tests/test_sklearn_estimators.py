@@ -359,8 +359,44 @@ def test_multiclass_fits_run_on_the_one_call_step(digits, kw, monkeypatch):
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = MLPClassifier((16,), **{"max_iter": 1, **kw}).fit(X, y)
     assert set(paths) == {"one-call"}
-    if kw.get("solver") != "lbfgs":  # one step per batch of 200
-        assert len(paths) == -(-len(X) // 200) and est.n_iter_ == 1
+    if kw.get("solver") == "sgd":  # one step per batch of 200 (Adam's full batches go several to a call),
+        assert len(paths) == -(-len(X) // 200) + 1  # after the epoch's check whether they can
+    if kw.get("solver") != "lbfgs":
+        assert est.n_iter_ == 1
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1e-3])
+@pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_adam_fits_running_full_batches_several_to_a_call_equal_single_steps(digits, dtype, shuffle, alpha,
+                                                                              monkeypatch):
+    """The full batches of an Adam epoch run several to a call into C (calls of 2 steps here; the
+    1,257 rows leave a last batch of 57 alone): the same weights and loss curve as step by step."""
+    from fastnn.training import engine
+
+    X, _, y, _ = digits
+    kw = {"hidden_layer_sizes": (16,), "max_iter": 3, "batch_size": 100, "alpha": alpha, "shuffle": shuffle,
+          "random_state": 0, "dtype": dtype}
+    fits = []
+    for grouped in (True, False):
+        calls: list[int] = []
+
+        def counted(self, *args, calls=calls, run_steps=engine.TrainingEngine.run_steps):
+            calls.append(args[4])  # the call's step count
+            return run_steps(self, *args)
+
+        monkeypatch.setattr(engine.TrainingEngine, "run_steps", counted)
+        monkeypatch.setattr(engine, "STEP_CALL_WORK", 2 * 100 * (64 * 16 + 16 * 10))
+        if not grouped:
+            monkeypatch.setattr(engine.TrainingEngine, "runs_steps_in_one_call", lambda self, batch_size: False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fits.append((MLPClassifier(**kw).fit(X, y), calls))
+    (a, calls_a), (b, calls_b) = fits
+    assert calls_a == [2] * 18 and calls_b == []  # 12 full batches an epoch, 3 epochs
+    for wa, wb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        assert np.array_equal(wa, wb)
+    assert a.loss_curve_ == b.loss_curve_
 
 
 def test_float64_input_to_a_float32_model_is_converted_by_fastnn_as_numpy_converts_it(digits):

@@ -184,10 +184,6 @@ class SklearnAdam(Adam):
         b1, b2 = self.betas
         return b1, b2, self.eps, 0.0, (1 - b1 ** t) / math.sqrt(1 - b2 ** t), 1.0
 
-    def network_steps_plan(self, count: int, n_layers: int) -> tuple[Float64Array, Float64Array | None] | None:
-        """None: the estimator sets :attr:`l2` for each batch, so its steps run one at a time."""
-        return None
-
     def update(self, key: StateKey, param: FloatArray, grad: FloatArray, lr: float) -> None:
         """One update of ``param`` in place (see :meth:`fastnn.optim.Optimizer.update`).
 
