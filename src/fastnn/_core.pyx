@@ -1054,13 +1054,7 @@ cdef class NetworkTrainStep:
         cdef const int64_t *pl = NULL
         cdef const floating *py = NULL
         cdef Py_ssize_t n = X.shape[0]
-        cdef int in_features, out_features
-        if floating is float:
-            in_features = (<fnn_train_layer_f32 *>self.table)[0].in_features
-            out_features = (<fnn_train_layer_f32 *>self.table)[self.n_layers - 1].out_features
-        else:
-            in_features = (<fnn_train_layer_f64 *>self.table)[0].in_features
-            out_features = (<fnn_train_layer_f64 *>self.table)[self.n_layers - 1].out_features
+        cdef int in_features = self._in_features(), out_features = self._out_features()
         if rows is not None:
             idx = rows
             n = idx.shape[0]
