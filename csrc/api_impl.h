@@ -90,7 +90,7 @@ static fnn_status FN(api_network_train_step_)(int n, const T *x, const int64_t *
     if (adam)
         CHECK(isfinite((double)adam->b1) && isfinite((double)adam->b2) && adam->eps > 0 &&
               isfinite((double)adam->weight_decay) && adam->bc1 > 0 && adam->bc2 > 0);
-    return FN(fnn_network_train_step_)(n, x, labels, y, n_layers, layers, adam, (T)0, loss, n_correct);
+    return FN(fnn_network_train_step_)(n, x, labels, y, n_layers, layers, adam, NULL, (T)0, loss, n_correct);
 }
 
 static fnn_status FN(api_activation_)(T *z, size_t len, fnn_activation act, T slope)

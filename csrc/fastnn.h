@@ -156,8 +156,10 @@ fnn_status fnn_network_forward_checked_f64(int n, const double *x, int n_layers,
  * loss fuses the softmax), in one call: the forward pass into each layer's
  * a, the loss and its gradient (labels, or a target matrix y when labels
  * is NULL) into the output layer's g, the backward pass and the update:
- * plain SGD (adam == NULL; fused into the weight gradient's epilogue) or
- * Adam/AdamW (the layers' dw, m and v buffers; bias corrections in *adam).
+ * plain SGD (adam and momentum NULL; fused into the weight gradient's
+ * epilogue), Adam/AdamW (the layers' dw, m and v buffers; bias corrections
+ * in *adam) or momentum SGD (the layers' dw, and their m_w and m_b as the
+ * velocities; as fnn_sgd_momentum_update; at most one of adam, momentum).
  * l2 (Adam only; 0: none) is scikit-learn's coupled L2 penalty: l2 w is
  * added to each learning layer's weight gradient (not the biases') and
  * *loss includes l2/2 times the sum of those weights' squares before the
@@ -175,17 +177,31 @@ fnn_status fnn_network_forward_checked_f64(int n, const double *x, int n_layers,
  */
 #define FNN_STEP_SPLIT_ROWS 32
 
+/* Momentum SGD's constants for the training step (PyTorch's convention,
+ * as fnn_sgd_momentum_update: dampening 0, weight decay added to the
+ * gradient). */
+typedef struct {
+    float momentum, weight_decay;
+    int nesterov;
+} fnn_momentum_f32;
+typedef struct {
+    double momentum, weight_decay;
+    int nesterov;
+} fnn_momentum_f64;
+
 
 
 fnn_status fnn_network_train_step_f32(int n, const float *x, const int64_t *labels,
                                       const float *y, int n_layers,
                                       const fnn_train_layer_f32 *layers,
-                                      const fnn_adam_f32 *adam, float l2,
+                                      const fnn_adam_f32 *adam,
+                                      const fnn_momentum_f32 *momentum, float l2,
                                       double *loss, int64_t *n_correct);
 fnn_status fnn_network_train_step_f64(int n, const double *x, const int64_t *labels,
                                       const double *y, int n_layers,
                                       const fnn_train_layer_f64 *layers,
-                                      const fnn_adam_f64 *adam, double l2,
+                                      const fnn_adam_f64 *adam,
+                                      const fnn_momentum_f64 *momentum, double l2,
                                       double *loss, int64_t *n_correct);
 /* The same step on the rows rows[0..n) of x_src (n_src rows, ld apart),
  * gathered into x_buf (n x in_features) inside the step: with two threads
@@ -196,13 +212,15 @@ fnn_status fnn_network_train_step_rows_f32(int n, const float *x_src, ptrdiff_t 
                                            const int64_t *rows, float *x_buf, const int64_t *labels,
                                            const float *y, int n_layers,
                                            const fnn_train_layer_f32 *layers,
-                                           const fnn_adam_f32 *adam, float l2,
+                                           const fnn_adam_f32 *adam,
+                                           const fnn_momentum_f32 *momentum, float l2,
                                            double *loss, int64_t *n_correct);
 fnn_status fnn_network_train_step_rows_f64(int n, const double *x_src, ptrdiff_t ld, int64_t n_src,
                                            const int64_t *rows, double *x_buf, const int64_t *labels,
                                            const double *y, int n_layers,
                                            const fnn_train_layer_f64 *layers,
-                                           const fnn_adam_f64 *adam, double l2,
+                                           const fnn_adam_f64 *adam,
+                                           const fnn_momentum_f64 *momentum, double l2,
                                            double *loss, int64_t *n_correct);
 
 /* ---- element-wise ------------------------------------------------------ */

@@ -793,13 +793,30 @@ static fnn_status FN(sgd_step_half)(int r0, int r1, int n, const T *x,
     return FNN_OK;
 }
 
+/* Momentum SGD of W's rows o0..o1, columns c0..c1, from dW, with the
+ * velocities in m_w (element-wise, as fnn_sgd_momentum_update over the
+ * whole matrix: the same results however the rows are shared out). */
+static void FN(momentum_rows)(const FNN_CAT(fnn_train_layer_, SFX) *L, int o0, int o1, int c0, int c1,
+                              const FNN_CAT(fnn_momentum_, SFX) *mom)
+{
+    const ptrdiff_t in = L->in_features;
+    const int rows = c1 - c0 == in ? 1 : o1 - o0; /* whole rows: one contiguous range */
+    const size_t len = c1 - c0 == in ? (size_t)(o1 - o0) * (size_t)in : (size_t)(c1 - c0);
+    for (int r = 0; r < rows; ++r) {
+        const ptrdiff_t at = (ptrdiff_t)(o0 + r) * in + c0;
+        FN(fnn_sgd_momentum_update_)(L->w + at, L->dw + at, L->m_w + at, len, L->lr, mom->momentum,
+                                     mom->nesterov, mom->weight_decay);
+    }
+}
+
 /* Thread tid of team's share of a layer's update W += -lr dZ^T X over the
  * whole batch (K = n): a slice of W's rows or of its columns, whichever
  * dimension is larger, in whole register tiles, so each thread packs only
  * its part of the larger operand.  The sums over the batch are those of
  * the one-thread GEMM whatever the slicing. */
 static fnn_status FN(update_share)(int tid, int team, int n, const FNN_CAT(fnn_train_layer_, SFX) *L,
-                                   const T *xin, const FNN_CAT(fnn_adam_, SFX) *adam, T l2)
+                                   const T *xin, const FNN_CAT(fnn_adam_, SFX) *adam,
+                                   const FNN_CAT(fnn_momentum_, SFX) *mom, T l2)
 {
     const int in = L->in_features, out = L->out_features;
     int mr = 1, nr = 1;
@@ -816,6 +833,12 @@ static fnn_status FN(update_share)(int tid, int team, int n, const FNN_CAT(fnn_t
     }
     if (o1 <= o0 || c1 <= c0) return FNN_OK;
     const ptrdiff_t at = (ptrdiff_t)o0 * in + c0;
+    if (mom) { /* this share of dW = dZ^T X, then momentum SGD on the same elements */
+        const fnn_status st = FN(fnn_gemm_threads_)(1, o1 - o0, c1 - c0, n, (T)1, L->g + o0, 1, out, xin + c0,
+                                                    in, 1, (T)0, L->dw + at, in, NULL, FNN_ACT_IDENTITY, (T)0);
+        if (st == FNN_OK) FN(momentum_rows)(L, o0, o1, c0, c1, mom);
+        return st;
+    }
     if (!adam) /* plain SGD, in the GEMM's epilogue: W += -lr dZ^T X */
         return FN(fnn_gemm_threads_)(1, o1 - o0, c1 - c0, n, -L->lr, L->g + o0, 1, out, xin + c0, in, 1, (T)1,
                                      L->w + at, in, NULL, FNN_ACT_IDENTITY, (T)0);
@@ -829,7 +852,8 @@ static fnn_status FN(update_share)(int tid, int team, int n, const FNN_CAT(fnn_t
 
 /* db = column sums of dZ (in row order, as the per-layer kernels sum), then
  * the bias update. */
-static void FN(bias_update)(int n, const FNN_CAT(fnn_train_layer_, SFX) *L, const FNN_CAT(fnn_adam_, SFX) *adam)
+static void FN(bias_update)(int n, const FNN_CAT(fnn_train_layer_, SFX) *L, const FNN_CAT(fnn_adam_, SFX) *adam,
+                            const FNN_CAT(fnn_momentum_, SFX) *mom)
 {
     const int out = L->out_features;
     for (int o = 0; o < out; ++o) L->db[o] = (T)0;
@@ -838,6 +862,9 @@ static void FN(bias_update)(int n, const FNN_CAT(fnn_train_layer_, SFX) *L, cons
     if (adam)
         FN(fnn_adam_update_)(L->b, L->db, L->m_b, L->v_b, (size_t)out, L->lr, adam->b1, adam->b2, adam->eps,
                              adam->weight_decay, adam->bc1, adam->bc2);
+    else if (mom)
+        FN(fnn_sgd_momentum_update_)(L->b, L->db, L->m_b, (size_t)out, L->lr, mom->momentum, mom->nesterov,
+                                     mom->weight_decay);
     else
         for (int o = 0; o < out; ++o) L->b[o] -= L->lr * L->db[o];
 }
@@ -882,6 +909,7 @@ typedef struct {
     ptrdiff_t ld;
     const FNN_CAT(fnn_train_layer_, SFX) *layers;
     const FNN_CAT(fnn_adam_, SFX) *adam;
+    const FNN_CAT(fnn_momentum_, SFX) *mom;
     T l2;
     double sums[2], squares[2]; /* the halves' losses and (with l2) squared weights */
     int64_t correct[2];
@@ -912,9 +940,9 @@ static void FN(split_update_task)(void *ctx, int task, int n_tasks)
         const FNN_CAT(fnn_train_layer_, SFX) *L = &s->layers[l];
         if (!L->train) continue;
         const T *xin = l ? s->layers[l - 1].a : s->x;
-        const fnn_status st = FN(update_share)(task, n_tasks, s->n, L, xin, s->adam, s->l2);
+        const fnn_status st = FN(update_share)(task, n_tasks, s->n, L, xin, s->adam, s->mom, s->l2);
         if (st != FNN_OK) status = st;
-        if (L->b && task == n_tasks - 1) FN(bias_update)(s->n, L, s->adam);
+        if (L->b && task == n_tasks - 1) FN(bias_update)(s->n, L, s->adam, s->mom);
     }
     s->update_status[task] = status;
 }
@@ -933,11 +961,12 @@ static int FN(step_threads)(double work)
 static fnn_status FN(train_step_split)(int n, const T *x, const int64_t *labels, const T *y,
                                        int n_layers, int first_trainable,
                                        const FNN_CAT(fnn_train_layer_, SFX) *layers,
-                                       const FNN_CAT(fnn_adam_, SFX) *adam, T l2, double work,
+                                       const FNN_CAT(fnn_adam_, SFX) *adam, const FNN_CAT(fnn_momentum_, SFX) *mom, T l2,
+                                       double work,
                                        double *loss, int64_t *n_correct,
                                        const T *src, ptrdiff_t ld, const int64_t *rows)
 {
-    FN(split_job) s = {n, n_layers, first_trainable, x, y, src, labels, rows, ld, layers, adam, l2,
+    FN(split_job) s = {n, n_layers, first_trainable, x, y, src, labels, rows, ld, layers, adam, mom, l2,
                        {0.0, 0.0}, {0.0, 0.0}, {0, 0}, {FNN_OK, FNN_OK}, {FNN_OK}};
     /* below the bar the halves run one after the other on this thread */
     const int nt = FN(step_threads)(work) >= 2 ? 2 : 1;
@@ -1010,8 +1039,8 @@ static void FN(adam_update_threads)(int max_threads, T *p, const T *g, T *m, T *
 static fnn_status FN(train_step_whole)(int nt, int n, const T *x, const int64_t *labels, const T *y,
                                        int n_layers, int first_trainable,
                                        const FNN_CAT(fnn_train_layer_, SFX) *layers,
-                                       const FNN_CAT(fnn_adam_, SFX) *adam, T l2, double *loss,
-                                       int64_t *n_correct, const T *src, ptrdiff_t ld, const int64_t *rows)
+                                       const FNN_CAT(fnn_adam_, SFX) *adam, const FNN_CAT(fnn_momentum_, SFX) *mom, T l2,
+                                       double *loss, int64_t *n_correct, const T *src, ptrdiff_t ld, const int64_t *rows)
 {
     const int last = n_layers - 1;
     if (rows) FN(gather_batch_rows)(0, n, layers[0].in_features, src, ld, rows, (T *)x);
@@ -1034,13 +1063,20 @@ static fnn_status FN(train_step_whole)(int nt, int n, const T *x, const int64_t 
         const T *x_in = l ? layers[l - 1].a : x;
         T *dx = l > first_trainable ? layers[l - 1].g : NULL;
         const fnn_activation act = l == last ? FNN_ACT_IDENTITY : L->act;
-        if (L->train && !adam)
+        if (L->train && !adam && !mom)
             st = FN(dense_backward_sgd_threads)(nt, n, L->in_features, L->out_features, L->g, L->a, x_in,
                                                 L->w, L->b, L->lr, act, L->slope, L->g, L->db, dx);
-        else if (L->train) { /* gradients, then Adam on them (dX used the old W) */
+        else if (L->train) { /* gradients, then the update from them (dX used the old W) */
             st = FN(dense_backward_threads)(nt, n, L->in_features, L->out_features, L->g, L->a, x_in, L->w,
                                             act, L->slope, L->g, L->dw, L->b ? L->db : NULL, dx);
             if (st != FNN_OK) return st;
+            if (mom) {
+                FN(momentum_rows)(L, 0, L->out_features, 0, L->in_features, mom);
+                if (L->b)
+                    FN(fnn_sgd_momentum_update_)(L->b, L->db, L->m_b, (size_t)L->out_features, L->lr,
+                                                 mom->momentum, mom->nesterov, mom->weight_decay);
+                continue;
+            }
             FN(adam_update_threads)(nt, L->w, L->dw, L->m_w, L->v_w, (size_t)L->out_features * L->in_features,
                                     L->lr, adam, l2, (double)n * L->in_features * L->out_features);
             if (L->b)
@@ -1056,11 +1092,12 @@ static fnn_status FN(train_step_whole)(int nt, int n, const T *x, const int64_t 
 
 static fnn_status FN(train_step)(int n, const T *x, const int64_t *labels, const T *y, int n_layers,
                                   const FNN_CAT(fnn_train_layer_, SFX) *layers,
-                                  const FNN_CAT(fnn_adam_, SFX) *adam, T l2, double *loss, int64_t *n_correct,
-                                  const T *src, ptrdiff_t ld, const int64_t *rows)
+                                  const FNN_CAT(fnn_adam_, SFX) *adam, const FNN_CAT(fnn_momentum_, SFX) *mom, T l2, double *loss,
+                                  int64_t *n_correct, const T *src, ptrdiff_t ld, const int64_t *rows)
 {
     if (n < 1 || n_layers < 1 || !x || !layers || !loss || (!labels && !y)) return FNN_ERR_ARG;
     if (l2 != (T)0 && (!adam || !isfinite((double)l2))) return FNN_ERR_ARG;
+    if (adam && mom) return FNN_ERR_ARG;
     int first_trainable = n_layers;
     for (int l = 0; l < n_layers; ++l) {
         const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];
@@ -1068,6 +1105,7 @@ static fnn_status FN(train_step)(int n, const T *x, const int64_t *labels, const
             return FNN_ERR_ARG;
         if (adam && L->train && (!L->dw || !L->m_w || !L->v_w || (L->b && (!L->m_b || !L->v_b))))
             return FNN_ERR_ARG;
+        if (mom && L->train && (!L->dw || !L->m_w || (L->b && !L->m_b))) return FNN_ERR_ARG;
         if (l > 0 && L->in_features != layers[l - 1].out_features) return FNN_ERR_ARG;
         if (L->train && first_trainable == n_layers) first_trainable = l;
     }
@@ -1079,37 +1117,40 @@ static fnn_status FN(train_step)(int n, const T *x, const int64_t *labels, const
      * GEMMs compute each element as the whole batch's do), except for
      * halves of at most FNN_NETWORK_SMALL_M rows, which keep the halves. */
     if (n >= FNN_STEP_SPLIT_ROWS && (fnn_get_num_threads() <= 2 || n / 2 <= FNN_NETWORK_SMALL_M))
-        return FN(train_step_split)(n, x, labels, y, n_layers, first_trainable, layers, adam, l2, work, loss,
+        return FN(train_step_split)(n, x, labels, y, n_layers, first_trainable, layers, adam, mom, l2, work, loss,
                                     n_correct, src, ld, rows);
     /* One thread count for the whole step (left to itself each GEMM would
      * split from its own size, and the data would cross between the cores
      * at every layer: on Intel Xeon steps of 16-28 rows ran slower on two
      * threads than on one). */
     return FN(train_step_whole)(FN(step_threads)(work), n, x, labels, y, n_layers, first_trainable, layers, adam,
-                                l2, loss, n_correct, src, ld, rows);
+                                mom, l2, loss, n_correct, src, ld, rows);
 }
 
 fnn_status FN(fnn_network_train_step_)(int n, const T *x, const int64_t *labels,
                                        const T *y, int n_layers,
                                        const FNN_CAT(fnn_train_layer_, SFX) *layers,
-                                       const FNN_CAT(fnn_adam_, SFX) *adam, T l2,
+                                       const FNN_CAT(fnn_adam_, SFX) *adam,
+                                       const FNN_CAT(fnn_momentum_, SFX) *momentum, T l2,
                                        double *loss, int64_t *n_correct)
 {
-    return FN(train_step)(n, x, labels, y, n_layers, layers, adam, l2, loss, n_correct, NULL, 0, NULL);
+    return FN(train_step)(n, x, labels, y, n_layers, layers, adam, momentum, l2, loss, n_correct, NULL, 0, NULL);
 }
 
 fnn_status FN(fnn_network_train_step_rows_)(int n, const T *x_src, ptrdiff_t ld, int64_t n_src,
                                             const int64_t *rows, T *x_buf, const int64_t *labels,
                                             const T *y, int n_layers,
                                             const FNN_CAT(fnn_train_layer_, SFX) *layers,
-                                            const FNN_CAT(fnn_adam_, SFX) *adam, T l2,
+                                            const FNN_CAT(fnn_adam_, SFX) *adam,
+                                            const FNN_CAT(fnn_momentum_, SFX) *momentum, T l2,
                                             double *loss, int64_t *n_correct)
 {
     if (!x_src || !rows || !x_buf || n < 1 || n_layers < 1 || !layers || ld < layers[0].in_features)
         return FNN_ERR_ARG;
     for (int i = 0; i < n; ++i) /* every index before anything is written */
         if (rows[i] < 0 || rows[i] >= n_src) return FNN_ERR_ARG;
-    return FN(train_step)(n, x_buf, labels, y, n_layers, layers, adam, l2, loss, n_correct, x_src, ld, rows);
+    return FN(train_step)(n, x_buf, labels, y, n_layers, layers, adam, momentum, l2, loss, n_correct, x_src, ld,
+                          rows);
 }
 
 #undef FN

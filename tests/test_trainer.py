@@ -151,6 +151,25 @@ def test_sgd_given_momentum_after_plain_steps_keeps_training():
         assert np.array_equal(value, other.state_dict()[key]), key
 
 
+def test_one_call_sgd_given_momentum_after_plain_steps_keeps_training():
+    # the one-call step of plain SGD is bound without weight gradients or
+    # velocities; given momentum it needs both: the step then equals a
+    # momentum optimizer's first step from the same weights
+    X, y = _data(n=16)
+    plain = fastnn.Trainer(_net(), "cross_entropy", fastnn.SGD(lr=0.1), batch_size=16)
+    plain.step(X, y)
+    assert plain.engine.bound is not None
+    plain.optimizer.momentum, plain.optimizer.nesterov = 0.9, True
+    other = _net()
+    other.load_state_dict(plain.model.state_dict())
+    fresh = fastnn.Trainer(other, "cross_entropy", fastnn.SGD(lr=0.1, momentum=0.9, nesterov=True), batch_size=16)
+    for _ in range(3):
+        assert plain.step(X, y) == fresh.step(X, y)
+    assert fresh.engine.bound is not None
+    for key, value in plain.model.state_dict().items():
+        assert np.array_equal(value, other.state_dict()[key]), key
+
+
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 XOR_Y = np.array([0, 1, 1, 0])
 
@@ -458,15 +477,16 @@ def test_results_do_not_depend_on_the_thread_count():
         assert np.array_equal(states[0][k], states[1][k]), k
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw", "nesterov"])
 @pytest.mark.parametrize("batch_size", [16, 40])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("setup", ["plain", "frozen_first", "frozen_middle", "no_bias", "one_hot", "layer_lrs",
                                    "shared_bias_falls_back"])
 def test_one_call_step_equals_the_per_layer_path(dtype, setup, batch_size, optimizer):
-    # The bound one-call step (softmax cross-entropy, plain SGD) runs the
-    # same kernels in the same order as the per-layer path: bit-identical
-    # weights, losses and accuracies, for every layer configuration it takes.
+    # The bound one-call step (softmax cross-entropy; plain SGD, Adam or
+    # momentum SGD) runs the same kernels in the same order as the per-layer
+    # path: bit-identical weights, losses and accuracies, for every layer
+    # configuration it takes.
     rng = np.random.default_rng(5)
     X = rng.standard_normal((53, 6))  # batches of 16 (3 and 5 rows left) or 40 (split in halves; 13 left)
     y = rng.integers(0, 3, 53)
@@ -486,14 +506,17 @@ def test_one_call_step_equals_the_per_layer_path(dtype, setup, batch_size, optim
     for one_call in (True, False):
         model = build()
         kw = {"layer_lrs": {0: 0.05} if setup == "layer_lrs" else None, "schedule": fastnn.StepLR(2, gamma=0.5)}
-        opt = (fastnn.SGD(lr=0.3, **kw) if optimizer == "sgd"
-               else fastnn.Adam(lr=0.02, betas=(0.8, 0.99), weight_decay=0.01, **kw))
+        cls, settings = {"sgd": (fastnn.SGD, {"lr": 0.3}),
+                         "adamw": (fastnn.Adam, {"lr": 0.02, "betas": (0.8, 0.99), "weight_decay": 0.01}),
+                         "nesterov": (fastnn.SGD, {"lr": 0.1, "momentum": 0.9, "nesterov": True,
+                                                   "weight_decay": 0.01})}[optimizer]
+        opt = cls(**settings, **kw)
         trainer = fastnn.Trainer(model, "cross_entropy", opt, batch_size=batch_size)
         trainer.engine.one_call = one_call
         hist = trainer.fit(X, target, epochs=3, seed=0, verbose=0)
         bound = trainer.engine.bound is not None
         results.append((model.state_dict(), hist.history, bound))
-        if optimizer == "adamw":
+        if optimizer != "sgd":
             assert len(opt.state) > 0
     (state1, hist1, bound1), (state2, hist2, bound2) = results
     assert bound1 == (setup != "shared_bias_falls_back") and not bound2
@@ -525,12 +548,14 @@ def test_one_call_sgd_step_leaves_the_model_unchanged_on_a_nan_loss():
 @pytest.mark.parametrize("simd", fastnn.simd_paths())
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("batch_size", [40, 600])
-def test_split_adam_step_fused_into_the_gradient_gemm_equals_the_per_layer_path(dtype, batch_size, simd):
+@pytest.mark.parametrize("optimizer", ["adamw", "momentum"])
+def test_split_step_updating_each_share_equals_the_per_layer_path(dtype, batch_size, simd, optimizer):
     # In the split step Adam runs inside the weight-gradient GEMM, row of
-    # tiles by row of tiles (csrc/adam_impl.h): the same weights, moments
-    # and gradients to the bit as the GEMM followed by Adam (the per-layer
-    # path), on 1 and 2 threads; ragged tiles (300 and 37 are not multiples
-    # of any tile), a K of several blocks (batch 600), weight decay.
+    # tiles by row of tiles (csrc/adam_impl.h), and momentum SGD on each
+    # thread's share of W after it: the same weights, moments (velocities)
+    # and gradients to the bit as the GEMM followed by the update (the
+    # per-layer path), on 1 and 2 threads; ragged tiles (300 and 37 are not
+    # multiples of any tile), a K of several blocks (batch 600), weight decay.
     fastnn.set_simd_path(simd)  # (restored by conftest)
     rng = np.random.default_rng(7)
     X = rng.standard_normal((1201, 37))
@@ -540,13 +565,14 @@ def test_split_adam_step_fused_into_the_gradient_gemm_equals_the_per_layer_path(
         fastnn.set_num_threads(threads)
         model = fastnn.Sequential([fastnn.Dense(37, 300, "tanh"), fastnn.Dense(300, 5, "softmax")], dtype=dtype,
                                   seed=3)
-        opt = fastnn.Adam(lr=0.01, weight_decay=0.01)
+        opt = (fastnn.Adam(lr=0.01, weight_decay=0.01) if optimizer == "adamw"
+               else fastnn.SGD(lr=0.01, momentum=0.9, weight_decay=0.01))
         trainer = fastnn.Trainer(model, "cross_entropy", opt, batch_size=batch_size)
         trainer.engine.one_call = one_call
         trainer.fit(X, y, epochs=2, seed=5, verbose=0)
         assert (trainer.engine.bound is not None) == one_call
         runs[name] = {**model.state_dict(), **{f"moment {j} of {k}": a for k, st in opt.state.items()
-                                               for j, a in enumerate(st) if isinstance(a, np.ndarray)}}
+                                               for j, a in enumerate(st if isinstance(st, tuple) else [st])}}
     for key in runs["layers"]:
         assert np.array_equal(runs["t1"][key], runs["layers"][key]), key
         assert np.array_equal(runs["t2"][key], runs["layers"][key]), key
@@ -667,7 +693,8 @@ def _fit_both_ways(make_opt, dtype, shuffle, batch_size, target, monkeypatch, st
     lambda: fastnn.SGD(lr=0.3, schedule=fastnn.CosineLR(min_factor=0.1), layer_lrs=[None, 0.1]),
     lambda: fastnn.Adam(lr=0.02, weight_decay=0.01),
     lambda: fastnn.Adam(lr=0.02, schedule=fastnn.StepLR(step_size=1, gamma=0.5)),
-], ids=["sgd", "sgd_cosine_layer_lrs", "adamw", "adam_steplr"])
+    lambda: fastnn.SGD(lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3, schedule=fastnn.CosineLR()),
+], ids=["sgd", "sgd_cosine_layer_lrs", "adamw", "adam_steplr", "nesterov_cosine"])
 def test_steps_run_in_one_call_equal_steps_run_one_at_a_time(opt, dtype, shuffle, batch_size, target, monkeypatch):
     # fit runs several steps in one call into C unless a callback wants
     # every step: the same weights, moments, step count and history, bit
@@ -755,8 +782,10 @@ def test_run_steps_refuses_bad_arguments():
         step.run_steps(X, y, None, 4, np.full((3, 1), 0.1), None, 0.0, losses, correct)
     with pytest.raises(ValueError, match="batch_size must be 1 to 4"):
         step.run_steps(X, y, None, 5, lrs[:2], None, 0.0, losses, correct)
-    with pytest.raises(ValueError, match="adam constants"):
+    with pytest.raises(ValueError, match="plain SGD takes no constants, got 6"):
         step.run_steps(X, y, None, 4, lrs, np.zeros((3, 6)), 0.0, losses, correct)
+    with pytest.raises(ValueError, match="plain SGD takes no constants, got 3"):
+        step.run(X[:4], y[:4], [0.1, 0.1], (0.9, 0.0, 0.0))
     with pytest.raises(ValueError, match="target.shape"):
         step.run_steps(X, y[:9], None, 4, lrs, None, 0.0, losses, correct)
     before = trainer.model.state_dict()
@@ -766,13 +795,20 @@ def test_run_steps_refuses_bad_arguments():
         step.run_steps(X, y, rows, 4, lrs, None, 0.0, losses, correct)
     for key, value in trainer.model.state_dict().items():
         assert np.array_equal(value, before[key]), key
+    momentum = fastnn.Trainer(_net(), "cross_entropy", fastnn.SGD(lr=0.1, momentum=0.9), batch_size=4).engine
+    assert momentum.runs_steps_in_one_call(4)
+    with pytest.raises(ValueError, match="momentum SGD takes 3 constants, got 6"):
+        momentum.bound.run_steps(X, y, None, 4, lrs, np.zeros((3, 6)), 0.0, losses, correct)
+    with pytest.raises(ValueError, match="l2 must be finite and needs a step bound for Adam"):
+        momentum.bound.run_steps(X, y, None, 4, lrs, np.zeros((3, 3)), 1e-3, losses, correct)
     with pytest.raises(RuntimeError, match="runs_steps_in_one_call"):
-        fastnn.Trainer(_net(), "cross_entropy", fastnn.SGD(lr=0.1, momentum=0.9)).engine.run_steps(X, y, None, 4, 3)
+        fastnn.Trainer(_net(("tanh", "sigmoid")), "mse", fastnn.SGD(lr=0.1)).engine.run_steps(X, y, None, 4, 3)
 
 
 def test_optimizers_plan_the_constants_of_their_next_steps():
     for opt in (fastnn.Adam(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1, schedule=fastnn.CosineLR()),
-                fastnn.SGD(lr=0.5, layer_lrs={1: 0.25}, schedule=fastnn.StepLR(step_size=1, gamma=0.5))):
+                fastnn.SGD(lr=0.5, layer_lrs={1: 0.25}, schedule=fastnn.StepLR(step_size=1, gamma=0.5)),
+                fastnn.SGD(lr=0.5, momentum=0.5, nesterov=True, weight_decay=0.1)):
         opt.set_run_length(20, 4)
         opt.step_count = 3
         lrs, consts = opt.network_steps_plan(5, 2)
@@ -782,7 +818,7 @@ def test_optimizers_plan_the_constants_of_their_next_steps():
             if consts is not None:
                 assert tuple(consts[j]) == opt.network_step_constants()
             opt.finish_step()
-    assert fastnn.SGD(lr=0.1, momentum=0.5).network_steps_plan(2, 1) is None  # momentum: no one-call step
+    assert fastnn.SGD(lr=0.1, momentum=0.5, nesterov=True).network_step_constants() == (0.5, 1.0, 0.0)
 
 
 def test_steps_in_one_call_with_augmented_inputs_and_validation_equal_single_steps():

@@ -6,7 +6,7 @@
  *   bench/c/forward_timing network ROWS [THREADS]
  *   taskset -c 0 bench/c/forward_timing activation LEN ACT
  *   taskset -c 0 bench/c/forward_timing softmax ROWS COLS
- *   bench/c/forward_timing train ROWS [THREADS [adam]]
+ *   bench/c/forward_timing train ROWS [THREADS [adam|momentum]]
  *
  * layer: fnn_dense_forward_f32 of ROWS x IN -> OUT (ACT 0 identity,
  * 1 sigmoid); network: fnn_network_forward_checked_f32 of the notes'
@@ -15,7 +15,7 @@
  * thousand: the activation's own throughput), ACT as for layer (2 tanh,
  * 3 relu, 4 leaky relu, 5 softplus), of values in [-3, 3] reset every 16
  * calls; softmax: fnn_softmax_f32 of ROWS x COLS logits; train: plain-SGD
- * (or, given "adam", Adam) steps of the notes' network (softmax cross-entropy) over batches of ROWS
+ * (or, given "adam", Adam; "momentum", Nesterov momentum SGD) steps of the notes' network (softmax cross-entropy) over batches of ROWS
  * rows gathered by index from 60,000 rows of 784, in a shuffled order, as
  * Trainer.fit calls fnn_network_train_step_rows_f32.  Prints the best of 7
  * rounds and, for a network or a training step, all 7 (rounds of about
@@ -117,7 +117,8 @@ static int softmax(int m, int k)
     return 0;
 }
 
-static int train(int m, int use_adam)
+/* kind: 0 plain SGD, 1 Adam, 2 momentum SGD */
+static int train(int m, int kind)
 {
     enum { N_SRC = 60000 };
     static const int sizes[5] = {784, 64, 128, 512, 10};
@@ -137,18 +138,22 @@ static int train(int m, int use_adam)
                                      0.0f, 1, 0.01f, malloc((size_t)m * out * sizeof(float)),
                                      malloc((size_t)m * out * sizeof(float)), malloc((size_t)out * sizeof(float)),
                                      NULL, NULL, NULL, NULL, NULL};
-        if (use_adam) {
+        if (kind) {
             const size_t len = (size_t)in * out;
-            L[l].lr = 0.001f;
+            L[l].lr = kind == 1 ? 0.001f : 0.01f;
             L[l].dw = malloc(len * sizeof(float));
-            L[l].m_w = calloc(len, sizeof(float)), L[l].v_w = calloc(len, sizeof(float));
-            L[l].m_b = calloc((size_t)out, sizeof(float)), L[l].v_b = calloc((size_t)out, sizeof(float));
+            L[l].m_w = calloc(len, sizeof(float)), L[l].m_b = calloc((size_t)out, sizeof(float));
+        }
+        if (kind == 1) {
+            const size_t len = (size_t)in * out;
+            L[l].v_w = calloc(len, sizeof(float)), L[l].v_b = calloc((size_t)out, sizeof(float));
         }
     }
     /* bias corrections of a step late in a run (t large: bc1, bc2 near 1) */
     const fnn_adam_f32 adam = {0.9f, 0.999f, 1e-8f, 0.0f, 1.0f, 0.99f};
+    const fnn_momentum_f32 momentum = {0.9f, 0.0f, 1};
     const int steps = N_SRC / m;
-    printf("train step, 784-64-128-512-10, %s, %d row(s), %d thread(s), us per step:", use_adam ? "Adam" : "SGD", m,
+    printf("train step, 784-64-128-512-10, %s, %d row(s), %d thread(s), us per step:", kind == 1 ? "Adam" : kind == 2 ? "momentum SGD" : "SGD", m,
            fnn_get_num_threads());
     for (int round = 0; round < 7; ++round) {
         double loss;
@@ -156,7 +161,8 @@ static int train(int m, int use_adam)
         for (int s = 0; s < steps; ++s) {
             const int64_t *rows = order + (size_t)s * m;
             if (fnn_network_train_step_rows_f32(m, src, 784, N_SRC, rows, x, labels + (size_t)s * m, NULL, 4, L,
-                                                use_adam ? &adam : NULL, 0.0f, &loss, NULL) != FNN_OK)
+                                                kind == 1 ? &adam : NULL, kind == 2 ? &momentum : NULL, 0.0f,
+                                                &loss, NULL) != FNN_OK)
                 return 1;
         }
         printf(" %.2f", (now_us() - t0) / steps);
@@ -179,11 +185,11 @@ int main(int argc, char **argv)
     if (argc >= 4 && !strcmp(argv[1], "softmax")) return softmax(atoi(argv[2]), atoi(argv[3]));
     if (argc >= 3 && !strcmp(argv[1], "train")) {
         if (argc > 3) fnn_set_num_threads(atoi(argv[3]));
-        return train(atoi(argv[2]), argc > 4 && !strcmp(argv[4], "adam"));
+        return train(atoi(argv[2]), argc <= 4 ? 0 : !strcmp(argv[4], "adam") ? 1 : !strcmp(argv[4], "momentum") ? 2 : 0);
     }
     fprintf(stderr,
             "usage: %s layer ROWS IN OUT [ACT [THREADS]] | network ROWS [THREADS] | activation LEN ACT"
-            " | softmax ROWS COLS | train ROWS [THREADS [adam]]\n",
+            " | softmax ROWS COLS | train ROWS [THREADS [adam|momentum]]\n",
             argv[0]);
     return 2;
 }

@@ -85,7 +85,7 @@ class NetworkForward:
 
 # Per layer: None (frozen), or Adam's (m_w, v_w, m_b, v_b, (m_w, v_w), (m_b, v_b) or None), the last two
 # the optimizer state's entries, which ``matches`` compares by identity.
-_Moments: TypeAlias = tuple[_Floats, _Floats, _Floats | None, _Floats | None, object, object]
+_Moments: TypeAlias = tuple[_Floats, _Floats | None, _Floats | None, _Floats | None, object, object]
 
 class NetworkTrainStep:
     @property
@@ -96,16 +96,19 @@ class NetworkTrainStep:
     def optimizer_state(self) -> Mapping[tuple[int, str], Any] | None: ...
     def __new__(cls, layers: Sequence[Dense], train: Sequence[bool], workspace: Workspace,
                 act_codes: Sequence[int], moments: Sequence[_Moments | None] | None = None,
-                optimizer_state: Mapping[tuple[int, str], Any] | None = None) -> Self: ...
+                optimizer_state: Mapping[tuple[int, str], Any] | None = None,
+                momentum: bool = False) -> Self: ...
     def matches(self, layers: list[Dense], workspace: Workspace,
                 optimizer_state: Mapping[tuple[int, str], Any] | None = None) -> bool: ...
-    # adam: (b1, b2, eps, weight_decay, bc1, bc2) when bound for Adam; l2: a coupled L2 penalty (Adam only)
+    # constants: Adam's (b1, b2, eps, weight_decay, bc1, bc2) or momentum SGD's (momentum, nesterov,
+    # weight_decay) when bound for them; l2: a coupled L2 penalty (Adam only)
     def run(self, X: _Floats, target: npt.NDArray[Any], lrs: Sequence[float],
-            adam: tuple[float, ...] | None = None,
+            constants: tuple[float, ...] | None = None,
             rows: _Int64s | None = None, l2: float = 0.0) -> tuple[float, int]: ...
-    # lrs (steps, n_layers); adam (steps, 6) float64 when bound for Adam; returns the steps that updated
+    # lrs (steps, n_layers); constants (steps, 6 or 3) float64 when bound for Adam or momentum SGD;
+    # returns the steps that updated
     def run_steps(self, X: _Floats, target: npt.NDArray[Any], rows: _Int64s | None, batch_size: int,
-                  lrs: npt.NDArray[np.float64], adam: npt.NDArray[np.float64] | None, l2: float,
+                  lrs: npt.NDArray[np.float64], constants: npt.NDArray[np.float64] | None, l2: float,
                   losses: npt.NDArray[np.float64], correct: _Int64s) -> int: ...
 
 # ---- output layers and losses -------------------------------------------------------------

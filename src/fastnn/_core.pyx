@@ -96,23 +96,33 @@ cdef extern from "fastnn.h" nogil:
         float b1, b2, eps, weight_decay, bc1, bc2
     ctypedef struct fnn_adam_f64:
         double b1, b2, eps, weight_decay, bc1, bc2
+    ctypedef struct fnn_momentum_f32:
+        float momentum, weight_decay
+        int nesterov
+    ctypedef struct fnn_momentum_f64:
+        double momentum, weight_decay
+        int nesterov
     fnn_status fnn_network_train_step_f32(int n, const float *x, const int64_t *labels, const float *y,
                                           int n_layers, const fnn_train_layer_f32 *layers,
-                                          const fnn_adam_f32 *adam, float l2, double *loss,
+                                          const fnn_adam_f32 *adam, const fnn_momentum_f32 *momentum, float l2,
+                                          double *loss,
                                           int64_t *n_correct)
     fnn_status fnn_network_train_step_f64(int n, const double *x, const int64_t *labels, const double *y,
                                           int n_layers, const fnn_train_layer_f64 *layers,
-                                          const fnn_adam_f64 *adam, double l2, double *loss,
+                                          const fnn_adam_f64 *adam, const fnn_momentum_f64 *momentum, double l2,
+                                          double *loss,
                                           int64_t *n_correct)
     fnn_status fnn_network_train_step_rows_f32(int n, const float *x_src, Py_ssize_t ld, int64_t n_src,
                                                const int64_t *rows, float *x_buf, const int64_t *labels,
                                                const float *y, int n_layers, const fnn_train_layer_f32 *layers,
-                                               const fnn_adam_f32 *adam, float l2, double *loss,
+                                               const fnn_adam_f32 *adam, const fnn_momentum_f32 *momentum, float l2,
+                                          double *loss,
                                                int64_t *n_correct)
     fnn_status fnn_network_train_step_rows_f64(int n, const double *x_src, Py_ssize_t ld, int64_t n_src,
                                                const int64_t *rows, double *x_buf, const int64_t *labels,
                                                const double *y, int n_layers, const fnn_train_layer_f64 *layers,
-                                               const fnn_adam_f64 *adam, double l2, double *loss,
+                                               const fnn_adam_f64 *adam, const fnn_momentum_f64 *momentum, double l2,
+                                          double *loss,
                                                int64_t *n_correct)
 
     fnn_status fnn_gemm_f32(int m, int n, int k, float alpha, const float *a, Py_ssize_t rsa, Py_ssize_t csa,
@@ -879,34 +889,45 @@ cdef inline fnn_status _gather_targets(int n, const int64_t *rows, Py_ssize_t n_
     return FNN_OK
 
 
+cdef struct _Update:
+    # A step's update: NULL, NULL for plain SGD, else the constants of Adam or momentum SGD.
+    const fnn_adam_f32 *adam32
+    const fnn_adam_f64 *adam64
+    const fnn_momentum_f32 *mom32
+    const fnn_momentum_f64 *mom64
+
+
 cdef inline fnn_status _train_step(int n, const floating *x, const int64_t *labels, const floating *y, int n_layers,
-                                   void *table, const fnn_adam_f32 *a32, const fnn_adam_f64 *a64, double l2,
-                                   double *loss, int64_t *n_correct) noexcept nogil:
+                                   void *table, const _Update *u, double l2, double *loss,
+                                   int64_t *n_correct) noexcept nogil:
     if floating is float:
-        return fnn_network_train_step_f32(n, x, labels, y, n_layers, <const fnn_train_layer_f32 *>table, a32,
-                                          <float>l2, loss, n_correct)
+        return fnn_network_train_step_f32(n, x, labels, y, n_layers, <const fnn_train_layer_f32 *>table,
+                                          u.adam32, u.mom32, <float>l2, loss, n_correct)
     else:
-        return fnn_network_train_step_f64(n, x, labels, y, n_layers, <const fnn_train_layer_f64 *>table, a64,
-                                          l2, loss, n_correct)
+        return fnn_network_train_step_f64(n, x, labels, y, n_layers, <const fnn_train_layer_f64 *>table,
+                                          u.adam64, u.mom64, l2, loss, n_correct)
 
 
 cdef inline fnn_status _train_step_rows(int n, const floating *x, Py_ssize_t ld, int64_t n_src, const int64_t *rows,
                                         floating *x_buf, const int64_t *labels, const floating *y, int n_layers,
-                                        void *table, const fnn_adam_f32 *a32, const fnn_adam_f64 *a64, double l2,
-                                        double *loss, int64_t *n_correct) noexcept nogil:
+                                        void *table, const _Update *u, double l2, double *loss,
+                                        int64_t *n_correct) noexcept nogil:
     if floating is float:
         return fnn_network_train_step_rows_f32(n, x, ld, n_src, rows, x_buf, labels, y, n_layers,
-                                               <const fnn_train_layer_f32 *>table, a32, <float>l2, loss, n_correct)
+                                               <const fnn_train_layer_f32 *>table, u.adam32, u.mom32, <float>l2,
+                                               loss, n_correct)
     else:
         return fnn_network_train_step_rows_f64(n, x, ld, n_src, rows, x_buf, labels, y, n_layers,
-                                               <const fnn_train_layer_f64 *>table, a64, l2, loss, n_correct)
+                                               <const fnn_train_layer_f64 *>table, u.adam64, u.mom64, l2,
+                                               loss, n_correct)
 
 
 cdef class NetworkTrainStep:
-    """A network, its training workspace and (for Adam) the optimizer's
-    moment arrays bound once for fnn_network_train_step: a whole training
-    step with a softmax cross-entropy loss and plain SGD or Adam in one C
-    call (the trainer's fast path: per-layer calls from Python cost tens of
+    """A network, its training workspace and (for Adam or momentum SGD) the
+    optimizer's moment or velocity arrays bound once for
+    fnn_network_train_step: a whole training step with a softmax
+    cross-entropy loss and plain SGD, momentum SGD or Adam in one C call
+    (the trainer's fast path: per-layer calls from Python cost tens of
     microseconds a step, and one call lets two threads split the batch).
 
     Holds every array it points into; ``matches`` tells whether the model,
@@ -916,16 +937,23 @@ cdef class NetworkTrainStep:
     cdef tuple arrays, activations, slopes, moments
     cdef readonly object workspace, optimizer_state
     cdef int n_layers, max_rows
-    cdef bint f64, adam
-    cdef fnn_adam_f32 adam32  # run_steps' constants of the step under way
+    cdef bint f64, adam, momentum
+    cdef fnn_adam_f32 adam32  # the constants of the step under way
     cdef fnn_adam_f64 adam64
+    cdef fnn_momentum_f32 mom32
+    cdef fnn_momentum_f64 mom64
+    cdef _Update update  # points at those of the bound kind
     cdef unsigned long long generation
     cdef void *table  # fnn_train_layer_f32/f64[n_layers]
     cdef void *target_buf  # run_steps' batch of labels or target rows (max_rows of them)
 
-    def __cinit__(self, layers, train, workspace, act_codes, moments=None, optimizer_state=None):
+    def __cinit__(self, layers, train, workspace, act_codes, moments=None, optimizer_state=None,
+                  bint momentum=False):
         """moments: None for plain SGD, else per layer None (frozen) or
-        (m_w, v_w, m_b, v_b) with m_b, v_b None for a layer without bias."""
+        (m_w, v_w, m_b, v_b, state_w, state_b) with m_b, v_b None for a
+        layer without bias; state_w and state_b are the optimizer_state
+        entries they came from (matches() checks them).  momentum: bound
+        for momentum SGD, m_w and m_b being the velocities (v_w, v_b None)."""
         cdef Py_ssize_t i, n = len(layers)
         cdef fnn_train_layer_f32 *t32
         cdef fnn_train_layer_f64 *t64
@@ -935,8 +963,15 @@ cdef class NetworkTrainStep:
         self.arrays = tuple((layer.weight, layer.bias) for layer in layers)
         self.activations = tuple(layer.activation for layer in layers)
         self.slopes = tuple(layer.slope for layer in layers)
-        self.adam = moments is not None
-        self.moments = tuple(moments) if self.adam else ()
+        self.momentum = momentum
+        self.adam = moments is not None and not momentum
+        if momentum and moments is None:
+            raise ValueError("momentum SGD needs its velocity arrays")
+        self.moments = tuple(moments) if moments is not None else ()
+        self.update.adam32 = &self.adam32 if self.adam else NULL
+        self.update.adam64 = &self.adam64 if self.adam else NULL
+        self.update.mom32 = &self.mom32 if momentum else NULL
+        self.update.mom64 = &self.mom64 if momentum else NULL
         self.optimizer_state = optimizer_state
         self.workspace = workspace
         self.n_layers = _dims(n)
@@ -953,9 +988,9 @@ cdef class NetworkTrainStep:
         for i in range(n):
             layer = layers[i]
             W, b = self.arrays[i]
-            mom = self.moments[i] if self.adam else None
-            if self.adam and train[i] and mom is None:
-                raise ValueError(f"layer {i} learns but has no Adam moments")
+            mom = self.moments[i] if self.moments else None
+            if self.moments and train[i] and mom is None:
+                raise ValueError(f"layer {i} learns but has no {'velocities' if momentum else 'Adam moments'}")
             if self.f64:
                 t64[i].in_features = _dims(W.shape[1])
                 t64[i].out_features = _dims(W.shape[0])
@@ -997,11 +1032,11 @@ cdef class NetworkTrainStep:
 
     def matches(self, list layers, workspace, optimizer_state=None):
         """True if bound to these layers (same arrays, activations, slopes),
-        this workspace and (Adam) these moment arrays."""
+        this workspace and (Adam, momentum SGD) these moment arrays."""
         cdef Py_ssize_t i
         if workspace is not self.workspace or optimizer_state is not self.optimizer_state:
             return False
-        if self.adam:
+        if self.moments:
             for i in range(self.n_layers):
                 mom = self.moments[i]
                 if mom is not None and (optimizer_state.get((i, "weight")) is not mom[4]
@@ -1012,10 +1047,12 @@ cdef class NetworkTrainStep:
         self.generation = _layer_generation
         return True
 
-    def run(self, X, target, lrs, adam=None, rows=None, double l2=0.0):
+    def run(self, X, target, lrs, constants=None, rows=None, double l2=0.0):
         """One step on X (n, in_features) with integer labels (n,) or a
-        target matrix (n, n_outputs), layer l learning at lrs[l]; adam:
-        (b1, b2, eps, weight_decay, bc1, bc2) when bound for Adam.  Returns
+        target matrix (n, n_outputs), layer l learning at lrs[l]; constants:
+        Adam's (b1, b2, eps, weight_decay, bc1, bc2) when bound for Adam,
+        momentum SGD's (momentum, nesterov, weight_decay) when bound for
+        it, else None.  Returns
         (loss, number of rows whose largest logit is the target); when the
         loss is not finite nothing has been updated.  rows: the batch is
         X[rows] (int64 indices), gathered into the workspace inside the
@@ -1024,27 +1061,40 @@ cdef class NetworkTrainStep:
         and l2/2 times the sum of their squares (before the update) to the
         returned loss."""
         cdef Py_ssize_t i
-        cdef fnn_adam_f32 a32
-        cdef fnn_adam_f64 a64
         if len(lrs) != self.n_layers:
             raise ValueError(f"lrs needs {self.n_layers} learning rates, got {len(lrs)}")
-        if (adam is not None) != self.adam:
-            raise ValueError("adam constants are needed exactly when the step is bound for Adam")
-        if l2 != 0.0 and not (self.adam and isfinite(l2)):
-            raise ValueError(f"l2 must be finite and needs a step bound for Adam, got {l2}")
+        self._check_update_args(None if constants is None else len(constants), l2)
         if self.f64:
             for i in range(self.n_layers):
                 (<fnn_train_layer_f64 *>self.table)[i].lr = lrs[i]
             if self.adam:
-                a64.b1, a64.b2, a64.eps, a64.weight_decay, a64.bc1, a64.bc2 = adam
-            return self._run[double](X, target, &a64 if self.adam else NULL, rows, l2)
+                (self.adam64.b1, self.adam64.b2, self.adam64.eps, self.adam64.weight_decay, self.adam64.bc1,
+                 self.adam64.bc2) = constants
+            if self.momentum:
+                mu, nesterov, wd = constants
+                self.mom64.momentum, self.mom64.nesterov, self.mom64.weight_decay = mu, int(nesterov), wd
+            return self._run[double](X, target, rows, l2)
         for i in range(self.n_layers):
             (<fnn_train_layer_f32 *>self.table)[i].lr = <float>lrs[i]
         if self.adam:
-            a32.b1, a32.b2, a32.eps, a32.weight_decay, a32.bc1, a32.bc2 = adam
-        return self._run[float](X, target, &a32 if self.adam else NULL, rows, l2)
+            (self.adam32.b1, self.adam32.b2, self.adam32.eps, self.adam32.weight_decay, self.adam32.bc1,
+             self.adam32.bc2) = constants
+        if self.momentum:
+            mu, nesterov, wd = constants
+            self.mom32.momentum, self.mom32.nesterov, self.mom32.weight_decay = mu, int(nesterov), wd
+        return self._run[float](X, target, rows, l2)
 
-    cdef tuple _run(self, const floating[:, ::1] X, target, const void *adam, rows, double l2):
+    cdef int _check_update_args(self, object n_constants, double l2) except -1:
+        # ValueError unless the step's constants (their count, or None) and l2 suit its kind.
+        want = 6 if self.adam else 3 if self.momentum else None
+        if n_constants != want:
+            kind = "Adam" if self.adam else "momentum SGD" if self.momentum else "plain SGD"
+            raise ValueError(f"a step bound for {kind} takes {want or 'no'} constants, got {n_constants}")
+        if l2 != 0.0 and not (self.adam and isfinite(l2)):
+            raise ValueError(f"l2 must be finite and needs a step bound for Adam, got {l2}")
+        return 0
+
+    cdef tuple _run(self, const floating[:, ::1] X, target, rows, double l2):
         # One body for both dtypes: only the C entry point and its table
         # type differ (fused-type specialisations, chosen by run()).
         cdef const int64_t[::1] labels = None
@@ -1078,26 +1128,30 @@ cdef class NetworkTrainStep:
                 if idx is None:
                     st = fnn_network_train_step_f32(i_n, &X[0, 0], pl, py, self.n_layers,
                                                     <fnn_train_layer_f32 *>self.table,
-                                                    <const fnn_adam_f32 *>adam, l2, &loss, &correct)
+                                                    self.update.adam32, self.update.mom32, l2, &loss,
+                                                    &correct)
                 else:
                     st = fnn_network_train_step_rows_f32(i_n, &X[0, 0], X.shape[1], X.shape[0], &idx[0],
                                                          &xbuf[0, 0], pl, py, self.n_layers,
                                                          <fnn_train_layer_f32 *>self.table,
-                                                         <const fnn_adam_f32 *>adam, l2, &loss, &correct)
+                                                         self.update.adam32, self.update.mom32, l2,
+                                                         &loss, &correct)
             else:
                 if idx is None:
                     st = fnn_network_train_step_f64(i_n, &X[0, 0], pl, py, self.n_layers,
                                                     <fnn_train_layer_f64 *>self.table,
-                                                    <const fnn_adam_f64 *>adam, l2, &loss, &correct)
+                                                    self.update.adam64, self.update.mom64, l2, &loss,
+                                                    &correct)
                 else:
                     st = fnn_network_train_step_rows_f64(i_n, &X[0, 0], X.shape[1], X.shape[0], &idx[0],
                                                          &xbuf[0, 0], pl, py, self.n_layers,
                                                          <fnn_train_layer_f64 *>self.table,
-                                                         <const fnn_adam_f64 *>adam, l2, &loss, &correct)
+                                                         self.update.adam64, self.update.mom64, l2,
+                                                         &loss, &correct)
         _check(st)
         return loss, correct
 
-    def run_steps(self, X, target, rows, Py_ssize_t batch_size, const double[:, ::1] lrs, adam,
+    def run_steps(self, X, target, rows, Py_ssize_t batch_size, const double[:, ::1] lrs, constants,
                   double l2, double[::1] losses, int64_t[::1] correct):
         """Several steps in one call, one after another with the GIL released:
         the trainer's epoch without Python between its steps.
@@ -1107,9 +1161,9 @@ cdef class NetworkTrainStep:
         batch_size of them from j * batch_size (the last step may take
         fewer).  target holds the targets of all of X's rows (labels (n,),
         or a matrix (n, n_outputs)), gathered per step like X's rows.
-        lrs (steps, n_layers): each step's learning rates; adam (steps, 6)
-        float64: each step's Adam constants, as run() takes them, when
-        bound for Adam (else None).  Each step's loss and correct count go
+        lrs (steps, n_layers): each step's learning rates; constants
+        (steps, 6 or 3) float64: each step's constants, as run() takes
+        them, when bound for Adam or momentum SGD (else None).  Each step's loss and correct count go
         to losses[j] and correct[j].  Stops after a step whose loss is not
         finite (which updated nothing, as run()); returns the number of
         steps that updated the network."""
@@ -1117,14 +1171,11 @@ cdef class NetworkTrainStep:
         cdef Py_ssize_t k = lrs.shape[0]
         if lrs.shape[1] != self.n_layers:
             raise ValueError(f"lrs needs {self.n_layers} learning rates a step, got {lrs.shape[1]}")
-        if (adam is not None) != self.adam:
-            raise ValueError("adam constants are needed exactly when the step is bound for Adam")
-        if adam is not None:
-            consts = adam
-            if consts.shape[0] != k or consts.shape[1] != 6:
-                raise ValueError(f"adam must be ({k}, 6), got ({consts.shape[0]}, {consts.shape[1]})")
-        if l2 != 0.0 and not (self.adam and isfinite(l2)):
-            raise ValueError(f"l2 must be finite and needs a step bound for Adam, got {l2}")
+        if constants is not None:
+            consts = constants
+            if consts.shape[0] != k:
+                raise ValueError(f"constants must have a row for each of the {k} steps, got {consts.shape[0]}")
+        self._check_update_args(None if constants is None else consts.shape[1], l2)
         if losses.shape[0] < k or correct.shape[0] < k:
             raise ValueError(f"losses and correct need room for {k} steps")
         if batch_size < 1 or batch_size > self.max_rows:
@@ -1180,15 +1231,13 @@ cdef class NetworkTrainStep:
                 if pidx == NULL:
                     st = _train_step(<int>min(bs, total - lo), &X[lo, 0], pl + lo if pl != NULL else NULL,
                                      py + lo * width if py != NULL else NULL, self.n_layers, self.table,
-                                     &self.adam32 if self.adam else NULL, &self.adam64 if self.adam else NULL,
-                                     l2, &loss, &n_correct)
+                                     &self.update, l2, &loss, &n_correct)
                 else:
                     st = _gather_targets(<int>min(bs, total - lo), pidx + lo, n_src, pl, py, width, plb, pyb)
                     if st == FNN_OK:
                         st = _train_step_rows(<int>min(bs, total - lo), &X[0, 0], X.shape[1], n_src, pidx + lo,
                                               &xbuf[0, 0], plb, pyb, self.n_layers, self.table,
-                                              &self.adam32 if self.adam else NULL,
-                                              &self.adam64 if self.adam else NULL, l2, &loss, &n_correct)
+                                              &self.update, l2, &loss, &n_correct)
                 if st != FNN_OK:
                     break
                 losses[j] = loss
@@ -1201,7 +1250,7 @@ cdef class NetworkTrainStep:
 
     cdef void _set_step_constants(self, Py_ssize_t j, const double[:, ::1] lrs,
                                   const double[:, ::1] consts) noexcept nogil:
-        # Step j's learning rates and Adam constants, cast as run() casts them.
+        # Step j's learning rates and Adam or momentum constants, cast as run() casts them.
         cdef int i
         if self.f64:
             for i in range(self.n_layers):
@@ -1209,12 +1258,18 @@ cdef class NetworkTrainStep:
             if self.adam:
                 self.adam64.b1, self.adam64.b2, self.adam64.eps = consts[j, 0], consts[j, 1], consts[j, 2]
                 self.adam64.weight_decay, self.adam64.bc1, self.adam64.bc2 = consts[j, 3], consts[j, 4], consts[j, 5]
+            if self.momentum:
+                self.mom64.momentum, self.mom64.nesterov = consts[j, 0], <int>consts[j, 1]
+                self.mom64.weight_decay = consts[j, 2]
             return
         for i in range(self.n_layers):
             (<fnn_train_layer_f32 *>self.table)[i].lr = <float>lrs[j, i]
         if self.adam:
             self.adam32.b1, self.adam32.b2, self.adam32.eps = consts[j, 0], consts[j, 1], consts[j, 2]
             self.adam32.weight_decay, self.adam32.bc1, self.adam32.bc2 = consts[j, 3], consts[j, 4], consts[j, 5]
+        if self.momentum:
+            self.mom32.momentum, self.mom32.nesterov = <float>consts[j, 0], <int>consts[j, 1]
+            self.mom32.weight_decay = <float>consts[j, 2]
 
     cdef int _in_features(self) noexcept:
         if self.f64:

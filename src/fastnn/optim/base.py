@@ -6,7 +6,7 @@ training step.
 An optimizer updates parameter arrays in place, one at a time
 (:meth:`Optimizer.update`, the per-layer path), and may also offer a
 whole-network step in one C call (:meth:`Optimizer.bind_network_step`):
-plain SGD and Adam do (:mod:`fastnn.optim.sgd`, :mod:`fastnn.optim.adam`),
+SGD (plain or with momentum) and Adam do (:mod:`fastnn.optim.sgd`, :mod:`fastnn.optim.adam`),
 each computing its own constants for it.
 """
 
@@ -274,7 +274,8 @@ class Optimizer:
         Returns
         -------
         tuple of float or None
-            Adam's betas, eps, decay and bias corrections; None for plain SGD.
+            Adam's betas, eps, decay and bias corrections; momentum SGD's momentum,
+            Nesterov flag (0 or 1) and weight decay; None for plain SGD.
         """
         return None
 

@@ -2,13 +2,15 @@
 
 Plain SGD (no momentum, no weight decay) needs no state, so its update is
 fused into the weight-gradient GEMM's epilogue (``W <- W - lr dW``; dW is
-never stored), in the per-layer path and in the one-call step.
+never stored), in the per-layer path and in the one-call step.  With
+momentum or weight decay the one-call step stores dW and runs the same
+element-wise update as :meth:`SGD.update`, over the same velocity arrays.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -86,18 +88,54 @@ class SGD(Optimizer):
             v = self.state[key] = np.zeros_like(param)
         return v
 
+    def _usable_buffer(self, key: StateKey, param: FloatArray | None) -> FloatArray | None:
+        """The velocity of ``key`` if the C step can use it in place (same dtype and shape, contiguous), else None."""
+        if param is None:
+            return None
+        v = self._buffer(key, param)
+        if v.dtype != param.dtype or v.shape != param.shape or not v.flags.c_contiguous:
+            return None
+        return v
+
     def bind_network_step(self, layers: Sequence[Dense], train: Sequence[bool], workspace: Workspace,
                           act_codes: Sequence[int]) -> _core.NetworkTrainStep | None:
-        """Plain SGD's one-call step (None with momentum or weight decay)."""
-        if not self.fusable:
+        """Bind the one-call step: plain SGD's, or momentum SGD's over the velocity arrays.
+
+        None when a velocity array cannot be used in place (e.g. restored with another dtype).
+        """
+        if self.fusable:
+            return _core.NetworkTrainStep(layers, train, workspace, act_codes)
+        velocities: list[Any] = []
+        for i, layer in enumerate(layers):
+            if not train[i]:
+                velocities.append(None)
+                continue
+            if workspace.dW[i] is None:
+                return None
+            vw = self._usable_buffer((i, "weight"), layer.weight)
+            vb = self._usable_buffer((i, "bias"), layer.bias)
+            if vw is None or (layer.bias is not None and vb is None):
+                return None
+            velocities.append((vw, None, vb, None, vw, vb))
+        return _core.NetworkTrainStep(layers, train, workspace, act_codes, velocities, self.state, momentum=True)
+
+    def network_step_matches(self, step: _core.NetworkTrainStep, layers: list[Dense], workspace: Workspace) -> bool:
+        """Whether ``step`` is still bound to these layers, workspace and velocities."""
+        return bool(step.matches(layers, workspace, None if self.fusable else self.state))
+
+    def network_step_constants(self) -> tuple[float, ...] | None:
+        """(momentum, nesterov as 0 or 1, weight decay) of the next step; None for plain SGD."""
+        if self.fusable:
             return None
-        return _core.NetworkTrainStep(layers, train, workspace, act_codes)
+        return self.momentum, float(self.nesterov), self.weight_decay
 
     def network_steps_plan(self, count: int, n_layers: int) -> tuple[Float64Array, Float64Array | None] | None:
-        """Plain SGD's next ``count`` steps: their learning rates (see :meth:`Optimizer.network_steps_plan`)."""
-        if not self.fusable:
-            return None
-        return self.planned_learning_rates(count, n_layers), None
+        """The next ``count`` steps' learning rates and constants (see :meth:`Optimizer.network_steps_plan`)."""
+        consts = self.network_step_constants()
+        rates = self.planned_learning_rates(count, n_layers)
+        if consts is None:
+            return rates, None
+        return rates, np.tile(np.array(consts, dtype=np.float64), (count, 1))
 
     def __repr__(self) -> str:
         return (f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, "
