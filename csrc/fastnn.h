@@ -159,8 +159,8 @@ fnn_status fnn_network_forward_checked_f64(int n, const double *x, int n_layers,
  * plain SGD (adam and momentum NULL; fused into the weight gradient's
  * epilogue), Adam/AdamW (the layers' dw, m and v buffers; bias corrections
  * in *adam) or momentum SGD (the layers' dw, and their m_w and m_b as the
- * velocities; as fnn_sgd_momentum_update; at most one of adam, momentum).
- * l2 (Adam only; 0: none) is scikit-learn's coupled L2 penalty: l2 w is
+ * velocities; at most one of adam, momentum).
+ * l2 (Adam, or momentum with lr_in_velocity; 0: none) is scikit-learn's coupled L2 penalty: l2 w is
  * added to each learning layer's weight gradient (not the biases') and
  * *loss includes l2/2 times the sum of those weights' squares before the
  * update (the sum in a fixed order).  A layer with train == 0 is frozen
@@ -177,16 +177,18 @@ fnn_status fnn_network_forward_checked_f64(int n, const double *x, int n_layers,
  */
 #define FNN_STEP_SPLIT_ROWS 32
 
-/* Momentum SGD's constants for the training step (PyTorch's convention,
- * as fnn_sgd_momentum_update: dampening 0, weight decay added to the
- * gradient). */
+/* Momentum SGD's constants for the training step: PyTorch's convention,
+ * as fnn_sgd_momentum_update (dampening 0, weight decay added to the
+ * gradient), or with lr_in_velocity scikit-learn's, as
+ * fnn_sgd_lr_momentum_update (weight_decay unused; the step's l2 is its
+ * coupled penalty). */
 typedef struct {
     float momentum, weight_decay;
-    int nesterov;
+    int nesterov, lr_in_velocity;
 } fnn_momentum_f32;
 typedef struct {
     double momentum, weight_decay;
-    int nesterov;
+    int nesterov, lr_in_velocity;
 } fnn_momentum_f64;
 
 
@@ -248,6 +250,17 @@ void fnn_sgd_momentum_update_f32(float *p, const float *g, float *v, size_t len,
 void fnn_sgd_momentum_update_f64(double *p, const double *g, double *v,
                                  size_t len, double lr, double momentum,
                                  int nesterov, double weight_decay);
+
+/* Momentum SGD as scikit-learn's MLP runs it (the velocity holds the
+ * learning rate), on g + l2 p (its coupled L2 term; l2 0: g alone), in
+ * place; g itself is not written:
+ *   v = momentum v - lr g';  p += nesterov ? momentum v - lr g' : v.
+ * Returns the sum of p^2 as it was before the update (the batch's
+ * penalty; 0 when l2 is 0). */
+double fnn_sgd_lr_momentum_update_f32(float *p, const float *g, float *v, size_t len, float lr, float momentum,
+                                      int nesterov, float l2);
+double fnn_sgd_lr_momentum_update_f64(double *p, const double *g, double *v, size_t len, double lr,
+                                      double momentum, int nesterov, double l2);
 
 /* Adam with decoupled weight decay (AdamW), in place, one pass:
  *   p *= 1 - lr wd;  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;

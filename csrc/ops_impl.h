@@ -328,6 +328,40 @@ void FN(fnn_sgd_momentum_update_)(T *p, const T *g, T *v, size_t len, T lr,
     }
 }
 
+/* scikit-learn's momentum step, each product and sum rounded on its own in
+ * the order of its NumPy operations (lr g', momentum v, their difference,
+ * then the step), so that the numbers are its own. */
+static void FN(lr_momentum)(T *p, const T *g, T *v, size_t len, T lr, T momentum, int nesterov, T l2)
+{
+    for (size_t i = 0; i < len; ++i) {
+        const T gi = l2 != (T)0 ? g[i] + l2 * p[i] : g[i];
+        const T lg = lr * gi;
+        const T vi = momentum * v[i] - lg;
+        v[i] = vi;
+        p[i] += nesterov ? momentum * vi - lg : vi;
+    }
+}
+
+static double FN(sum_squares)(const T *p, size_t len);
+
+double FN(fnn_sgd_lr_momentum_update_)(T *p, const T *g, T *v, size_t len, T lr, T momentum, int nesterov, T l2)
+{
+    const double squares = l2 != (T)0 ? FN(sum_squares)(p, len) : 0.0;
+    FN(lr_momentum)(p, g, v, len, lr, momentum, nesterov, l2);
+    return squares;
+}
+
+/* A training step's momentum update of p[0..len) (l2: the coupled penalty
+ * of scikit-learn's convention, weights only). */
+static void FN(momentum_slice)(T *p, const T *g, T *v, size_t len, T lr, const FNN_CAT(fnn_momentum_, SFX) *mom,
+                               T l2)
+{
+    if (mom->lr_in_velocity)
+        FN(lr_momentum)(p, g, v, len, lr, mom->momentum, mom->nesterov, l2);
+    else
+        FN(fnn_sgd_momentum_update_)(p, g, v, len, lr, mom->momentum, mom->nesterov, mom->weight_decay);
+}
+
 void FN(fnn_adam_update_)(T *p, const T *g, T *m, T *v, size_t len, T lr,
                           T b1, T b2, T eps, T weight_decay, T bc1, T bc2)
 {
@@ -797,15 +831,14 @@ static fnn_status FN(sgd_step_half)(int r0, int r1, int n, const T *x,
  * velocities in m_w (element-wise, as fnn_sgd_momentum_update over the
  * whole matrix: the same results however the rows are shared out). */
 static void FN(momentum_rows)(const FNN_CAT(fnn_train_layer_, SFX) *L, int o0, int o1, int c0, int c1,
-                              const FNN_CAT(fnn_momentum_, SFX) *mom)
+                              const FNN_CAT(fnn_momentum_, SFX) *mom, T l2)
 {
     const ptrdiff_t in = L->in_features;
     const int rows = c1 - c0 == in ? 1 : o1 - o0; /* whole rows: one contiguous range */
     const size_t len = c1 - c0 == in ? (size_t)(o1 - o0) * (size_t)in : (size_t)(c1 - c0);
     for (int r = 0; r < rows; ++r) {
         const ptrdiff_t at = (ptrdiff_t)(o0 + r) * in + c0;
-        FN(fnn_sgd_momentum_update_)(L->w + at, L->dw + at, L->m_w + at, len, L->lr, mom->momentum,
-                                     mom->nesterov, mom->weight_decay);
+        FN(momentum_slice)(L->w + at, L->dw + at, L->m_w + at, len, L->lr, mom, l2);
     }
 }
 
@@ -836,7 +869,7 @@ static fnn_status FN(update_share)(int tid, int team, int n, const FNN_CAT(fnn_t
     if (mom) { /* this share of dW = dZ^T X, then momentum SGD on the same elements */
         const fnn_status st = FN(fnn_gemm_threads_)(1, o1 - o0, c1 - c0, n, (T)1, L->g + o0, 1, out, xin + c0,
                                                     in, 1, (T)0, L->dw + at, in, NULL, FNN_ACT_IDENTITY, (T)0);
-        if (st == FNN_OK) FN(momentum_rows)(L, o0, o1, c0, c1, mom);
+        if (st == FNN_OK) FN(momentum_rows)(L, o0, o1, c0, c1, mom, l2);
         return st;
     }
     if (!adam) /* plain SGD, in the GEMM's epilogue: W += -lr dZ^T X */
@@ -863,8 +896,7 @@ static void FN(bias_update)(int n, const FNN_CAT(fnn_train_layer_, SFX) *L, cons
         FN(fnn_adam_update_)(L->b, L->db, L->m_b, L->v_b, (size_t)out, L->lr, adam->b1, adam->b2, adam->eps,
                              adam->weight_decay, adam->bc1, adam->bc2);
     else if (mom)
-        FN(fnn_sgd_momentum_update_)(L->b, L->db, L->m_b, (size_t)out, L->lr, mom->momentum, mom->nesterov,
-                                     mom->weight_decay);
+        FN(momentum_slice)(L->b, L->db, L->m_b, (size_t)out, L->lr, mom, (T)0);
     else
         for (int o = 0; o < out; ++o) L->b[o] -= L->lr * L->db[o];
 }
@@ -1071,10 +1103,8 @@ static fnn_status FN(train_step_whole)(int nt, int n, const T *x, const int64_t 
                                             act, L->slope, L->g, L->dw, L->b ? L->db : NULL, dx);
             if (st != FNN_OK) return st;
             if (mom) {
-                FN(momentum_rows)(L, 0, L->out_features, 0, L->in_features, mom);
-                if (L->b)
-                    FN(fnn_sgd_momentum_update_)(L->b, L->db, L->m_b, (size_t)L->out_features, L->lr,
-                                                 mom->momentum, mom->nesterov, mom->weight_decay);
+                FN(momentum_rows)(L, 0, L->out_features, 0, L->in_features, mom, l2);
+                if (L->b) FN(momentum_slice)(L->b, L->db, L->m_b, (size_t)L->out_features, L->lr, mom, (T)0);
                 continue;
             }
             FN(adam_update_threads)(nt, L->w, L->dw, L->m_w, L->v_w, (size_t)L->out_features * L->in_features,
@@ -1096,8 +1126,8 @@ static fnn_status FN(train_step)(int n, const T *x, const int64_t *labels, const
                                   int64_t *n_correct, const T *src, ptrdiff_t ld, const int64_t *rows)
 {
     if (n < 1 || n_layers < 1 || !x || !layers || !loss || (!labels && !y)) return FNN_ERR_ARG;
-    if (l2 != (T)0 && (!adam || !isfinite((double)l2))) return FNN_ERR_ARG;
     if (adam && mom) return FNN_ERR_ARG;
+    if (l2 != (T)0 && (!(adam || (mom && mom->lr_in_velocity)) || !isfinite((double)l2))) return FNN_ERR_ARG;
     int first_trainable = n_layers;
     for (int l = 0; l < n_layers; ++l) {
         const FNN_CAT(fnn_train_layer_, SFX) *L = &layers[l];

@@ -1047,6 +1047,32 @@ def test_adam_l2_update_is_adam_on_the_penalised_gradient(dtype, tol):
         np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("nesterov", [True, False])
+@pytest.mark.parametrize("l2", [0.0, 0.003])
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-6), (np.float64, 1e-15)])
+def test_sgd_lr_momentum_update_is_scikit_learns_momentum_step(dtype, tol, l2, nesterov):
+    """fastnn.sklearn's SGD step (_core.sgd_lr_momentum_update): scikit-learn's
+    v = momentum v - lr g', p += momentum v - lr g' (Nesterov) or v, on
+    g' = g + l2 p, returning sum(p**2) before the update when l2 is set;
+    against NumPy's operations in scikit-learn's order, in the same dtype."""
+    from fastnn import _core
+
+    rng = np.random.default_rng(4)
+    p0, g = rng.standard_normal(1001).astype(dtype), rng.standard_normal(1001).astype(dtype)
+    v0 = (0.1 * rng.standard_normal(1001)).astype(dtype)
+    lr, momentum = dtype(0.01), dtype(0.9)
+    lg = lr * (g + dtype(l2) * p0 if l2 else g)
+    v_ref = momentum * v0 - lg
+    p_ref = p0 + (momentum * v_ref - lg if nesterov else v_ref)
+    p, v, g_in = p0.copy(), v0.copy(), g.copy()
+    squares = _core.sgd_lr_momentum_update(p, g_in, v, float(lr), float(momentum), nesterov, l2)
+    expected = float(np.dot(p0.astype(np.float64), p0.astype(np.float64))) if l2 else 0.0
+    assert squares == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_array_equal(g_in, g)  # the gradient is read, not written
+    for got, ref in ((p, p_ref), (v, v_ref)):
+        np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-6), (np.float64, 1e-15)])
 def test_adam_update_on_every_simd_path_is_numpys_adamw(dtype, tol):
     """Adam is compiled per SIMD path (csrc/adam_impl.h): on each, AdamW's

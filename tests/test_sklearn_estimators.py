@@ -341,8 +341,8 @@ def test_one_call_adam_with_l2_equals_the_per_layer_path_on_any_thread_count(dty
 
 @pytest.mark.parametrize("kw", [{}, {"solver": "sgd"}, {"solver": "lbfgs", "max_iter": 3}], ids=["adam", "sgd", "lbfgs"])
 def test_multiclass_fits_run_on_the_one_call_step(digits, kw, monkeypatch):
-    """Every step of a softmax fit runs as fastnn's one-call step: Adam with scikit-learn's L2 term in it,
-    SGD's momentum and L-BFGS's gradients through GradientStep (the trajectory tests check the numbers)."""
+    """Every step of a softmax fit runs as fastnn's one-call step: Adam and SGD's momentum with scikit-learn's
+    L2 term in it, L-BFGS's gradients through GradientStep (the trajectory tests check the numbers)."""
     from fastnn.training.engine import TrainingEngine
 
     paths = []
@@ -359,24 +359,27 @@ def test_multiclass_fits_run_on_the_one_call_step(digits, kw, monkeypatch):
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = MLPClassifier((16,), **{"max_iter": 1, **kw}).fit(X, y)
     assert set(paths) == {"one-call"}
-    if kw.get("solver") == "sgd":  # one step per batch of 200 (Adam's full batches go several to a call),
-        assert len(paths) == -(-len(X) // 200) + 1  # after the epoch's check whether they can
-    if kw.get("solver") != "lbfgs":
+    if kw.get("solver") != "lbfgs":  # the epoch's check whether its steps can go several to a call, one call
+        assert len(X) // 200 == 6 and len(paths) == 3  # for its 6 full batches of 200, one for the last rows
         assert est.n_iter_ == 1
 
 
-@pytest.mark.parametrize("alpha", [0.0, 1e-3])
+# momentum 0 with a penalty runs step by step (GradientStep): not here
+@pytest.mark.parametrize("solver,alpha", [(s, a) for s in ("adam", "sgd", "sgd_plain", "sgd_heavy_ball")
+                                          for a in (0.0, 1e-3) if not (s == "sgd_plain" and a)])
 @pytest.mark.parametrize("shuffle", [True, False])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_adam_fits_running_full_batches_several_to_a_call_equal_single_steps(digits, dtype, shuffle, alpha,
-                                                                              monkeypatch):
-    """The full batches of an Adam epoch run several to a call into C (calls of 2 steps here; the
-    1,257 rows leave a last batch of 57 alone): the same weights and loss curve as step by step."""
+def test_fits_running_full_batches_several_to_a_call_equal_single_steps(digits, dtype, shuffle, alpha, solver,
+                                                                        monkeypatch):
+    """The full batches of an Adam or SGD epoch run several to a call into C (calls of 2 steps here;
+    the 1,257 rows leave a last batch of 57 alone): the same weights and loss curve as step by step.
+    (SGD: Nesterov's momentum, the default; plain, momentum 0; momentum without Nesterov.)"""
     from fastnn.training import engine
 
     X, _, y, _ = digits
     kw = {"hidden_layer_sizes": (16,), "max_iter": 3, "batch_size": 100, "alpha": alpha, "shuffle": shuffle,
-          "random_state": 0, "dtype": dtype}
+          "random_state": 0, "dtype": dtype, "solver": solver.split("_")[0], "learning_rate_init": 0.01,
+          **{"sgd_plain": {"momentum": 0.0}, "sgd_heavy_ball": {"nesterovs_momentum": False}}.get(solver, {})}
     fits = []
     for grouped in (True, False):
         calls: list[int] = []

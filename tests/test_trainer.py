@@ -784,8 +784,8 @@ def test_run_steps_refuses_bad_arguments():
         step.run_steps(X, y, None, 5, lrs[:2], None, 0.0, losses, correct)
     with pytest.raises(ValueError, match="plain SGD takes no constants, got 6"):
         step.run_steps(X, y, None, 4, lrs, np.zeros((3, 6)), 0.0, losses, correct)
-    with pytest.raises(ValueError, match="plain SGD takes no constants, got 3"):
-        step.run(X[:4], y[:4], [0.1, 0.1], (0.9, 0.0, 0.0))
+    with pytest.raises(ValueError, match="plain SGD takes no constants, got 4"):
+        step.run(X[:4], y[:4], [0.1, 0.1], (0.9, 0.0, 0.0, 0.0))
     with pytest.raises(ValueError, match="target.shape"):
         step.run_steps(X, y[:9], None, 4, lrs, None, 0.0, losses, correct)
     before = trainer.model.state_dict()
@@ -797,10 +797,12 @@ def test_run_steps_refuses_bad_arguments():
         assert np.array_equal(value, before[key]), key
     momentum = fastnn.Trainer(_net(), "cross_entropy", fastnn.SGD(lr=0.1, momentum=0.9), batch_size=4).engine
     assert momentum.runs_steps_in_one_call(4)
-    with pytest.raises(ValueError, match="momentum SGD takes 3 constants, got 6"):
+    with pytest.raises(ValueError, match="momentum SGD takes 4 constants, got 6"):
         momentum.bound.run_steps(X, y, None, 4, lrs, np.zeros((3, 6)), 0.0, losses, correct)
-    with pytest.raises(ValueError, match="l2 must be finite and needs a step bound for Adam"):
-        momentum.bound.run_steps(X, y, None, 4, lrs, np.zeros((3, 3)), 1e-3, losses, correct)
+    with pytest.raises(ValueError, match="l2 must be finite"):
+        momentum.bound.run_steps(X, y, None, 4, lrs, np.zeros((3, 4)), np.inf, losses, correct)
+    with pytest.raises(ValueError):  # a coupled L2 term only in scikit-learn's convention (the C step refuses it)
+        momentum.bound.run_steps(X, y, None, 4, lrs, np.zeros((3, 4)), 1e-3, losses, correct)
     with pytest.raises(RuntimeError, match="runs_steps_in_one_call"):
         fastnn.Trainer(_net(("tanh", "sigmoid")), "mse", fastnn.SGD(lr=0.1)).engine.run_steps(X, y, None, 4, 3)
 
@@ -818,7 +820,7 @@ def test_optimizers_plan_the_constants_of_their_next_steps():
             if consts is not None:
                 assert tuple(consts[j]) == opt.network_step_constants()
             opt.finish_step()
-    assert fastnn.SGD(lr=0.1, momentum=0.5, nesterov=True).network_step_constants() == (0.5, 1.0, 0.0)
+    assert fastnn.SGD(lr=0.1, momentum=0.5, nesterov=True).network_step_constants() == (0.5, 1.0, 0.0, 0.0)
 
 
 def test_steps_in_one_call_with_augmented_inputs_and_validation_equal_single_steps():

@@ -98,10 +98,10 @@ cdef extern from "fastnn.h" nogil:
         double b1, b2, eps, weight_decay, bc1, bc2
     ctypedef struct fnn_momentum_f32:
         float momentum, weight_decay
-        int nesterov
+        int nesterov, lr_in_velocity
     ctypedef struct fnn_momentum_f64:
         double momentum, weight_decay
-        int nesterov
+        int nesterov, lr_in_velocity
     fnn_status fnn_network_train_step_f32(int n, const float *x, const int64_t *labels, const float *y,
                                           int n_layers, const fnn_train_layer_f32 *layers,
                                           const fnn_adam_f32 *adam, const fnn_momentum_f32 *momentum, float l2,
@@ -161,6 +161,10 @@ cdef extern from "fastnn.h" nogil:
                              float b2, float eps, float weight_decay, float bc1, float bc2)
     void fnn_adam_update_f64(double *p, const double *g, double *m, double *v, size_t len, double lr, double b1,
                              double b2, double eps, double weight_decay, double bc1, double bc2)
+    double fnn_sgd_lr_momentum_update_f32(float *p, const float *g, float *v, size_t len, float lr, float momentum,
+                                          int nesterov, float l2)
+    double fnn_sgd_lr_momentum_update_f64(double *p, const double *g, double *v, size_t len, double lr,
+                                          double momentum, int nesterov, double l2)
     double fnn_adam_l2_update_f32(float *p, const float *g, float *m, float *v, size_t len, float lr, float b1,
                                   float b2, float eps, float l2, float bc1, float bc2)
     double fnn_adam_l2_update_f64(double *p, const double *g, double *m, double *v, size_t len, double lr,
@@ -519,6 +523,22 @@ def adam_l2_update(floating[::1] p, const floating[::1] g, floating[::1] m, floa
         else:
             squares = fnn_adam_l2_update_f64(&p[0], &g[0], &m[0], &v[0], p.shape[0], lr, b1, b2, eps, l2, bc1,
                                              bc2)
+    return squares
+
+
+def sgd_lr_momentum_update(floating[::1] p, const floating[::1] g, floating[::1] v, double lr, double momentum,
+                           bint nesterov, double l2):
+    """scikit-learn's momentum SGD on g + l2 p in place, returning sum(p**2)
+    before the update when l2 is not 0 (fnn_sgd_lr_momentum_update)."""
+    cdef double squares
+    _shape("length of grad", g.shape[0], p.shape[0])
+    _shape("length of velocity", v.shape[0], p.shape[0])
+    with nogil:
+        if floating is float:
+            squares = fnn_sgd_lr_momentum_update_f32(&p[0], &g[0], &v[0], p.shape[0], <float>lr, <float>momentum,
+                                                     nesterov, <float>l2)
+        else:
+            squares = fnn_sgd_lr_momentum_update_f64(&p[0], &g[0], &v[0], p.shape[0], lr, momentum, nesterov, l2)
     return squares
 
 
@@ -1051,13 +1071,13 @@ cdef class NetworkTrainStep:
         """One step on X (n, in_features) with integer labels (n,) or a
         target matrix (n, n_outputs), layer l learning at lrs[l]; constants:
         Adam's (b1, b2, eps, weight_decay, bc1, bc2) when bound for Adam,
-        momentum SGD's (momentum, nesterov, weight_decay) when bound for
-        it, else None.  Returns
+        momentum SGD's (momentum, nesterov, weight_decay, lr_in_velocity:
+        1 for scikit-learn's convention) when bound for it, else None.  Returns
         (loss, number of rows whose largest logit is the target); when the
         loss is not finite nothing has been updated.  rows: the batch is
         X[rows] (int64 indices), gathered into the workspace inside the
-        step (target is then already the batch's).  l2 (Adam only): a
-        coupled L2 penalty, l2 W added to each learning weight's gradient,
+        step (target is then already the batch's).  l2 (Adam, or momentum
+        SGD in scikit-learn's convention): a coupled L2 penalty, l2 W added to each learning weight's gradient,
         and l2/2 times the sum of their squares (before the update) to the
         returned loss."""
         cdef Py_ssize_t i
@@ -1071,8 +1091,9 @@ cdef class NetworkTrainStep:
                 (self.adam64.b1, self.adam64.b2, self.adam64.eps, self.adam64.weight_decay, self.adam64.bc1,
                  self.adam64.bc2) = constants
             if self.momentum:
-                mu, nesterov, wd = constants
+                mu, nesterov, wd, lr_in_v = constants
                 self.mom64.momentum, self.mom64.nesterov, self.mom64.weight_decay = mu, int(nesterov), wd
+                self.mom64.lr_in_velocity = int(lr_in_v)
             return self._run[double](X, target, rows, l2)
         for i in range(self.n_layers):
             (<fnn_train_layer_f32 *>self.table)[i].lr = <float>lrs[i]
@@ -1080,18 +1101,19 @@ cdef class NetworkTrainStep:
             (self.adam32.b1, self.adam32.b2, self.adam32.eps, self.adam32.weight_decay, self.adam32.bc1,
              self.adam32.bc2) = constants
         if self.momentum:
-            mu, nesterov, wd = constants
+            mu, nesterov, wd, lr_in_v = constants
             self.mom32.momentum, self.mom32.nesterov, self.mom32.weight_decay = mu, int(nesterov), wd
+            self.mom32.lr_in_velocity = int(lr_in_v)
         return self._run[float](X, target, rows, l2)
 
     cdef int _check_update_args(self, object n_constants, double l2) except -1:
         # ValueError unless the step's constants (their count, or None) and l2 suit its kind.
-        want = 6 if self.adam else 3 if self.momentum else None
+        want = 6 if self.adam else 4 if self.momentum else None
         if n_constants != want:
             kind = "Adam" if self.adam else "momentum SGD" if self.momentum else "plain SGD"
             raise ValueError(f"a step bound for {kind} takes {want or 'no'} constants, got {n_constants}")
-        if l2 != 0.0 and not (self.adam and isfinite(l2)):
-            raise ValueError(f"l2 must be finite and needs a step bound for Adam, got {l2}")
+        if l2 != 0.0 and not (self.adam or self.momentum) or not isfinite(l2):
+            raise ValueError(f"l2 must be finite and needs a step bound for Adam or momentum SGD, got {l2}")
         return 0
 
     cdef tuple _run(self, const floating[:, ::1] X, target, rows, double l2):
@@ -1162,7 +1184,7 @@ cdef class NetworkTrainStep:
         fewer).  target holds the targets of all of X's rows (labels (n,),
         or a matrix (n, n_outputs)), gathered per step like X's rows.
         lrs (steps, n_layers): each step's learning rates; constants
-        (steps, 6 or 3) float64: each step's constants, as run() takes
+        (steps, 6 or 4) float64: each step's constants, as run() takes
         them, when bound for Adam or momentum SGD (else None).  Each step's loss and correct count go
         to losses[j] and correct[j].  Stops after a step whose loss is not
         finite (which updated nothing, as run()); returns the number of
@@ -1260,7 +1282,7 @@ cdef class NetworkTrainStep:
                 self.adam64.weight_decay, self.adam64.bc1, self.adam64.bc2 = consts[j, 3], consts[j, 4], consts[j, 5]
             if self.momentum:
                 self.mom64.momentum, self.mom64.nesterov = consts[j, 0], <int>consts[j, 1]
-                self.mom64.weight_decay = consts[j, 2]
+                self.mom64.weight_decay, self.mom64.lr_in_velocity = consts[j, 2], <int>consts[j, 3]
             return
         for i in range(self.n_layers):
             (<fnn_train_layer_f32 *>self.table)[i].lr = <float>lrs[j, i]
@@ -1269,7 +1291,7 @@ cdef class NetworkTrainStep:
             self.adam32.weight_decay, self.adam32.bc1, self.adam32.bc2 = consts[j, 3], consts[j, 4], consts[j, 5]
         if self.momentum:
             self.mom32.momentum, self.mom32.nesterov = <float>consts[j, 0], <int>consts[j, 1]
-            self.mom32.weight_decay = <float>consts[j, 2]
+            self.mom32.weight_decay, self.mom32.lr_in_velocity = <float>consts[j, 2], <int>consts[j, 3]
 
     cdef int _in_features(self) noexcept:
         if self.f64:

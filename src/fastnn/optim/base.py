@@ -275,7 +275,8 @@ class Optimizer:
         -------
         tuple of float or None
             Adam's betas, eps, decay and bias corrections; momentum SGD's momentum,
-            Nesterov flag (0 or 1) and weight decay; None for plain SGD.
+            Nesterov flag (0 or 1), weight decay and convention (0: PyTorch's,
+            1: scikit-learn's); None for plain SGD.
         """
         return None
 

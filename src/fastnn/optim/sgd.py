@@ -24,7 +24,53 @@ if TYPE_CHECKING:
     from ..nn.layers import Dense
     from ..training.engine import Workspace
 
-__all__ = ["SGD"]
+__all__ = ["SGD", "bind_velocity_step"]
+
+
+def bind_velocity_step(state: dict[StateKey, Any], layers: Sequence[Dense], train: Sequence[bool],
+                       workspace: Workspace, act_codes: Sequence[int]) -> _core.NetworkTrainStep | None:
+    """Bind a momentum optimizer's one-call step over its velocity arrays.
+
+    Parameters
+    ----------
+    state : dict
+        The optimizer's state: (layer index, "weight" or "bias") -> velocity,
+        created here as zeros where missing.
+    layers : sequence of Dense
+        The model's layers.
+    train : sequence of bool
+        Whether each layer's parameters learn.
+    workspace : fastnn.training.engine.Workspace
+        The step's buffers.
+    act_codes : sequence of int
+        Each layer's epilogue activation code (as
+        :meth:`fastnn.optim.Optimizer.bind_network_step` takes them).
+
+    Returns
+    -------
+    fastnn._core.NetworkTrainStep or None
+        The bound step; None when the workspace keeps no weight gradients or
+        a velocity cannot be used in place (another dtype or shape, e.g.
+        restored from elsewhere).
+    """
+    velocities: list[Any] = []
+    for i, layer in enumerate(layers):
+        if not train[i]:
+            velocities.append(None)
+            continue
+        if workspace.dW[i] is None:
+            return None
+        found: list[FloatArray | None] = []
+        for name, param in (("weight", layer.weight), ("bias", layer.bias)):
+            if param is None:
+                found.append(None)
+                continue
+            v = state.setdefault((i, name), np.zeros_like(param))
+            if v.dtype != param.dtype or v.shape != param.shape or not v.flags.c_contiguous:
+                return None
+            found.append(v)
+        velocities.append((found[0], None, found[1], None, found[0], found[1]))
+    return _core.NetworkTrainStep(layers, train, workspace, act_codes, velocities, state, momentum=True)
 
 
 class SGD(Optimizer):
@@ -88,15 +134,6 @@ class SGD(Optimizer):
             v = self.state[key] = np.zeros_like(param)
         return v
 
-    def _usable_buffer(self, key: StateKey, param: FloatArray | None) -> FloatArray | None:
-        """The velocity of ``key`` if the C step can use it in place (same dtype and shape, contiguous), else None."""
-        if param is None:
-            return None
-        v = self._buffer(key, param)
-        if v.dtype != param.dtype or v.shape != param.shape or not v.flags.c_contiguous:
-            return None
-        return v
-
     def bind_network_step(self, layers: Sequence[Dense], train: Sequence[bool], workspace: Workspace,
                           act_codes: Sequence[int]) -> _core.NetworkTrainStep | None:
         """Bind the one-call step: plain SGD's, or momentum SGD's over the velocity arrays.
@@ -105,29 +142,17 @@ class SGD(Optimizer):
         """
         if self.fusable:
             return _core.NetworkTrainStep(layers, train, workspace, act_codes)
-        velocities: list[Any] = []
-        for i, layer in enumerate(layers):
-            if not train[i]:
-                velocities.append(None)
-                continue
-            if workspace.dW[i] is None:
-                return None
-            vw = self._usable_buffer((i, "weight"), layer.weight)
-            vb = self._usable_buffer((i, "bias"), layer.bias)
-            if vw is None or (layer.bias is not None and vb is None):
-                return None
-            velocities.append((vw, None, vb, None, vw, vb))
-        return _core.NetworkTrainStep(layers, train, workspace, act_codes, velocities, self.state, momentum=True)
+        return bind_velocity_step(self.state, layers, train, workspace, act_codes)
 
     def network_step_matches(self, step: _core.NetworkTrainStep, layers: list[Dense], workspace: Workspace) -> bool:
         """Whether ``step`` is still bound to these layers, workspace and velocities."""
         return bool(step.matches(layers, workspace, None if self.fusable else self.state))
 
     def network_step_constants(self) -> tuple[float, ...] | None:
-        """(momentum, nesterov as 0 or 1, weight decay) of the next step; None for plain SGD."""
+        """(momentum, nesterov as 0 or 1, weight decay, 0: PyTorch's convention) of the next step; None for plain SGD."""
         if self.fusable:
             return None
-        return self.momentum, float(self.nesterov), self.weight_decay
+        return self.momentum, float(self.nesterov), self.weight_decay, 0.0
 
     def network_steps_plan(self, count: int, n_layers: int) -> tuple[Float64Array, Float64Array | None] | None:
         """The next ``count`` steps' learning rates and constants (see :meth:`Optimizer.network_steps_plan`)."""

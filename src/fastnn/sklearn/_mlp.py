@@ -414,17 +414,17 @@ class BaseMLP(BaseEstimator):
         solver.l2 = self.alpha / s
         if isinstance(engine.loss, WeightedLoss):
             engine.loss.weights = w
-        # Adam sums the weights' squares as it passes over them: into squared_norm on the per-layer path
-        # (0 on the one-call path, whose loss includes the penalty)
-        adam = solver if isinstance(solver, SklearnAdam) and self.alpha else None
-        if adam is not None:
-            adam.squared_norm = 0.0
-        squares = 0.0 if adam is not None or not self.alpha else self._squared_norm()
+        # Adam and momentum sum the weights' squares as they pass over them: into squared_norm on the
+        # per-layer path (0 on the one-call path, whose loss includes the penalty)
+        summing = solver if not isinstance(solver, GradientCapture) and solver.sums_squares and self.alpha else None
+        if summing is not None:
+            summing.squared_norm = 0.0
+        squares = 0.0 if summing is not None or not self.alpha else self._squared_norm()
         value, _, _ = engine.step(X, T, rows)
         if not math.isfinite(value):
             raise ValueError(NON_FINITE)
-        if adam is not None:
-            squares = adam.squared_norm
+        if summing is not None:
+            squares = summing.squared_norm
         return value + 0.5 * self.alpha * squares / s
 
     def _batch_size(self, n: int) -> int:

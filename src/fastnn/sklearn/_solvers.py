@@ -5,7 +5,8 @@ Each runs inside fastnn's training step (:class:`fastnn.training.engine.Training
 - :class:`SklearnSGD`: scikit-learn's ``SGDOptimizer`` (its velocity holds
   the learning rate: ``v <- momentum v - lr g``, then ``p <- p + momentum v
   - lr g`` with Nesterov, ``p <- p + v`` without), written with the same
-  operations in the same order;
+  operations in the same order (``fnn_sgd_lr_momentum_update``), which
+  fastnn's one-call step also runs, with the L2 term;
 - :class:`SklearnAdam`: scikit-learn's ``AdamOptimizer`` on fastnn's Adam
   kernel: scikit-learn folds both bias corrections into the step
   (``lr sqrt(1 - beta_2^t) / (1 - beta_1^t)``) and adds epsilon to
@@ -13,8 +14,9 @@ Each runs inside fastnn's training step (:class:`fastnn.training.engine.Training
   moved into the first; its L2 term runs inside fastnn's one-call step;
 - :class:`GradientCapture`: records the gradients instead of updating, for
   the full-batch loss and gradient that L-BFGS asks for;
-- :class:`GradientStep`: runs the others on fastnn's one-call step, which
-  has no place for their L2 term or momentum: the step runs as Adam
+- :class:`GradientStep`: runs the others on fastnn's one-call step where it
+  has no place for them (momentum 0 with an L2 term; the gradient
+  capture): the step runs as Adam
   at learning rate 0 (the parameters stay as they are, the batch's gradients
   are left in the workspace), then the solver updates from those gradients.
   The gradients are those of the per-layer path, number for number; the
@@ -37,6 +39,7 @@ import numpy as np
 
 from .. import _core
 from ..optim import Adam, Optimizer
+from ..optim.sgd import bind_velocity_step
 
 if TYPE_CHECKING:
     from .._typing import Float64Array, FloatArray
@@ -84,6 +87,11 @@ class SklearnSGD(Optimizer):
     ----------
     l2 : float
         ``alpha / n`` of the coming batch.
+    squared_norm : float
+        With momentum, the sum of the squared weights the per-layer updates
+        since it was last set to 0 saw before updating (with a penalty; the
+        estimator's batch loss).  The one-call step leaves it alone: its
+        loss already holds the penalty.
     """
 
     def __init__(self, lr: float, momentum: float, nesterov: bool, alpha: float) -> None:
@@ -92,7 +100,7 @@ class SklearnSGD(Optimizer):
         self.nesterov = bool(nesterov)
         self.alpha = float(alpha)
         self.l2 = 0.0
-        self.scratch: dict[StateKey, FloatArray] = {}
+        self.squared_norm = 0.0
 
     @property
     def fusable(self) -> bool:
@@ -101,37 +109,57 @@ class SklearnSGD(Optimizer):
 
     @property
     def exact_in_one_call(self) -> bool:
-        """Whether fastnn's one-call step computes this update exactly (plain SGD)."""
-        return self.fusable
+        """Whether fastnn's one-call step computes this update exactly (plain SGD, or momentum)."""
+        return self.fusable or self.momentum > 0
+
+    @property
+    def sums_squares(self) -> bool:
+        """Whether :meth:`update` sums the weights' squares into :attr:`squared_norm` (with momentum)."""
+        return self.momentum > 0
 
     def update(self, key: StateKey, param: FloatArray, grad: FloatArray, lr: float) -> None:
         """One update of ``param`` in place (see :meth:`fastnn.optim.Optimizer.update`)."""
-        add_l2(key, param, grad, self.l2)
         if self.momentum == 0:  # scikit-learn's 0 v - lr g: the plain step
+            add_l2(key, param, grad, self.l2)
             _core.sgd_update(param.reshape(-1), grad.reshape(-1), lr)
             return
         v = self.state.get(key)
         if v is None:
             v = self.state[key] = np.zeros_like(param)
-        np.multiply(grad, lr, out=grad)  # lr g
-        np.multiply(v, self.momentum, out=v)
-        np.subtract(v, grad, out=v)  # v = momentum v - lr g
-        if not self.nesterov:
-            np.add(param, v, out=param)
-            return
-        u = self.scratch.get(key)
-        if u is None:
-            u = self.scratch[key] = np.empty_like(param)
-        np.multiply(v, self.momentum, out=u)
-        np.subtract(u, grad, out=u)  # momentum v - lr g
-        np.add(param, u, out=param)
+        l2 = self.l2 if key[1] == "weight" else 0.0
+        self.squared_norm += _core.sgd_lr_momentum_update(param.reshape(-1), grad.reshape(-1), v.reshape(-1), lr,
+                                                          self.momentum, self.nesterov, l2)
 
     def bind_network_step(self, layers: Sequence[Dense], train: Sequence[bool], workspace: Workspace,
                           act_codes: Sequence[int]) -> _core.NetworkTrainStep | None:
-        """Plain SGD's one-call step (None with momentum or a penalty)."""
-        if not self.fusable:
+        """The one-call step: plain SGD's, or momentum's over the velocities (None: momentum 0 with a penalty)."""
+        if self.fusable:
+            return _core.NetworkTrainStep(layers, train, workspace, act_codes)
+        if self.momentum == 0:
             return None
-        return _core.NetworkTrainStep(layers, train, workspace, act_codes)
+        return bind_velocity_step(self.state, layers, train, workspace, act_codes)
+
+    def network_step_matches(self, step: _core.NetworkTrainStep, layers: list[Dense], workspace: Workspace) -> bool:
+        """Whether ``step`` is still bound to these layers, workspace and velocities."""
+        return bool(step.matches(layers, workspace, None if self.fusable else self.state))
+
+    def network_step_constants(self) -> tuple[float, ...] | None:
+        """(momentum, nesterov as 0 or 1, 0, 1: scikit-learn's convention) with momentum; else None."""
+        if self.momentum == 0:
+            return None
+        return self.momentum, float(self.nesterov), 0.0, 1.0
+
+    def network_step_l2(self) -> float:
+        """The coming batch's :attr:`l2` (with momentum: the one-call step adds the penalty and its loss)."""
+        return self.l2 if self.momentum > 0 else 0.0
+
+    def network_steps_plan(self, count: int, n_layers: int) -> tuple[Float64Array, Float64Array | None] | None:
+        """The next ``count`` steps' rates and constants (see :meth:`fastnn.optim.Optimizer.network_steps_plan`)."""
+        if not self.exact_in_one_call:
+            return None
+        consts = self.network_step_constants()
+        rates = self.planned_learning_rates(count, n_layers)
+        return rates, None if consts is None else np.tile(np.array(consts, dtype=np.float64), (count, 1))
 
     def __repr__(self) -> str:
         return f"SklearnSGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, alpha={self.alpha})"
@@ -173,6 +201,11 @@ class SklearnAdam(Adam):
     @property
     def exact_in_one_call(self) -> bool:
         """Whether fastnn's one-call step computes this update exactly: always (the step adds the penalty)."""
+        return True
+
+    @property
+    def sums_squares(self) -> bool:
+        """Whether :meth:`update` sums the weights' squares into :attr:`squared_norm`: always."""
         return True
 
     def network_step_l2(self) -> float:
