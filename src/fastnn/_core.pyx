@@ -1077,9 +1077,9 @@ cdef class NetworkTrainStep:
         loss is not finite nothing has been updated.  rows: the batch is
         X[rows] (int64 indices), gathered into the workspace inside the
         step (target is then already the batch's).  l2 (Adam, or momentum
-        SGD in scikit-learn's convention): a coupled L2 penalty, l2 W added to each learning weight's gradient,
-        and l2/2 times the sum of their squares (before the update) to the
-        returned loss."""
+        SGD in scikit-learn's convention): a coupled L2 penalty, l2 W added
+        to each learning weight's gradient, and l2/2 times the sum of their
+        squares (before the update) to the returned loss."""
         cdef Py_ssize_t i
         if len(lrs) != self.n_layers:
             raise ValueError(f"lrs needs {self.n_layers} learning rates, got {len(lrs)}")
